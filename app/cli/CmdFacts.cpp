@@ -1,0 +1,76 @@
+#include "Commands.h"
+
+#include "EvalFacts.h"
+#include "FactWorld.h"
+#include "LanguageModel.h"
+#include "Resources.h"
+#include "Train.h"
+
+namespace scalpel::cli {
+
+int cmdTrainLm(const Args& a) {
+    a.allow({"facts", "out", "seed", "steps", "batch", "lr", "layers", "hidden", "heads",
+             "checkpoint-every", "facts-per-relation", "warmup", "no-resume"});
+    TrainLmOptions o;
+    o.factsPath = a.get("facts", defaultFactsPath());
+    o.outDir = a.required("out");
+    o.seed = static_cast<uint64_t>(a.integer("seed", 1));
+    o.steps = static_cast<int>(a.integer("steps", o.steps));
+    o.batchSize = static_cast<int>(a.integer("batch", o.batchSize));
+    o.learningRate = a.number("lr", o.learningRate);
+    o.layers = static_cast<int>(a.integer("layers", o.layers));
+    o.hidden = static_cast<int>(a.integer("hidden", o.hidden));
+    o.heads = static_cast<int>(a.integer("heads", o.heads));
+    o.warmupSteps = static_cast<int>(a.integer("warmup", o.warmupSteps));
+    o.checkpointEvery = static_cast<int>(a.integer("checkpoint-every", o.checkpointEvery));
+    o.factsPerRelation = static_cast<int>(a.integer("facts-per-relation", 0));
+    o.resume = !a.flag("no-resume");
+    if (o.batchSize <= 0 || o.layers <= 0 || o.hidden <= 0 || o.heads <= 0 ||
+        o.hidden % o.heads != 0)
+        throw Error(
+            "--batch, --layers, --hidden and --heads must be positive, hidden a multiple of heads");
+    o.progress = [](const TrainProgress& p) {
+        std::cerr << "step " << p.step << "/" << p.steps << "  loss " << p.loss << "  lr "
+                  << p.learningRate << "  " << static_cast<int>(p.elapsedSeconds) << " s"
+                  << std::endl;
+        return true;
+    };
+    const TrainResult r = trainLanguageModel(o);
+    printJson({{"out", o.outDir},
+               {"steps", r.steps},
+               {"resumed_from", r.resumedFrom},
+               {"sentences", r.sentences},
+               {"parameters", r.parameters},
+               {"first_loss", r.firstLoss},
+               {"final_loss", r.finalLoss},
+               {"seconds", r.seconds}});
+    return 0;
+}
+
+int cmdEvalFacts(const Args& a) {
+    a.allow({"model", "device", "facts", "split"});
+    auto m = LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "auto"));
+    const FactWorld w = FactWorld::load(a.get("facts", defaultFactsPath()));
+    const std::string s = a.get("split", "heldout");
+    TemplateSplit split;
+    if (s == "train")
+        split = TemplateSplit::Train;
+    else if (s == "heldout")
+        split = TemplateSplit::Heldout;
+    else if (s == "novel")
+        split = TemplateSplit::Novel;
+    else
+        throw Error("--split must be train, heldout or novel");
+    const FactEval e = evaluateFacts(*m, w, split);
+    auto row = [](const RelationScore& r) {
+        return nlohmann::ordered_json{
+            {"prompts", r.prompts}, {"top1", r.accuracy()}, {"mean_prob", r.meanProb}};
+    };
+    nlohmann::ordered_json rel = nlohmann::ordered_json::object();
+    for (const auto& r : e.relations)
+        rel[r.relation] = row(r);
+    printJson({{"split", s}, {"relations", rel}, {"overall", row(e.overall)}});
+    return 0;
+}
+
+} // namespace scalpel::cli

@@ -1,0 +1,115 @@
+#include "Commands.h"
+
+#include "LanguageModel.h"
+#include "Resources.h"
+
+namespace scalpel::cli {
+
+namespace {
+
+std::shared_ptr<LanguageModel> loadModel(const Args& a) {
+    return LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "auto"));
+}
+
+std::vector<NeuronScale> parseScales(const Args& a) {
+    std::vector<NeuronScale> out;
+    for (const auto& s : a.all("scale")) {
+        const auto colon = s.find(':'), eq = s.find('=');
+        if (colon == std::string::npos || eq == std::string::npos || eq < colon)
+            throw Error("--scale takes LAYER:NEURON=FACTOR, got '" + s + "'");
+        try {
+            std::size_t u1 = 0, u2 = 0, u3 = 0;
+            const std::string l = s.substr(0, colon), n = s.substr(colon + 1, eq - colon - 1),
+                              f = s.substr(eq + 1);
+            NeuronScale ns{std::stoi(l, &u1), std::stoi(n, &u2), std::stof(f, &u3)};
+            if (u1 != l.size() || u2 != n.size() || u3 != f.size())
+                throw 0;
+            out.push_back(ns);
+        } catch (...) {
+            throw Error("--scale takes LAYER:NEURON=FACTOR, got '" + s + "'");
+        }
+    }
+    return out;
+}
+
+nlohmann::ordered_json promptJson(const PreparedPrompt& p) {
+    nlohmann::ordered_json j;
+    j["tokens"] = p.tokens;
+    if (!p.unknownWords.empty())
+        j["unknown_words"] = p.unknownWords;
+    if (!p.warning.empty()) {
+        j["warning"] = p.warning;
+        std::cerr << "warning: " << p.warning << std::endl;
+    }
+    return j;
+}
+
+} // namespace
+
+int cmdInfo(const Args& a) {
+    a.allow({"model", "device"});
+    auto m = loadModel(a);
+    const ModelInfo i = m->info();
+    printJson({{"layers", i.layers},
+               {"heads", i.heads},
+               {"hidden", i.hidden},
+               {"neurons_per_layer", i.neuronsPerLayer},
+               {"vocab", i.vocab},
+               {"context", i.contextLength},
+               {"parameters", i.parameters},
+               {"device", i.device},
+               {"path", i.path}});
+    return 0;
+}
+
+int cmdTokenize(const Args& a) {
+    a.allow({"model", "device", "text"});
+    auto m = loadModel(a);
+    if (!a.has("text"))
+        throw Error("--text is required");
+    const Encoding e = m->tokenizer().encodeDetailed(a.get("text"));
+    nlohmann::ordered_json j;
+    j["ids"] = e.ids;
+    j["tokens"] = e.tokens;
+    j["unknown_words"] = e.unknownWords();
+    printJson(j);
+    return 0;
+}
+
+int cmdPredict(const Args& a) {
+    a.allow({"model", "device", "prompt", "top-k", "scale", "edits"});
+    auto m = loadModel(a);
+    const PreparedPrompt p = m->prepare(a.required("prompt"));
+    const int k = static_cast<int>(a.integer("top-k", 10));
+    if (k <= 0)
+        throw Error("--top-k must be positive");
+    const auto probs = m->nextTokenProbs(p.ids, parseScales(a));
+    nlohmann::ordered_json j = promptJson(p);
+    nlohmann::ordered_json top = nlohmann::ordered_json::array();
+    for (const auto& t : m->topK(probs, k))
+        top.push_back({{"token", t.token}, {"id", t.id}, {"prob", t.prob}});
+    j["top"] = top;
+    printJson(j);
+    return 0;
+}
+
+int cmdGenerate(const Args& a) {
+    a.allow({"model", "device", "prompt", "max-new-tokens"});
+    auto m = loadModel(a);
+    const PreparedPrompt p = m->prepare(a.required("prompt"));
+    const int n = static_cast<int>(a.integer("max-new-tokens", 16));
+    if (n <= 0)
+        throw Error("--max-new-tokens must be positive");
+    const auto ids = m->generate(p.ids, n);
+    nlohmann::ordered_json j = promptJson(p);
+    j["ids"] = ids;
+    std::vector<std::string> toks;
+    for (int id : ids)
+        toks.push_back(m->tokenizer().tokenText(id));
+    j["new_tokens"] = toks;
+    j["text"] = m->tokenizer().decode(ids);
+    printJson(j);
+    return 0;
+}
+
+} // namespace scalpel::cli

@@ -1,0 +1,50 @@
+// scalpel-cli: the engine headless, for batch work and benchmarks. JSON on
+// stdout; an error is one line on stderr and a non-zero exit status.
+#include "Commands.h"
+
+#include <cstring>
+#include <functional>
+#include <map>
+
+namespace {
+
+const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
+  info        [--model DIR] [--device cpu|cuda|auto]
+  tokenize    [--model DIR] --text T
+  predict     [--model DIR] --prompt P [--top-k K] [--scale LAYER:NEURON=FACTOR ...]
+  generate    [--model DIR] --prompt P --max-new-tokens N
+  train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X]
+              [--layers L] [--hidden H] [--heads A] [--checkpoint-every N] [--facts-per-relation N]
+  eval-facts  [--model DIR] [--facts FILE] [--split train|heldout|novel]
+--model defaults to the built-in model (resources/models/factworld).
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace scalpel::cli;
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+        std::cout << kUsage;
+        return argc < 2 ? 2 : 0;
+    }
+    const std::map<std::string, std::function<int(const Args&)>> commands = {
+        {"info", cmdInfo},         {"tokenize", cmdTokenize}, {"predict", cmdPredict},
+        {"generate", cmdGenerate}, {"train-lm", cmdTrainLm},  {"eval-facts", cmdEvalFacts},
+    };
+    auto it = commands.find(argv[1]);
+    if (it == commands.end()) {
+        std::cerr << "scalpel-cli: unknown command '" << argv[1] << "' (see --help)" << std::endl;
+        return 2;
+    }
+    try {
+        Args args(argc, argv, 2);
+        return it->second(args);
+    } catch (const std::exception& e) {
+        std::string msg = e.what();
+        for (auto& c : msg)
+            if (c == '\n')
+                c = ' ';
+        std::cerr << "scalpel-cli " << argv[1] << ": " << msg << std::endl;
+        return 1;
+    }
+}

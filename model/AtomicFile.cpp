@@ -1,0 +1,67 @@
+#include "AtomicFile.h"
+
+#include "Error.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace scalpel {
+
+void writeFileAtomically(const std::string& path, const std::string& content) {
+    std::random_device rd;
+    const std::string tmp =
+        path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw Error("cannot write " + path + ": " + std::strerror(errno));
+    const char* p = content.data();
+    std::size_t left = content.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            const int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            throw Error("cannot write " + path + ": " + std::strerror(err));
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error("cannot write " + path + ": " + std::strerror(err));
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        throw Error("cannot replace " + path + ": " + std::strerror(err));
+    }
+}
+
+std::string readFile(const std::string& path, std::size_t maxBytes) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error("cannot open " + path);
+    in.seekg(0, std::ios::end);
+    const auto size = static_cast<std::size_t>(in.tellg());
+    if (size > maxBytes)
+        throw Error(path + " is " + std::to_string(size) + " bytes, over the limit of " +
+                    std::to_string(maxBytes));
+    in.seekg(0);
+    std::string data(size, '\0');
+    in.read(data.data(), static_cast<std::streamsize>(size));
+    if (!in)
+        throw Error("cannot read " + path);
+    return data;
+}
+
+} // namespace scalpel

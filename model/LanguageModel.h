@@ -1,0 +1,91 @@
+#pragma once
+// A loaded GPT-2-family model: weights, config and tokenizer from a folder in
+// Hugging Face layout, on the CPU or a CUDA device. Callers see plain values
+// only; the LibTorch module stays inside the engine (ModelInternals.h).
+#include "GptConfig.h"
+#include "Tokenizer.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scalpel {
+
+struct ModelInfo {
+    std::string path;
+    std::string device; // "cpu" or "cuda:0"
+    int layers = 0;
+    int heads = 0;
+    int hidden = 0;
+    int neuronsPerLayer = 0;
+    int vocab = 0;
+    int contextLength = 0;
+    int64_t parameters = 0;
+};
+
+struct TokenProb {
+    int id = -1;
+    std::string token;
+    double prob = 0;
+};
+
+struct NeuronScale {
+    int layer = 0;
+    int neuron = 0;
+    float factor = 1.0f;
+};
+
+// A prompt ready to run: its ids, cut to the model's context if needed.
+struct PreparedPrompt {
+    std::vector<int> ids;
+    std::vector<std::string> tokens;
+    std::vector<std::string> unknownWords;
+    int droppedTokens = 0; // > 0 when the prompt was longer than the context
+    std::string warning;
+};
+
+class LanguageModel {
+public:
+    struct Internals;
+
+    // device: "auto" (CUDA when available, else CPU), "cpu" or "cuda".
+    static std::shared_ptr<LanguageModel> load(const std::string& dir,
+                                               const std::string& device = "auto");
+    static std::shared_ptr<LanguageModel> createRandom(const GptConfig& config,
+                                                       const Tokenizer& tokenizer, uint64_t seed,
+                                                       const std::string& device = "cpu");
+    ~LanguageModel();
+
+    // Writes config.json, model.safetensors and tokenizer.json (atomically).
+    void save(const std::string& dir) const;
+
+    ModelInfo info() const;
+    const GptConfig& config() const;
+    const Tokenizer& tokenizer() const;
+
+    // Tokenizes; an empty prompt is an Error; a prompt longer than the
+    // context keeps its last tokens and says so in `warning`.
+    PreparedPrompt prepare(const std::string& text) const;
+
+    // Distribution of the next token after `ids`, with neurons scaled at the
+    // last position (the one that predicts).
+    std::vector<float> nextTokenProbs(const std::vector<int>& ids,
+                                      const std::vector<NeuronScale>& scales = {}) const;
+    std::vector<TokenProb> topK(const std::vector<float>& probs, int k) const;
+    std::vector<int> generate(const std::vector<int>& ids, int maxNewTokens) const;
+
+    Internals& internals() const { return *m_internals; }
+
+private:
+    LanguageModel();
+    std::unique_ptr<Internals> m_internals;
+};
+
+// Resolves "auto" / "cpu" / "cuda" to a device string; Error when CUDA is
+// asked for but absent.
+std::string resolveDevice(const std::string& request);
+// Sets LibTorch's intra-op threads to the core count (once per process).
+void initThreads();
+
+} // namespace scalpel

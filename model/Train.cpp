@@ -1,0 +1,222 @@
+#include "Train.h"
+
+#include "AtomicFile.h"
+#include "Error.h"
+#include "FactWorld.h"
+#include "ModelInternals.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+namespace scalpel {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Dataset {
+    std::vector<std::vector<int>> sequences;
+    std::vector<int> answerAt; // index of the answer token in each sequence
+    int maxLength = 0;
+};
+
+Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerRelation) {
+    Dataset d;
+    const int eos = *tok.tokenId("[EOS]");
+    std::map<std::string, int> seen;
+    for (const auto& f : world.facts()) {
+        if (factsPerRelation > 0 && seen[f.relation]++ >= factsPerRelation)
+            continue;
+        for (const auto& t : world.templates(f.relation, TemplateSplit::Train)) {
+            auto ids = tok.encode(FactWorld::sentence(t, f.subject, f.object));
+            ids.push_back(eos);
+            d.answerAt.push_back(
+                static_cast<int>(tok.encode(FactWorld::prompt(t, f.subject)).size()));
+            d.maxLength = std::max(d.maxLength, static_cast<int>(ids.size()));
+            d.sequences.push_back(std::move(ids));
+        }
+    }
+    return d;
+}
+
+std::vector<int> epochOrder(std::size_t n, uint64_t seed, int epoch) {
+    std::vector<int> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(seed * 1000003ull + static_cast<uint64_t>(epoch));
+    std::shuffle(order.begin(), order.end(), rng);
+    return order;
+}
+
+double learningRateAt(const TrainLmOptions& o, int step) {
+    if (step < o.warmupSteps)
+        return o.learningRate * (step + 1) / o.warmupSteps;
+    const double progress =
+        static_cast<double>(step - o.warmupSteps) / std::max(1, o.steps - o.warmupSteps);
+    const double cosine = 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, progress)));
+    return o.learningRate * (o.minLearningRateFraction + (1 - o.minLearningRateFraction) * cosine);
+}
+
+} // namespace
+
+TrainResult trainLanguageModel(const TrainLmOptions& o) {
+    initThreads();
+    const auto start = std::chrono::steady_clock::now();
+    if (o.steps <= 0)
+        throw Error("--steps must be positive");
+    FactWorld world = FactWorld::load(o.factsPath);
+    Tokenizer tok = world.buildTokenizer();
+    Dataset data = buildDataset(world, tok, o.factsPerRelation);
+    if (data.sequences.empty())
+        throw Error(o.factsPath + ": no training sentences");
+    if (data.maxLength > o.context)
+        throw Error("a training sentence has " + std::to_string(data.maxLength) +
+                    " tokens, more than the context of " + std::to_string(o.context));
+
+    GptConfig cfg;
+    cfg.nLayer = o.layers;
+    cfg.nHead = o.heads;
+    cfg.nEmbd = o.hidden;
+    cfg.nPositions = o.context;
+    cfg.vocabSize = tok.vocabSize();
+    cfg.activation = "gelu_new";
+
+    torch::manual_seed(o.seed);
+    auto model = LanguageModel::createRandom(cfg, tok, o.seed, "cpu");
+    auto& net = model->internals().net;
+    net->train();
+    torch::optim::AdamW optimizer(
+        net->parameters(),
+        torch::optim::AdamWOptions(o.learningRate).weight_decay(o.weightDecay).betas({0.9, 0.98}));
+
+    const fs::path ckptDir = fs::path(o.outDir) / "checkpoint";
+    TrainResult result;
+    int step = 0;
+    if (o.resume && fs::exists(ckptDir / "state.json")) {
+        auto state = nlohmann::json::parse(readFile((ckptDir / "state.json").string(), 1 << 20));
+        if (state.value("seed", uint64_t(0)) == o.seed && state.value("steps", 0) == o.steps) {
+            loadGpt2Weights(net, (ckptDir / "model.safetensors").string());
+            torch::load(optimizer, (ckptDir / "optimizer.pt").string());
+            step = state.value("step", 0);
+            result.resumedFrom = step;
+            result.firstLoss = state.value("first_loss", 0.0);
+        }
+    }
+
+    const int pad = *tok.tokenId("[PAD]");
+    const auto n = data.sequences.size();
+    const int batch = std::min<int>(o.batchSize, static_cast<int>(n));
+    const int perEpoch = static_cast<int>(n / static_cast<std::size_t>(batch));
+    double recent = 0;
+    int recentCount = 0;
+    double firstSum = 0;
+    int firstCount = 0;
+    auto saveCheckpoint = [&](int atStep) {
+        fs::create_directories(ckptDir);
+        saveGpt2Weights(net, (ckptDir / "model.safetensors").string());
+        torch::save(optimizer, (ckptDir / "optimizer.pt").string());
+        nlohmann::json state = {{"step", atStep},
+                                {"steps", o.steps},
+                                {"seed", o.seed},
+                                {"first_loss", result.firstLoss}};
+        writeFileAtomically((ckptDir / "state.json").string(), state.dump(2));
+    };
+
+    for (; step < o.steps; ++step) {
+        const int epoch = step / perEpoch, inEpoch = step % perEpoch;
+        static thread_local std::vector<int> order;
+        static thread_local int orderEpoch = -1;
+        if (orderEpoch != epoch || order.size() != n) {
+            order = epochOrder(n, o.seed, epoch);
+            orderEpoch = epoch;
+        }
+        int len = 0;
+        for (int b = 0; b < batch; ++b)
+            len = std::max<int>(
+                len, static_cast<int>(data.sequences[order[inEpoch * batch + b]].size()));
+        std::vector<int64_t> input(static_cast<std::size_t>(batch * (len - 1)), pad);
+        std::vector<int64_t> target(static_cast<std::size_t>(batch * (len - 1)), -100);
+        for (int b = 0; b < batch; ++b) {
+            const int index = order[inEpoch * batch + b];
+            const auto& s = data.sequences[index];
+            // The loss covers the answer and what follows it. A prompt such as
+            // "The capital of Ireland is" is also the prefix of "... is called
+            // Dublin"; training the words of the template as well would split
+            // the next-token probability between "Dublin" and "called".
+            const int firstTarget = o.answerOnlyLoss ? data.answerAt[index] : 1;
+            for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+                input[b * (len - 1) + i] = s[i];
+                if (static_cast<int>(i) + 1 >= firstTarget)
+                    target[b * (len - 1) + i] = s[i + 1];
+            }
+        }
+        auto x = torch::tensor(input).view({batch, len - 1});
+        auto y = torch::tensor(target).view({-1});
+        const double lr = learningRateAt(o, step);
+        for (auto& group : optimizer.param_groups())
+            static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+        optimizer.zero_grad();
+        auto logits = net->forward(x);
+        auto loss = torch::nn::functional::cross_entropy(
+            logits.view({-1, logits.size(-1)}), y,
+            torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+        loss.backward();
+        torch::nn::utils::clip_grad_norm_(net->parameters(), o.clipNorm);
+        optimizer.step();
+        const double l = loss.item<double>();
+        recent += l;
+        ++recentCount;
+        if (result.resumedFrom == 0 && step < 20) {
+            firstSum += l;
+            result.firstLoss = firstSum / ++firstCount;
+        }
+        if ((step + 1) % 50 == 0 || step + 1 == o.steps) {
+            TrainProgress p;
+            p.step = step + 1;
+            p.steps = o.steps;
+            p.loss = recent / recentCount;
+            p.learningRate = lr;
+            p.elapsedSeconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            result.finalLoss = p.loss;
+            recent = 0;
+            recentCount = 0;
+            if (o.progress && !o.progress(p))
+                throw Cancelled();
+        }
+        if (o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery == 0 && step + 1 < o.steps)
+            saveCheckpoint(step + 1);
+    }
+    net->eval();
+    model->save(o.outDir);
+    std::error_code ec;
+    fs::remove_all(ckptDir, ec);
+    result.steps = o.steps;
+    result.sentences = static_cast<int>(n);
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.parameters = model->info().parameters;
+    nlohmann::ordered_json meta = {{"facts", o.factsPath},
+                                   {"seed", o.seed},
+                                   {"steps", o.steps},
+                                   {"batch_size", batch},
+                                   {"learning_rate", o.learningRate},
+                                   {"layers", o.layers},
+                                   {"hidden", o.hidden},
+                                   {"heads", o.heads},
+                                   {"sentences", n},
+                                   {"answer_only_loss", o.answerOnlyLoss},
+                                   {"first_loss", result.firstLoss},
+                                   {"final_loss", result.finalLoss},
+                                   {"seconds", result.seconds},
+                                   {"resumed_from", result.resumedFrom},
+                                   {"threads", torch::get_num_threads()}};
+    writeFileAtomically((fs::path(o.outDir) / "training.json").string(), meta.dump(2) + "\n");
+    return result;
+}
+
+} // namespace scalpel

@@ -1,0 +1,56 @@
+#pragma once
+// Training of the built-in fact model: a GPT-2 trained from scratch on the
+// fact world's training templates, with AdamW, linear warm-up and cosine
+// decay, gradient clipping, and a resumable checkpoint. Deterministic for a
+// given seed on the CPU (same thread count).
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace scalpel {
+
+struct TrainProgress {
+    int step = 0;
+    int steps = 0;
+    double loss = 0;
+    double learningRate = 0;
+    double elapsedSeconds = 0;
+};
+
+struct TrainLmOptions {
+    std::string factsPath;
+    std::string outDir;
+    uint64_t seed = 1;
+    int steps = 6000;
+    int batchSize = 64;
+    double learningRate = 2e-3;
+    double minLearningRateFraction = 0.05;
+    double weightDecay = 0.01;
+    int warmupSteps = 200;
+    double clipNorm = 1.0;
+    int checkpointEvery = 500; // 0: never
+    int layers = 4;
+    int hidden = 256;
+    int heads = 4;
+    int context = 32;
+    // Restrict training to the first N facts of each relation (0 = all).
+    int factsPerRelation = 0;
+    bool resume = true;
+    // Loss only on the answer and the tokens after it (see Train.cpp).
+    bool answerOnlyLoss = true;
+    std::function<bool(const TrainProgress&)> progress; // false cancels
+};
+
+struct TrainResult {
+    double firstLoss = 0; // mean over the first steps
+    double finalLoss = 0; // mean over the last steps
+    int steps = 0;
+    int resumedFrom = 0;
+    double seconds = 0;
+    int sentences = 0;
+    int64_t parameters = 0;
+};
+
+TrainResult trainLanguageModel(const TrainLmOptions& options);
+
+} // namespace scalpel

@@ -1,0 +1,255 @@
+// The GPT-2 engine: Hugging Face names and shapes, the KV cache, batching,
+// and the neuron taps (read, scale, replace with gradient) behave as the
+// attribution and intervention code relies on.
+#include "Error.h"
+#include "Safetensors.h"
+#include "TinyModel.h"
+
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace scalpel;
+using namespace scalpel::test;
+
+namespace {
+
+float maxAbsDiff(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a - b).abs().max().item<float>();
+}
+
+torch::Tensor ids(std::vector<int64_t> v) {
+    return torch::tensor(v).view({1, -1});
+}
+
+void expectError(const std::function<void()>& f, const QString& mentions) {
+    try {
+        f();
+        QFAIL("no error");
+    } catch (const Error& e) {
+        QVERIFY2(QString(e.what()).contains(mentions), e.what());
+    }
+}
+
+} // namespace
+
+class TestGpt2 : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void parameterNamesAreHuggingFaces() {
+        auto m = tinyModel();
+        auto params = m->internals().net->named_parameters();
+        const int N = 4 * 16;
+        QCOMPARE(params["transformer.wte.weight"].sizes().vec(),
+                 (std::vector<int64_t>{tinyTokenizer().vocabSize(), 16}));
+        QCOMPARE(params["transformer.wpe.weight"].sizes().vec(), (std::vector<int64_t>{16, 16}));
+        QCOMPARE(params["transformer.h.0.attn.c_attn.weight"].sizes().vec(),
+                 (std::vector<int64_t>{16, 48}));
+        QCOMPARE(params["transformer.h.1.mlp.c_fc.weight"].sizes().vec(),
+                 (std::vector<int64_t>{16, N}));
+        QCOMPARE(params["transformer.h.1.mlp.c_proj.weight"].sizes().vec(),
+                 (std::vector<int64_t>{N, 16}));
+        QVERIFY(params.contains("transformer.h.0.ln_1.weight"));
+        QVERIFY(params.contains("transformer.h.0.ln_2.bias"));
+        QVERIFY(params.contains("transformer.h.0.attn.c_proj.bias"));
+        QVERIFY(params.contains("transformer.ln_f.weight"));
+        QVERIFY(!params.contains("lm_head.weight")); // tied to wte
+    }
+
+    void saveAndLoadGiveTheSameLogits() {
+        QTemporaryDir dir;
+        auto m = tinyModel(3);
+        auto r = reloaded(m, dir);
+        torch::NoGradGuard g;
+        auto x = ids({4, 5, 6, 14, 7});
+        QCOMPARE(maxAbsDiff(m->internals().net->forward(x), r->internals().net->forward(x)), 0.0f);
+        QCOMPARE(r->info().layers, 2);
+        QCOMPARE(r->info().neuronsPerLayer, 64);
+    }
+
+    void namesWithoutTransformerPrefixLoad() {
+        QTemporaryDir dir;
+        auto m = tinyModel(4);
+        m->save(dir.path().toStdString());
+        // Rewrite the weights with bare names, as some exports do.
+        std::vector<torch::Tensor> keep;
+        std::vector<SafetensorsTensor> ts;
+        for (auto& p : m->internals().net->named_parameters()) {
+            keep.push_back(p.value().detach().contiguous());
+            ts.push_back(
+                {p.key().substr(12), keep.back().sizes().vec(), keep.back().data_ptr<float>()});
+        }
+        writeSafetensors(dir.filePath("model.safetensors").toStdString(), ts);
+        auto r = LanguageModel::load(dir.path().toStdString(), "cpu");
+        torch::NoGradGuard g;
+        auto x = ids({4, 5, 6});
+        QCOMPARE(maxAbsDiff(m->internals().net->forward(x), r->internals().net->forward(x)), 0.0f);
+    }
+
+    void kvCacheMatchesFullForward() {
+        auto m = tinyModel(5);
+        auto& net = m->internals().net;
+        torch::NoGradGuard g;
+        auto x = ids({4, 5, 6, 14, 7, 8, 9, 10});
+        auto full = net->forward(x);
+        KvCache cache;
+        auto a = net->forward(x.narrow(1, 0, 5), nullptr, &cache);
+        QCOMPARE(cache.length(), int64_t(5));
+        auto b = net->forward(x.narrow(1, 5, 1), nullptr, &cache);
+        auto c = net->forward(x.narrow(1, 6, 2), nullptr, &cache);
+        auto inc = torch::cat({a, b, c}, 1);
+        QVERIFY2(maxAbsDiff(full, inc) < 1e-5f, qPrintable(QString::number(maxAbsDiff(full, inc))));
+    }
+
+    void batchEqualsRowsAlone() {
+        auto m = tinyModel(6);
+        auto& net = m->internals().net;
+        torch::NoGradGuard g;
+        auto batch = torch::tensor({4, 5, 6, 14, 7, 4, 11, 12, 13, 16}).view({2, 5});
+        auto both = net->forward(batch);
+        for (int r = 0; r < 2; ++r)
+            QVERIFY(maxAbsDiff(both[r], net->forward(batch[r].unsqueeze(0))[0]) < 1e-5f);
+    }
+
+    void scaleByOneChangesNothingByZeroChangesLogits() {
+        auto m = tinyModel(7);
+        auto& net = m->internals().net;
+        torch::NoGradGuard g;
+        auto x = ids({4, 5, 6, 14, 7});
+        auto base = net->forward(x);
+        NeuronTaps one;
+        one.scale[1] = torch::ones({64});
+        QCOMPARE(maxAbsDiff(net->forward(x, &one), base), 0.0f);
+        NeuronTaps zero;
+        zero.scale[1] = torch::ones({64});
+        zero.scale[1][3] = 0;
+        zero.scale[1][17] = 0;
+        zero.scalePosition = 4;
+        auto changed = net->forward(x, &zero);
+        QVERIFY(maxAbsDiff(changed.select(1, 4), base.select(1, 4)) > 1e-4f);
+        // Scaling one position leaves the earlier positions alone.
+        QCOMPARE(maxAbsDiff(changed.narrow(1, 0, 4), base.narrow(1, 0, 4)), 0.0f);
+    }
+
+    void readTapRecordsPostActivationNeurons() {
+        auto m = tinyModel(8);
+        auto& net = m->internals().net;
+        torch::NoGradGuard g;
+        std::map<int, torch::Tensor> rec;
+        NeuronTaps t;
+        t.readLayers = {0, 1};
+        t.recorded = &rec;
+        net->forward(ids({4, 5, 6}), &t);
+        QCOMPARE(rec.size(), std::size_t(2));
+        QCOMPARE(rec[1].sizes().vec(), (std::vector<int64_t>{1, 3, 64}));
+        // gelu_new is bounded below by about -0.17.
+        QVERIFY(rec[0].min().item<float>() > -0.2f);
+    }
+
+    void replacingWithItselfChangesNothingAndGradientFlows() {
+        auto m = tinyModel(9);
+        auto& net = m->internals().net;
+        auto x = ids({4, 5, 6, 14, 7});
+        std::map<int, torch::Tensor> rec;
+        NeuronTaps read;
+        read.readLayers = {0};
+        read.recorded = &rec;
+        torch::Tensor base;
+        {
+            torch::NoGradGuard g;
+            base = net->forward(x, &read);
+        }
+        NeuronTaps rep;
+        rep.replaceLayer = 0;
+        rep.replacePosition = 4;
+        rep.replacement = rec[0].select(1, 4).detach().clone().requires_grad_(true);
+        auto out = net->forward(x, &rep);
+        QVERIFY(maxAbsDiff(out.detach(), base) < 1e-6f);
+        torch::softmax(out[0][-1], -1)[9].backward();
+        QVERIFY(rep.replacement.grad().defined());
+        QVERIFY(rep.replacement.grad().abs().sum().item<float>() > 0);
+    }
+
+    void predictAndGenerateThroughThePublicApi() {
+        auto m = tinyModel(10);
+        const auto p = m->prepare("The capital of Ireland is");
+        QCOMPARE(p.ids.size(), std::size_t(5));
+        const auto probs = m->nextTokenProbs(p.ids);
+        double sum = 0;
+        for (float v : probs)
+            sum += v;
+        QVERIFY(qAbs(sum - 1.0) < 1e-4);
+        QCOMPARE(m->topK(probs, 3).size(), std::size_t(3));
+        QVERIFY(m->topK(probs, 3)[0].prob >= m->topK(probs, 3)[1].prob);
+        const auto scaled = m->nextTokenProbs(p.ids, {{1, 5, 0.0f}, {0, 2, 2.0f}});
+        QVERIFY(scaled != probs);
+        // Greedy generation with the cache equals greedy argmax by full passes.
+        const auto gen = m->generate(p.ids, 4);
+        std::vector<int> seq = p.ids;
+        for (int i = 0; i < 4; ++i) {
+            const auto pr = m->nextTokenProbs(seq);
+            const int next = static_cast<int>(std::max_element(pr.begin(), pr.end()) - pr.begin());
+            QCOMPARE(gen[static_cast<std::size_t>(i)], next);
+            seq.push_back(next);
+        }
+    }
+
+    void badInputsAreClearErrors() {
+        auto m = tinyModel(11);
+        expectError([&] { m->prepare("   "); }, "empty");
+        expectError([&] { m->nextTokenProbs({4, 5}, {{7, 0, 0.f}}); }, "does not exist");
+        const auto unknown = m->prepare("The capital of Atlantis is");
+        QCOMPARE(unknown.unknownWords, (std::vector<std::string>{"Atlantis"}));
+        std::string longPrompt;
+        for (int i = 0; i < 40; ++i)
+            longPrompt += "city ";
+        const auto cut = m->prepare(longPrompt);
+        QCOMPARE(cut.ids.size(), std::size_t(16));
+        QCOMPARE(cut.droppedTokens, 24);
+        QVERIFY(!cut.warning.empty());
+    }
+
+    void brokenModelFoldersAreClearErrors() {
+        namespace fs = std::filesystem;
+        QTemporaryDir dir;
+        auto m = tinyModel(12);
+        const std::string d = dir.path().toStdString();
+        m->save(d);
+        const std::string st = d + "/model.safetensors";
+        const auto size = fs::file_size(st);
+        // Truncated weights.
+        fs::resize_file(st, size - 100);
+        expectError([&] { LanguageModel::load(d, "cpu"); }, "past the end");
+        m->save(d);
+        // A config whose shapes do not match the weights.
+        {
+            GptConfig c = m->config();
+            c.nEmbd = 32;
+            std::ofstream(d + "/config.json") << c.toJson();
+        }
+        expectError([&] { LanguageModel::load(d, "cpu"); }, "has shape");
+        // A config without n_layer.
+        std::ofstream(d + "/config.json")
+            << "{\"n_head\":2,\"n_embd\":16,\"n_positions\":16,\"vocab_size\":20}";
+        expectError([&] { LanguageModel::load(d, "cpu"); }, "n_layer");
+        // Not a folder at all, and a folder that is not a model.
+        expectError([&] { LanguageModel::load(d + "/nope", "cpu"); }, "not a folder");
+        QTemporaryDir empty;
+        expectError([&] { LanguageModel::load(empty.path().toStdString(), "cpu"); }, "config.json");
+    }
+
+    void nanWeightsAreRefused() {
+        QTemporaryDir dir;
+        auto m = tinyModel(13);
+        {
+            torch::NoGradGuard g;
+            m->internals().net->named_parameters()["transformer.h.0.mlp.c_fc.weight"][0][0] = NAN;
+        }
+        m->save(dir.path().toStdString());
+        expectError([&] { LanguageModel::load(dir.path().toStdString(), "cpu"); }, "NaN");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestGpt2)
+#include "tst_gpt2.moc"
