@@ -1,0 +1,72 @@
+#pragma once
+
+#include "WidgetTypes.h"
+
+#include <QAbstractTableModel>
+#include <QHash>
+#include <QPair>
+#include <QVector>
+
+// The SERAC edit memory as a table: whether each edit is enabled, its prompt,
+// its new answer, and the scope classifier's probability for the prompt being
+// typed. Built to stay cheap at 10,000 edits: lookups by id are O(1), a new
+// set of scope scores is one dataChanged over one column, and moving the
+// routed highlight touches two rows.
+//
+// Edits the user makes in the table (checkbox, prompt, answer) are applied and
+// reported by editChanged() with the old and new row, so the caller can wrap
+// them in an undo command. The programmatic setters never emit editChanged().
+class EditMemoryModel : public QAbstractTableModel {
+    Q_OBJECT
+
+public:
+    enum Column { EnabledColumn = 0, PromptColumn, AnswerColumn, ScopeColumn, ColumnCount };
+    enum Role {
+        IdRole = Qt::UserRole + 1,
+        // The scope probability as a double (NaN when unscored), for sorting
+        // and for the bar delegate.
+        ScopeValueRole,
+        ScopeStageRole,
+        RoutedRole,
+    };
+
+    explicit EditMemoryModel(QObject* parent = nullptr);
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    bool setData(const QModelIndex& index, const QVariant& value, int role = Qt::EditRole) override;
+    Qt::ItemFlags flags(const QModelIndex& index) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+    QHash<int, QByteArray> roleNames() const override;
+
+    void setEdits(const QVector<EditRow>& edits);
+    // Returns false (and changes nothing) when the id is already present.
+    bool addEdit(const EditRow& edit);
+    bool removeEdit(const QString& id);
+    // Replaces the row with edit.id; false when no such edit.
+    bool updateEdit(const EditRow& edit);
+    // Scores every edit at once; edits missing from the hash become unscored.
+    void setScopes(const QHash<QString, QPair<double, QString>>& probAndStage);
+    // Highlights the edit the router picked; an empty or unknown id clears it.
+    void setRoutedEdit(const QString& id);
+    QString routedEdit() const { return m_routedId; }
+
+    EditRow edit(int row) const;
+    int rowOfId(const QString& id) const { return m_rowOfId.value(id, -1); }
+    QVector<EditRow> edits() const { return m_edits; }
+
+    // "0.97 · cross-attention", or "—" when unscored.
+    static QString scopeText(double prob, const QString& stage);
+
+Q_SIGNALS:
+    void editChanged(const QString& id, const EditRow& newValue, const EditRow& oldValue);
+
+private:
+    void reindexFrom(int row);
+
+    QVector<EditRow> m_edits;
+    QHash<QString, int> m_rowOfId;
+    QString m_routedId;
+};

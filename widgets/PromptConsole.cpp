@@ -1,0 +1,184 @@
+#include "PromptConsole.h"
+
+#include "FlowLayout.h"
+
+#include <QEvent>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QLineEdit>
+#include <QStyle>
+#include <QTimer>
+#include <QVBoxLayout>
+
+namespace {
+
+// One style sheet on the chip area styles every chip; the "unknown" dynamic
+// property switches a chip to the warning look without per-chip style sheets.
+const char* const kChipStyle = R"(
+QLabel[chip="true"] {
+    background: #eef2f7;
+    color: #1f2933;
+    border: 1px solid #b8c2cc;
+    border-radius: 7px;
+    padding: 1px 6px;
+}
+QLabel[chip="true"][unknown="true"] {
+    background: #fdecea;
+    color: #b71c1c;
+    border: 2px solid #d32f2f;
+}
+)";
+
+} // namespace
+
+PromptConsole::PromptConsole(QWidget* parent) : QWidget(parent) {
+    m_edit = new QLineEdit(this);
+    m_edit->setObjectName(QStringLiteral("promptEdit"));
+    m_edit->setPlaceholderText(tr("Type a prompt, e.g. “The capital of France is”"));
+    m_edit->setClearButtonEnabled(true);
+    m_edit->installEventFilter(this);
+
+    m_chipArea = new QWidget(this);
+    m_chipArea->setObjectName(QStringLiteral("tokenChips"));
+    m_chipArea->setStyleSheet(QString::fromLatin1(kChipStyle));
+    m_chipLayout = new FlowLayout(m_chipArea, 4);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(4);
+    layout->addWidget(m_edit);
+    layout->addWidget(m_chipArea);
+
+    m_debounce = new QTimer(this);
+    m_debounce->setSingleShot(true);
+    // A precise timer so the pause the user must make is the interval, not up
+    // to 5 % less as with a coarse timer.
+    m_debounce->setTimerType(Qt::PreciseTimer);
+    m_debounce->setInterval(kDefaultDebounceMs);
+    connect(m_debounce, &QTimer::timeout, this, [this] { Q_EMIT promptChanged(m_edit->text()); });
+
+    connect(m_edit, &QLineEdit::textChanged, this, [this] { m_debounce->start(); });
+    connect(m_edit, &QLineEdit::textEdited, this, [this] {
+        // Typing leaves history navigation: the edited line is the new draft.
+        m_historyIndex = m_history.size();
+    });
+    connect(m_edit, &QLineEdit::returnPressed, this, &PromptConsole::submit);
+}
+
+QString PromptConsole::prompt() const {
+    return m_edit->text();
+}
+
+void PromptConsole::setPrompt(const QString& text) {
+    m_edit->setText(text);
+    m_historyIndex = m_history.size();
+}
+
+int PromptConsole::debounceIntervalMs() const {
+    return m_debounce->interval();
+}
+
+void PromptConsole::setDebounceIntervalMs(int intervalMs) {
+    m_debounce->setInterval(qMax(0, intervalMs));
+}
+
+QStringList PromptConsole::history() const {
+    return m_history;
+}
+
+void PromptConsole::setHistory(const QStringList& history) {
+    m_history = history;
+    m_historyIndex = m_history.size();
+}
+
+QString PromptConsole::chipText(const QString& token) {
+    QString text = token;
+    text.replace(QLatin1Char('\n'), QChar(0x21B5));
+    text.replace(QLatin1Char('\t'), QChar(0x21E5));
+    if (text.startsWith(QLatin1Char(' ')))
+        text[0] = QChar(0x00B7);
+    return text.isEmpty() ? QStringLiteral("∅") : text;
+}
+
+QString PromptConsole::unknownTokenToolTip(const QString& word) {
+    return tr("The model does not know the word “%1”; it reads as the unknown token.")
+        .arg(word.trimmed());
+}
+
+void PromptConsole::setTokens(const QVector<TokenChip>& tokens) {
+    m_tokens = tokens;
+    while (m_chips.size() < tokens.size()) {
+        auto* chip = new QLabel(m_chipArea);
+        chip->setProperty("chip", true);
+        chip->setTextFormat(Qt::PlainText);
+        m_chipLayout->addWidget(chip);
+        m_chips.append(chip);
+    }
+    for (int i = 0; i < m_chips.size(); ++i) {
+        QLabel* chip = m_chips.at(i);
+        if (i >= tokens.size()) {
+            chip->hide();
+            continue;
+        }
+        const TokenChip& token = tokens.at(i);
+        chip->setText(chipText(token.text));
+        chip->setToolTip(token.unknown ? unknownTokenToolTip(token.text)
+                                       : tr("token %1").arg(token.id));
+        if (chip->property("unknown").toBool() != token.unknown) {
+            chip->setProperty("unknown", token.unknown);
+            // Dynamic properties only restyle after a re-polish.
+            chip->style()->unpolish(chip);
+            chip->style()->polish(chip);
+        }
+        chip->show();
+    }
+    m_chipArea->updateGeometry();
+}
+
+QLabel* PromptConsole::tokenChip(int index) const {
+    return index >= 0 && index < m_tokens.size() ? m_chips.at(index) : nullptr;
+}
+
+bool PromptConsole::eventFilter(QObject* watched, QEvent* event) {
+    if (watched == m_edit && event->type() == QEvent::KeyPress) {
+        const auto* key = static_cast<QKeyEvent*>(event);
+        if (key->key() == Qt::Key_Up) {
+            walkHistory(-1);
+            return true;
+        }
+        if (key->key() == Qt::Key_Down) {
+            walkHistory(+1);
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+void PromptConsole::submit() {
+    const QString text = m_edit->text();
+    // Whoever handles the submission should already have seen this text as
+    // the current prompt.
+    emitPendingChange();
+    if (!text.trimmed().isEmpty() && (m_history.isEmpty() || m_history.constLast() != text))
+        m_history.append(text);
+    m_historyIndex = m_history.size();
+    m_draft.clear();
+    Q_EMIT promptSubmitted(text);
+}
+
+void PromptConsole::walkHistory(int step) {
+    const int target = m_historyIndex + step;
+    if (target < 0 || target > m_history.size() || m_history.isEmpty())
+        return;
+    if (m_historyIndex == m_history.size())
+        m_draft = m_edit->text();
+    m_historyIndex = target;
+    m_edit->setText(target == m_history.size() ? m_draft : m_history.at(target));
+}
+
+void PromptConsole::emitPendingChange() {
+    if (m_debounce->isActive()) {
+        m_debounce->stop();
+        Q_EMIT promptChanged(m_edit->text());
+    }
+}

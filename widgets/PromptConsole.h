@@ -1,0 +1,75 @@
+#pragma once
+
+#include "WidgetTypes.h"
+
+#include <QStringList>
+#include <QVector>
+#include <QWidget>
+
+class FlowLayout;
+class QLabel;
+class QLineEdit;
+class QTimer;
+
+// The prompt line. Typing emits promptChanged() once the user pauses for the
+// debounce interval, so a burst of keystrokes costs one forward pass. Enter
+// submits the prompt and records it in a shell-like history that Up and Down
+// walk. Under the line, the prompt's tokens show as chips; words the model's
+// vocabulary lacks are outlined in red.
+class PromptConsole : public QWidget {
+    Q_OBJECT
+
+public:
+    static constexpr int kDefaultDebounceMs = 50;
+
+    explicit PromptConsole(QWidget* parent = nullptr);
+
+    QString prompt() const;
+    // Replaces the text without touching the history; promptChanged() follows
+    // after the debounce interval as for typed text.
+    void setPrompt(const QString& text);
+
+    int debounceIntervalMs() const;
+    void setDebounceIntervalMs(int intervalMs);
+
+    QStringList history() const;
+    void setHistory(const QStringList& history);
+
+    void setTokens(const QVector<TokenChip>& tokens);
+    QVector<TokenChip> tokens() const { return m_tokens; }
+    int tokenChipCount() const { return m_tokens.size(); }
+    // The chip showing token `index`, for inspection; nullptr when out of range.
+    QLabel* tokenChip(int index) const;
+
+    QLineEdit* lineEdit() const { return m_edit; }
+
+    // The text a chip shows for a token: a leading space becomes a visible dot
+    // so word starts stand out, line breaks become a return symbol.
+    static QString chipText(const QString& token);
+    static QString unknownTokenToolTip(const QString& word);
+
+Q_SIGNALS:
+    void promptChanged(const QString& text);
+    void promptSubmitted(const QString& text);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
+private:
+    void submit();
+    void walkHistory(int step);
+    void emitPendingChange();
+
+    QLineEdit* m_edit = nullptr;
+    QWidget* m_chipArea = nullptr;
+    FlowLayout* m_chipLayout = nullptr;
+    QTimer* m_debounce = nullptr;
+    // Chips are reused across calls because setTokens() runs on every keystroke.
+    QVector<QLabel*> m_chips;
+    QVector<TokenChip> m_tokens;
+    QStringList m_history;
+    // Position while walking the history; equal to m_history.size() when the
+    // line shows the user's own draft.
+    int m_historyIndex = 0;
+    QString m_draft;
+};
