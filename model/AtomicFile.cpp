@@ -5,6 +5,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <csignal>
+#include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <random>
@@ -12,6 +15,32 @@
 #include <unistd.h>
 
 namespace scalpel {
+
+namespace {
+
+// Temporaries left by a writer that was killed mid-save: "<name>.tmp-PID-N"
+// whose PID no longer runs.
+void removeStaleTemporaries(const std::string& path) {
+    const auto slash = path.find_last_of('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+    const std::string prefix =
+        (slash == std::string::npos ? path : path.substr(slash + 1)) + ".tmp-";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d)
+        return;
+    while (dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.compare(0, prefix.size(), prefix) != 0)
+            continue;
+        const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+        if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 &&
+            errno == ESRCH)
+            ::unlink((dir + "/" + name).c_str());
+    }
+    ::closedir(d);
+}
+
+} // namespace
 
 void writeFileAtomically(const std::string& path, const std::string& content) {
     std::random_device rd;
@@ -45,6 +74,7 @@ void writeFileAtomically(const std::string& path, const std::string& content) {
         ::unlink(tmp.c_str());
         throw Error("cannot replace " + path + ": " + std::strerror(err));
     }
+    removeStaleTemporaries(path);
 }
 
 std::string readFile(const std::string& path, std::size_t maxBytes) {

@@ -1,0 +1,243 @@
+#include "Commands.h"
+
+#include "Attribution.h"
+#include "FactWorld.h"
+#include "Intervention.h"
+#include "KnEval.h"
+#include "LanguageModel.h"
+#include "Resources.h"
+
+#include <fstream>
+
+namespace scalpel::cli {
+
+namespace {
+
+std::shared_ptr<LanguageModel> loadModel(const Args& a) {
+    return LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "auto"));
+}
+
+AttributionMethod parseMethod(const std::string& s) {
+    if (s == "fast")
+        return AttributionMethod::Fast;
+    if (s == "reference")
+        return AttributionMethod::Reference;
+    throw Error("--method must be fast or reference, got '" + s + "'");
+}
+
+// "SUBJECT:RELATION" -> the fact and its training paraphrases.
+std::pair<Fact, std::vector<std::string>> factPrompts(const Args& a, const FactWorld& w) {
+    const std::string spec = a.required("fact");
+    const auto colon = spec.rfind(':');
+    if (colon == std::string::npos)
+        throw Error("--fact takes SUBJECT:RELATION, got '" + spec + "'");
+    const std::string subject = spec.substr(0, colon), relation = spec.substr(colon + 1);
+    const auto f = w.find(subject, relation);
+    if (!f)
+        throw Error("no fact '" + relation + "' about '" + subject + "' in the fact world");
+    return {*f, w.paraphrases(subject, relation, TemplateSplit::Train)};
+}
+
+nlohmann::ordered_json neuronsJson(const std::vector<KnowledgeNeuron>& ns) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& n : ns)
+        out.push_back({{"layer", n.layer},
+                       {"neuron", n.neuron},
+                       {"prompts", n.prompts},
+                       {"mean_score", n.meanScore}});
+    return out;
+}
+
+std::vector<std::string> readPrompts(const std::string& path) {
+    std::ifstream in(path);
+    if (!in)
+        throw Error("cannot open " + path);
+    std::vector<std::string> out;
+    std::string line;
+    while (std::getline(in, line))
+        if (line.find_first_not_of(" \t\r") != std::string::npos)
+            out.push_back(line);
+    if (out.empty())
+        throw Error(path + " has no prompts");
+    return out;
+}
+
+} // namespace
+
+int cmdAttribute(const Args& a) {
+    a.allow({"model", "device", "prompt", "target", "steps", "method"});
+    auto m = loadModel(a);
+    AttributionOptions o;
+    o.steps = static_cast<int>(a.integer("steps", 20));
+    o.method = parseMethod(a.get("method", "fast"));
+    const AttributionGrid g = attribute(*m, a.required("prompt"), a.required("target"), o);
+    nlohmann::ordered_json scores = nlohmann::ordered_json::array();
+    for (int l = 0; l < g.layers; ++l)
+        scores.push_back(
+            std::vector<float>(g.scores.begin() + static_cast<std::ptrdiff_t>(l) * g.neurons,
+                               g.scores.begin() + static_cast<std::ptrdiff_t>(l + 1) * g.neurons));
+    nlohmann::ordered_json j;
+    j["layers"] = g.layers;
+    j["neurons"] = g.neurons;
+    j["tokens"] = g.promptTokens;
+    j["target_ids"] = g.targetIds;
+    j["target_prob"] = g.targetProb;
+    j["steps"] = g.steps;
+    j["method"] = g.method;
+    j["elapsed_ms"] = g.elapsedMs;
+    j["scores"] = scores;
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
+int cmdKnowledgeNeurons(const Args& a) {
+    a.allow({"model", "device", "facts", "fact", "prompts-file", "target", "threshold", "share",
+             "steps", "method"});
+    auto m = loadModel(a);
+    std::vector<std::string> prompts;
+    std::string target;
+    if (a.has("fact")) {
+        const FactWorld w = FactWorld::load(a.get("facts", defaultFactsPath()));
+        auto [fact, ps] = factPrompts(a, w);
+        prompts = ps;
+        target = a.get("target", fact.object);
+    } else if (a.has("prompts-file")) {
+        prompts = readPrompts(a.required("prompts-file"));
+        target = a.required("target");
+    } else {
+        throw Error("give --fact SUBJECT:RELATION or --prompts-file F --target T");
+    }
+    AttributionOptions o;
+    o.steps = static_cast<int>(a.integer("steps", 20));
+    o.method = parseMethod(a.get("method", "fast"));
+    const auto s = findKnowledgeNeurons(*m, prompts, target, a.number("threshold", 0.2),
+                                        a.number("share", 0.7), o);
+    printJson({{"target", target},
+               {"prompts", s.prompts},
+               {"prompts_needed",
+                promptsNeeded(static_cast<int>(prompts.size()), a.number("share", 0.7))},
+               {"neurons", neuronsJson(s.neurons)}});
+    return 0;
+}
+
+int cmdKnEval(const Args& a) {
+    a.allow(
+        {"model", "device", "facts", "facts-per-relation", "seed", "steps", "threshold", "share"});
+    auto m = loadModel(a);
+    const FactWorld w = FactWorld::load(a.get("facts", defaultFactsPath()));
+    KnEvalOptions o;
+    o.factsPerRelation = static_cast<int>(a.integer("facts-per-relation", o.factsPerRelation));
+    o.seed = static_cast<uint64_t>(a.integer("seed", 1));
+    o.steps = static_cast<int>(a.integer("steps", 20));
+    o.threshold = a.number("threshold", 0.2);
+    o.share = a.number("share", 0.7);
+    o.progress = [](double f, const std::string& what) {
+        std::cerr << static_cast<int>(100 * f) << "%  " << what << std::endl;
+        return true;
+    };
+    const auto r = evaluateKnowledgeNeurons(m, w, o);
+    auto row = [](const KnRelationEval& e) {
+        return nlohmann::ordered_json{
+            {"facts", e.facts},
+            {"facts_with_neurons", e.factsWithNeurons},
+            {"mean_neurons", e.meanNeurons},
+            {"suppress",
+             {{"own", e.suppressOwn}, {"other", e.suppressOther}, {"random", e.suppressRandom}}},
+            {"amplify",
+             {{"own", e.amplifyOwn}, {"other", e.amplifyOther}, {"random", e.amplifyRandom}}},
+            {"update",
+             {{"facts", e.updates},
+              {"success", e.updateSuccess},
+              {"ppl_same_relation", {e.updatePplSameBefore, e.updatePplSameAfter}},
+              {"ppl_other_relations", {e.updatePplOtherBefore, e.updatePplOtherAfter}}}},
+            {"erase",
+             {{"neurons", e.erasedNeurons},
+              {"relation_top1", {e.eraseAccBefore, e.eraseAccAfter}},
+              {"relation_ppl", {e.erasePplBefore, e.erasePplAfter}},
+              {"other_top1", {e.eraseOtherAccBefore, e.eraseOtherAccAfter}},
+              {"other_ppl", {e.eraseOtherPplBefore, e.eraseOtherPplAfter}}}}};
+    };
+    nlohmann::ordered_json rel = nlohmann::ordered_json::object();
+    for (const auto& e : r.relations)
+        rel[e.relation] = row(e);
+    printJson({{"relations", rel},
+               {"average", row(r.average)},
+               {"paper_bert_base", {{"suppress_own", -0.29}, {"amplify_own", 0.31}}},
+               {"seconds", r.seconds},
+               {"note", "effects are mean relative changes of the answer probability; "
+                        "[before, after] pairs for perplexity and top-1"}});
+    return 0;
+}
+
+int cmdKnEdit(const Args& a) {
+    a.allow({"model", "device", "facts", "fact", "new-object", "erase-relation", "out", "steps",
+             "threshold", "share", "facts-per-relation", "seed"});
+    auto m = loadModel(a);
+    const FactWorld w = FactWorld::load(a.get("facts", defaultFactsPath()));
+    const std::string out = a.required("out");
+    AttributionOptions o;
+    o.steps = static_cast<int>(a.integer("steps", 20));
+    const double t = a.number("threshold", 0.2), p = a.number("share", 0.7);
+    WeightEditor editor(m);
+    nlohmann::ordered_json report;
+    if (a.has("erase-relation")) {
+        const std::string rel = a.required("erase-relation");
+        auto facts = w.factsOf(rel);
+        if (facts.empty())
+            throw Error("no relation '" + rel + "' in the fact world");
+        const int n = std::min<int>(static_cast<int>(a.integer("facts-per-relation", 10)),
+                                    static_cast<int>(facts.size()));
+        std::map<NeuronId, int> freq;
+        for (int i = 0; i < n; ++i) {
+            const auto& f = facts[static_cast<std::size_t>(i) * facts.size() / n];
+            for (const auto& k :
+                 findKnowledgeNeurons(*m, w.paraphrases(f.subject, rel, TemplateSplit::Train),
+                                      f.object, t, p, o)
+                     .neurons)
+                ++freq[{k.layer, k.neuron}];
+        }
+        std::vector<std::pair<int, NeuronId>> byFreq;
+        for (const auto& [id, c] : freq)
+            byFreq.push_back({c, id});
+        std::sort(byFreq.begin(), byFreq.end(), [](const auto& x, const auto& y) {
+            return x.first != y.first ? x.first > y.first : x.second < y.second;
+        });
+        std::vector<NeuronId> erase;
+        for (std::size_t k = 0; k < byFreq.size() && k < 20; ++k)
+            erase.push_back(byFreq[k].second);
+        if (erase.empty())
+            throw Error("no knowledge neurons found for relation '" + rel + "'");
+        editor.eraseRelation(erase, "erase " + rel);
+        report["erased_relation"] = rel;
+    } else {
+        auto [fact, prompts] = factPrompts(a, w);
+        const std::string newObject = a.required("new-object");
+        const auto s = findKnowledgeNeurons(*m, prompts, fact.object, t, p, o);
+        std::vector<NeuronId> ns;
+        for (const auto& k : s.neurons)
+            ns.push_back({k.layer, k.neuron});
+        if (ns.empty())
+            throw Error("no knowledge neurons found for " + fact.subject + ":" + fact.relation);
+        editor.updateFact(ns, fact.object, newObject,
+                          fact.subject + " " + fact.relation + ": " + fact.object + " -> " +
+                              newObject);
+        const auto probs = m->nextTokenProbs(m->prepare(prompts[0]).ids);
+        report["prompt"] = prompts[0];
+        report["top_after"] = m->topK(probs, 1)[0].token;
+    }
+    nlohmann::ordered_json changes = nlohmann::ordered_json::array();
+    for (const auto& c : editor.changes()) {
+        nlohmann::ordered_json slots = nlohmann::ordered_json::array();
+        for (const auto& s : c.slots)
+            slots.push_back({s.layer, s.neuron});
+        changes.push_back(
+            {{"kind", c.kind}, {"description", c.description}, {"value_slots", slots}});
+    }
+    m->save(out);
+    report["out"] = out;
+    report["changes"] = changes;
+    printJson(report);
+    return 0;
+}
+
+} // namespace scalpel::cli

@@ -1,0 +1,91 @@
+// bench/attribution: all-layer integrated-gradients attribution (m = 20),
+// fast against reference in the same process, on the built-in model and on a
+// GPT-2-small-shaped random model with a 16-token prompt. Prints medians,
+// their ratio, and each method's FLOP count over the achieved rate.
+#include "Attribution.h"
+#include "BenchUtil.h"
+#include "LanguageModel.h"
+#include "Resources.h"
+
+#include <filesystem>
+#include <iostream>
+
+using namespace scalpel;
+using namespace scalpel::bench;
+
+namespace {
+
+// Matrix-product FLOPs (forward + backward ~ 3x forward where gradients flow).
+double referenceFlops(const GptConfig& c, int T, int n, int m) {
+    const double len = T + n - 1;
+    return c.nLayer * 3.0 * m * gpt2ForwardFlops(c.nLayer, c.nEmbd, c.vocabSize, len, len / 2);
+}
+
+double fastFlops(const GptConfig& c, int T, int n, int m) {
+    const double L = c.nLayer, d = c.nEmbd;
+    double f = gpt2ForwardFlops(L, d, c.vocabSize, T - 1, (T - 1) / 2.0, false); // prefix
+    f += gpt2ForwardFlops(L, d, c.vocabSize, n, T, true);                        // suffix once
+    double rowLayers = 0; // rows x layers run with gradients
+    for (int l = 0; l < L; ++l)
+        rowLayers += static_cast<double>(m) * (L - l);
+    f += 3.0 * rowLayers * gpt2ForwardFlops(1, d, 0, n, T, false);
+    f += 3.0 * L * m * 2.0 * n * d * c.vocabSize;
+    return f;
+}
+
+void run(const LanguageModel& model, const std::vector<int>& prompt, const std::vector<int>& target,
+         int fastRuns, int referenceRuns, const char* label) {
+    AttributionOptions o;
+    o.steps = 20;
+    attributeIds(model, prompt, target, o); // warm-up
+    const double fastMs = medianMs(fastRuns, [&] { attributeIds(model, prompt, target, o); });
+    o.method = AttributionMethod::Reference;
+    const double refMs = medianMs(referenceRuns, [&] { attributeIds(model, prompt, target, o); });
+    const double mm = mmGflops();
+    const auto& c = model.config();
+    const int T = static_cast<int>(prompt.size()), n = static_cast<int>(target.size());
+    const double ff = fastFlops(c, T, n, 20), rf = referenceFlops(c, T, n, 20);
+    std::printf("%s (%d layers x %d neurons, %d-token prompt, m = 20)\n", label, c.nLayer,
+                c.neuronsPerLayer(), T);
+    std::printf("  fast      %9.1f ms  (median of %d)  %7.2f GFLOP -> %.1f GFLOP/s; at torch::mm's "
+                "rate %.1f ms\n",
+                fastMs, fastRuns, ff / 1e9, ff / (fastMs * 1e6), ff / (mm * 1e6));
+    std::printf("  reference %9.1f ms  (median of %d)  %7.2f GFLOP -> %.1f GFLOP/s; at torch::mm's "
+                "rate %.1f ms\n",
+                refMs, referenceRuns, rf / 1e9, rf / (refMs * 1e6), rf / (mm * 1e6));
+    std::printf("  reference / fast = %.1fx   torch::mm %.1f GFLOP/s\n", refMs / fastMs, mm);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    initThreads();
+    std::printf("%d threads\n", torch::get_num_threads());
+    {
+        auto m = LanguageModel::load(defaultModelDir(), "cpu");
+        const auto p = m->prepare("The capital of Ireland is");
+        run(*m, p.ids, encodeTarget(*m, "Dublin"), 15, 5, "built-in model");
+    }
+    if (argc > 1 && std::string(argv[1]) == "--builtin-only")
+        return 0;
+    GptConfig c;
+    c.nLayer = 12;
+    c.nHead = 12;
+    c.nEmbd = 768;
+    c.nPositions = 1024;
+    c.vocabSize = 50257;
+    const auto dir = std::filesystem::temp_directory_path() / "scalpel-bench-gpt2-small";
+    if (!std::filesystem::exists(dir / "model.safetensors")) {
+        std::vector<std::string> vocab;
+        for (int i = 0; i < c.vocabSize; ++i)
+            vocab.push_back("w" + std::to_string(i));
+        LanguageModel::createRandom(c, Tokenizer::makeWordLevel(vocab, {}, "w0"), 1, "cpu")
+            ->save(dir.string());
+    }
+    auto m = LanguageModel::load(dir.string(), "cpu");
+    std::vector<int> prompt;
+    for (int i = 0; i < 16; ++i)
+        prompt.push_back(1000 + 37 * i);
+    run(*m, prompt, {4242}, 5, 1, "GPT-2-small-shaped random model");
+    return 0;
+}

@@ -1,0 +1,305 @@
+#include "Attribution.h"
+
+#include "Error.h"
+#include "ModelInternals.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+
+namespace scalpel {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// log P(target | prompt) per row: logits [R, n, V] at the n positions that
+// predict the n target tokens.
+torch::Tensor targetLogProb(const torch::Tensor& logits, const torch::Tensor& target) {
+    auto lp = torch::log_softmax(logits, -1);                       // [R, n, V]
+    auto idx = target.view({1, -1, 1}).expand({lp.size(0), -1, 1}); // [R, n, 1]
+    return lp.gather(2, idx).squeeze(2).sum(1);                     // [R]
+}
+
+torch::Tensor alphas(int steps, const torch::Device& device) {
+    return torch::arange(1, steps + 1, torch::TensorOptions().dtype(torch::kFloat).device(device)) /
+           static_cast<double>(steps);
+}
+
+void checkInputs(const LanguageModel& model, const std::vector<int>& promptIds,
+                 const std::vector<int>& targetIds, int steps) {
+    if (promptIds.empty())
+        throw Error("the prompt is empty");
+    if (targetIds.empty())
+        throw Error("the target is empty");
+    if (steps <= 0)
+        throw Error("the number of integration steps must be positive, got " +
+                    std::to_string(steps));
+    const auto total = promptIds.size() + targetIds.size() - 1;
+    if (total > static_cast<std::size_t>(model.config().nPositions))
+        throw Error("prompt and target together have " + std::to_string(total) +
+                    " tokens, more than the model's context of " +
+                    std::to_string(model.config().nPositions));
+}
+
+// One block run on rows that share the cached prefix, without touching the
+// cache. `replace` (optional) replaces the neurons at suffix position 0.
+torch::Tensor blockOnSuffix(BlockImpl& b, const torch::Tensor& h, const torch::Tensor& pastK,
+                            const torch::Tensor& pastV) {
+    const int64_t R = h.size(0);
+    torch::Tensor k = pastK.defined() ? pastK.expand({R, -1, -1, -1}) : torch::Tensor();
+    torch::Tensor v = pastV.defined() ? pastV.expand({R, -1, -1, -1}) : torch::Tensor();
+    auto x = h + b.attn->forward(b.ln_1(h), k, v, nullptr, nullptr);
+    return x + b.mlp->c_proj(b.mlp->activate(b.mlp->c_fc(b.ln_2(x))));
+}
+
+AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<int>& promptIds,
+                              const std::vector<int>& targetIds, const AttributionOptions& o) {
+    auto& net = in.net;
+    const int L = in.config.nLayer;
+    const int m = o.steps;
+    const int64_t T = static_cast<int64_t>(promptIds.size());
+    const int64_t n = static_cast<int64_t>(targetIds.size());
+    std::vector<int> seq(promptIds.begin(), promptIds.end());
+    seq.insert(seq.end(), targetIds.begin(), targetIds.end() - 1);
+    auto ids = in.idsTensor(seq);
+    auto target =
+        torch::tensor(std::vector<int64_t>(targetIds.begin(), targetIds.end()), torch::kLong)
+            .to(in.device);
+
+    // The prefix (all prompt tokens but the last) never changes: run it once.
+    KvCache prefix;
+    {
+        torch::NoGradGuard g;
+        if (T > 1)
+            net->forward(ids.narrow(1, 0, T - 1), nullptr, &prefix);
+    }
+    auto pastK = [&](int l) { return T > 1 ? prefix.keys[l] : torch::Tensor(); };
+    auto pastV = [&](int l) { return T > 1 ? prefix.values[l] : torch::Tensor(); };
+
+    // Each layer's input on the suffix, and its unmodified neurons at the
+    // attributed position, computed once.
+    std::vector<torch::Tensor> layerInput(L), neurons(L), afterAttn(L), ffnAct(L);
+    torch::Tensor baseProb;
+    {
+        torch::NoGradGuard g;
+        auto h = net->embed(ids.narrow(1, T - 1, n), T - 1);
+        for (int l = 0; l < L; ++l) {
+            layerInput[l] = h;
+            auto& b = *net->transformer->blocks[l];
+            auto x = h + b.attn->forward(b.ln_1(h), pastK(l), pastV(l), nullptr, nullptr);
+            auto a = b.mlp->activate(b.mlp->c_fc(b.ln_2(x)));
+            afterAttn[l] = x;
+            ffnAct[l] = a;
+            neurons[l] = a[0][0];
+            h = x + b.mlp->c_proj(a);
+        }
+        baseProb = targetLogProb(net->logits(h), target).exp();
+    }
+
+    // All layers' m scaled copies in one growing batch: group l joins at
+    // layer l with its neurons at suffix position 0 replaced.
+    auto alpha = alphas(m, in.device).unsqueeze(1);
+    std::vector<torch::Tensor> replacements(L);
+    torch::Tensor rows;
+    for (int l = 0; l < L; ++l) {
+        auto& b = *net->transformer->blocks[l];
+        if (rows.defined())
+            rows = blockOnSuffix(b, rows, pastK(l), pastV(l));
+        replacements[l] = (alpha * neurons[l].unsqueeze(0)).detach().requires_grad_(true); // [m, N]
+        auto act = ffnAct[l].expand({m, -1, -1});
+        torch::Tensor a;
+        if (n > 1)
+            a = torch::cat({replacements[l].unsqueeze(1), act.narrow(1, 1, n - 1)}, 1);
+        else
+            a = replacements[l].unsqueeze(1);
+        auto group = afterAttn[l].expand({m, -1, -1}) + b.mlp->c_proj(a);
+        rows = rows.defined() ? torch::cat({rows, group}, 0) : group;
+        if (o.progress && !o.progress(0.5 * (l + 1) / L))
+            throw Cancelled();
+    }
+    auto p = targetLogProb(net->logits(rows), target).exp();
+    auto grads = torch::autograd::grad({p.sum()}, replacements);
+
+    AttributionGrid grid;
+    grid.layers = L;
+    grid.neurons = in.config.neuronsPerLayer();
+    grid.scores.resize(static_cast<std::size_t>(L) * grid.neurons);
+    for (int l = 0; l < L; ++l) {
+        auto s = (neurons[l] * grads[l].sum(0) / m).to(torch::kCPU).contiguous();
+        std::copy(s.data_ptr<float>(), s.data_ptr<float>() + grid.neurons,
+                  grid.scores.begin() + static_cast<std::ptrdiff_t>(l) * grid.neurons);
+    }
+    grid.targetProb = baseProb.item<double>();
+    return grid;
+}
+
+AttributionGrid attributeReference(LanguageModel::Internals& in, const std::vector<int>& promptIds,
+                                   const std::vector<int>& targetIds, const AttributionOptions& o) {
+    auto& net = in.net;
+    const int L = in.config.nLayer;
+    const int m = o.steps;
+    const int64_t T = static_cast<int64_t>(promptIds.size());
+    const int64_t n = static_cast<int64_t>(targetIds.size());
+    std::vector<int> seq(promptIds.begin(), promptIds.end());
+    seq.insert(seq.end(), targetIds.begin(), targetIds.end() - 1);
+    auto ids = in.idsTensor(seq);
+    auto target =
+        torch::tensor(std::vector<int64_t>(targetIds.begin(), targetIds.end()), torch::kLong)
+            .to(in.device);
+    std::map<int, torch::Tensor> rec;
+    NeuronTaps read;
+    for (int l = 0; l < L; ++l)
+        read.readLayers.push_back(l);
+    read.recorded = &rec;
+    torch::Tensor baseProb;
+    {
+        torch::NoGradGuard g;
+        auto logits = net->forward(ids, &read);
+        baseProb = targetLogProb(logits.narrow(1, T - 1, n), target).exp();
+    }
+    AttributionGrid grid;
+    grid.layers = L;
+    grid.neurons = in.config.neuronsPerLayer();
+    grid.scores.resize(static_cast<std::size_t>(L) * grid.neurons);
+    auto alpha = alphas(m, in.device).unsqueeze(1);
+    auto batch = ids.expand({m, -1});
+    for (int l = 0; l < L; ++l) {
+        auto x = rec[l][0][T - 1].detach();
+        NeuronTaps rep;
+        rep.replaceLayer = l;
+        rep.replacePosition = T - 1;
+        rep.replacement = (alpha * x.unsqueeze(0)).requires_grad_(true);
+        auto logits = net->forward(batch, &rep);
+        auto p = targetLogProb(logits.narrow(1, T - 1, n), target).exp();
+        auto grad = torch::autograd::grad({p.sum()}, {rep.replacement})[0];
+        auto s = (x * grad.sum(0) / m).to(torch::kCPU).contiguous();
+        std::copy(s.data_ptr<float>(), s.data_ptr<float>() + grid.neurons,
+                  grid.scores.begin() + static_cast<std::ptrdiff_t>(l) * grid.neurons);
+        if (o.progress && !o.progress(static_cast<double>(l + 1) / L))
+            throw Cancelled();
+    }
+    grid.targetProb = baseProb.item<double>();
+    return grid;
+}
+
+} // namespace
+
+float AttributionGrid::maxScore() const {
+    return scores.empty() ? 0.f : *std::max_element(scores.begin(), scores.end());
+}
+
+std::vector<int> encodeTarget(const LanguageModel& model, const std::string& target) {
+    const Tokenizer& tok = model.tokenizer();
+    std::string text = target;
+    if (tok.kind() == Tokenizer::Kind::ByteLevelBpe && !text.empty() && text[0] != ' ')
+        text = " " + text;
+    const Encoding e = tok.encodeDetailed(text);
+    if (e.ids.empty())
+        throw Error("the target is empty");
+    const auto unknown = e.unknownWords();
+    if (!unknown.empty())
+        throw Error("the target word '" + unknown[0] + "' is unknown to the model's tokenizer");
+    return e.ids;
+}
+
+AttributionGrid attributeIds(const LanguageModel& model, const std::vector<int>& promptIds,
+                             const std::vector<int>& targetIds, const AttributionOptions& o) {
+    checkInputs(model, promptIds, targetIds, o.steps);
+    for (int id : targetIds)
+        if (id < 0 || id >= model.config().vocabSize)
+            throw Error("target token id " + std::to_string(id) + " is outside the vocabulary");
+    const auto start = Clock::now();
+    auto& in = model.internals();
+    AttributionGrid g = o.method == AttributionMethod::Fast
+                            ? attributeFast(in, promptIds, targetIds, o)
+                            : attributeReference(in, promptIds, targetIds, o);
+    g.promptIds = promptIds;
+    for (int id : promptIds)
+        g.promptTokens.push_back(model.tokenizer().tokenText(id));
+    g.targetIds = targetIds;
+    g.target = model.tokenizer().decode(targetIds);
+    g.steps = o.steps;
+    g.method = o.method == AttributionMethod::Fast ? "fast" : "reference";
+    g.elapsedMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    return g;
+}
+
+AttributionGrid attribute(const LanguageModel& model, const std::string& prompt,
+                          const std::string& target, const AttributionOptions& o) {
+    const PreparedPrompt p = model.prepare(prompt);
+    AttributionGrid g = attributeIds(model, p.ids, encodeTarget(model, target), o);
+    g.promptTokens = p.tokens;
+    return g;
+}
+
+std::vector<NeuronId> candidates(const AttributionGrid& grid, double threshold) {
+    std::vector<NeuronId> out;
+    const float cut = static_cast<float>(threshold) * grid.maxScore();
+    if (grid.maxScore() <= 0)
+        return out;
+    for (int l = 0; l < grid.layers; ++l)
+        for (int i = 0; i < grid.neurons; ++i)
+            if (grid.at(l, i) >= cut)
+                out.push_back({l, i});
+    return out;
+}
+
+int promptsNeeded(int prompts, double share) {
+    int need = static_cast<int>(std::ceil(share * prompts - 1e-9));
+    if (prompts >= 3)
+        need = std::max(need, 3);
+    return std::max(1, need);
+}
+
+std::vector<KnowledgeNeuron> refine(const std::vector<AttributionGrid>& grids, double threshold,
+                                    double share) {
+    if (grids.empty())
+        return {};
+    std::map<NeuronId, int> count;
+    for (const auto& g : grids)
+        for (const auto& c : candidates(g, threshold))
+            ++count[c];
+    const int need = promptsNeeded(static_cast<int>(grids.size()), share);
+    std::vector<KnowledgeNeuron> out;
+    for (const auto& [id, c] : count) {
+        if (c < need)
+            continue;
+        double sum = 0;
+        for (const auto& g : grids)
+            sum += g.at(id.layer, id.neuron);
+        out.push_back({id.layer, id.neuron, c, sum / grids.size()});
+    }
+    std::sort(out.begin(), out.end(), [](const KnowledgeNeuron& a, const KnowledgeNeuron& b) {
+        return a.prompts != b.prompts ? a.prompts > b.prompts : a.meanScore > b.meanScore;
+    });
+    return out;
+}
+
+KnowledgeNeuronSearch findKnowledgeNeurons(const LanguageModel& model,
+                                           const std::vector<std::string>& prompts,
+                                           const std::string& target, double threshold,
+                                           double share, const AttributionOptions& options) {
+    if (prompts.empty())
+        throw Error("no prompts to refine over");
+    if (threshold <= 0 || threshold > 1)
+        throw Error("the candidate threshold must be in (0, 1]");
+    if (share <= 0 || share > 1)
+        throw Error("the share of prompts must be in (0, 1]");
+    KnowledgeNeuronSearch s;
+    s.prompts = prompts;
+    const auto targetIds = encodeTarget(model, target);
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        AttributionOptions o = options;
+        if (options.progress)
+            o.progress = [&](double f) { return options.progress((i + f) / prompts.size()); };
+        const PreparedPrompt p = model.prepare(prompts[i]);
+        s.grids.push_back(attributeIds(model, p.ids, targetIds, o));
+        s.grids.back().promptTokens = p.tokens;
+    }
+    s.neurons = refine(s.grids, threshold, share);
+    return s;
+}
+
+} // namespace scalpel

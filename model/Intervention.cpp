@@ -1,0 +1,212 @@
+#include "Intervention.h"
+
+#include "Error.h"
+#include "ModelInternals.h"
+
+#include <cmath>
+
+namespace scalpel {
+
+namespace {
+
+torch::Tensor valueRow(LanguageModel::Internals& in, const NeuronId& n) {
+    return in.net->transformer->blocks[static_cast<std::size_t>(n.layer)]
+        ->mlp->c_proj->weight[n.neuron];
+}
+
+std::vector<float> toVector(const torch::Tensor& t) {
+    auto c = t.detach().to(torch::kCPU).contiguous();
+    return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+} // namespace
+
+std::vector<double> answerProbs(const LanguageModel& model,
+                                const std::vector<std::vector<int>>& prompts,
+                                const std::vector<int>& target,
+                                const std::vector<NeuronScale>& scales) {
+    auto& in = model.internals();
+    const int N = in.config.neuronsPerLayer();
+    torch::NoGradGuard g;
+    std::vector<double> out(prompts.size(), 0.0);
+    std::map<std::size_t, std::vector<std::size_t>> byLength;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        if (prompts[i].empty())
+            throw Error("the prompt is empty");
+        byLength[prompts[i].size()].push_back(i);
+    }
+    std::map<int, torch::Tensor> scaleTensors;
+    for (const auto& s : scales) {
+        if (s.layer < 0 || s.layer >= in.config.nLayer || s.neuron < 0 || s.neuron >= N)
+            throw Error("neuron " + std::to_string(s.layer) + ":" + std::to_string(s.neuron) +
+                        " does not exist");
+        auto it = scaleTensors.find(s.layer);
+        if (it == scaleTensors.end())
+            it = scaleTensors.emplace(s.layer, torch::ones({N})).first;
+        it->second[s.neuron] = s.factor;
+    }
+    auto tgt = torch::tensor(std::vector<int64_t>(target.begin(), target.end()), torch::kLong)
+                   .to(in.device);
+    const int64_t n = static_cast<int64_t>(target.size());
+    for (const auto& [T, rows] : byLength) {
+        std::vector<int64_t> flat;
+        for (std::size_t r : rows) {
+            flat.insert(flat.end(), prompts[r].begin(), prompts[r].end());
+            flat.insert(flat.end(), target.begin(), target.end() - 1);
+        }
+        const int64_t len = static_cast<int64_t>(T) + n - 1;
+        auto x = torch::tensor(flat).view({static_cast<int64_t>(rows.size()), len}).to(in.device);
+        NeuronTaps taps;
+        taps.scalePosition = static_cast<int64_t>(T) - 1;
+        for (auto& [l, t] : scaleTensors)
+            taps.scale[l] = t.to(in.device);
+        auto logits = in.net->forward(x, scales.empty() ? nullptr : &taps);
+        auto lp = torch::log_softmax(logits.narrow(1, static_cast<int64_t>(T) - 1, n), -1);
+        auto idx = tgt.view({1, -1, 1}).expand({lp.size(0), -1, 1});
+        auto p = lp.gather(2, idx).squeeze(2).sum(1).exp().to(torch::kCPU);
+        for (std::size_t k = 0; k < rows.size(); ++k)
+            out[rows[k]] = p[static_cast<int64_t>(k)].item<double>();
+    }
+    return out;
+}
+
+std::vector<NeuronScale> scalesFor(const std::vector<NeuronId>& neurons, float factor) {
+    std::vector<NeuronScale> out;
+    for (const auto& n : neurons)
+        out.push_back({n.layer, n.neuron, factor});
+    return out;
+}
+
+PromptSetScore scorePrompts(const LanguageModel& model,
+                            const std::vector<std::vector<int>>& prompts,
+                            const std::vector<int>& targets) {
+    auto& in = model.internals();
+    torch::NoGradGuard g;
+    PromptSetScore out;
+    std::map<std::size_t, std::vector<std::size_t>> byLength;
+    for (std::size_t i = 0; i < prompts.size(); ++i)
+        byLength[prompts[i].size()].push_back(i);
+    double nll = 0;
+    for (const auto& [T, rows] : byLength) {
+        for (std::size_t s0 = 0; s0 < rows.size(); s0 += 512) {
+            const std::size_t s1 = std::min(rows.size(), s0 + 512);
+            std::vector<int64_t> flat, tg;
+            for (std::size_t k = s0; k < s1; ++k) {
+                flat.insert(flat.end(), prompts[rows[k]].begin(), prompts[rows[k]].end());
+                tg.push_back(targets[rows[k]]);
+            }
+            auto x = torch::tensor(flat)
+                         .view({static_cast<int64_t>(s1 - s0), static_cast<int64_t>(T)})
+                         .to(in.device);
+            auto lp =
+                torch::log_softmax(in.net->forward(x).select(1, static_cast<int64_t>(T) - 1), -1)
+                    .to(torch::kCPU);
+            auto t = torch::tensor(tg).view({-1, 1});
+            nll -= lp.gather(1, t).sum().item<double>();
+            out.correct += (lp.argmax(1) == t.view({-1})).sum().item<int64_t>();
+        }
+    }
+    out.prompts = static_cast<int>(prompts.size());
+    out.perplexity = prompts.empty() ? 0 : std::exp(nll / prompts.size());
+    return out;
+}
+
+double relativeEffect(const std::vector<double>& before, const std::vector<double>& after) {
+    double sum = 0;
+    int count = 0;
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        if (before[i] <= 0)
+            continue;
+        sum += (after[i] - before[i]) / before[i];
+        ++count;
+    }
+    return count ? sum / count : 0.0;
+}
+
+WeightEditor::WeightEditor(std::shared_ptr<LanguageModel> model) : m_model(std::move(model)) {}
+
+void WeightEditor::checkNeurons(const std::vector<NeuronId>& neurons) const {
+    if (neurons.empty())
+        throw Error("no neurons to edit");
+    const auto& c = m_model->config();
+    for (const auto& n : neurons)
+        if (n.layer < 0 || n.layer >= c.nLayer || n.neuron < 0 || n.neuron >= c.neuronsPerLayer())
+            throw Error("neuron " + std::to_string(n.layer) + ":" + std::to_string(n.neuron) +
+                        " does not exist");
+}
+
+int WeightEditor::updateFact(const std::vector<NeuronId>& neurons, const std::string& oldObject,
+                             const std::string& newObject, const std::string& description) {
+    checkNeurons(neurons);
+    const auto oldIds = encodeTarget(*m_model, oldObject);
+    const auto newIds = encodeTarget(*m_model, newObject);
+    if (oldIds.size() != 1 || newIds.size() != 1)
+        throw Error("updating a fact needs single-token objects ('" + oldObject + "' and '" +
+                    newObject + "')");
+    auto& in = m_model->internals();
+    torch::NoGradGuard g;
+    const auto& E = in.net->transformer->wte->weight;
+    auto eOld = E[oldIds[0]], eNew = E[newIds[0]];
+    const int id = m_nextId++;
+    auto& before = m_before[id];
+    for (const auto& n : neurons) {
+        auto v = valueRow(in, n);
+        before.emplace(n, toVector(v));
+        const double norm = v.norm().item<double>();
+        const double l1 = norm / eOld.norm().item<double>() * 1.0;
+        const double l2 = norm / eNew.norm().item<double>() * 8.0;
+        v.copy_(v - l1 * eOld + l2 * eNew);
+    }
+    m_changes.push_back({id, "update-fact",
+                         description.empty() ? oldObject + " -> " + newObject : description,
+                         neurons});
+    return id;
+}
+
+int WeightEditor::eraseRelation(const std::vector<NeuronId>& neurons,
+                                const std::string& description) {
+    checkNeurons(neurons);
+    auto& in = m_model->internals();
+    torch::NoGradGuard g;
+    const int id = m_nextId++;
+    auto& before = m_before[id];
+    for (const auto& n : neurons) {
+        auto v = valueRow(in, n);
+        before.emplace(n, toVector(v));
+        v.zero_();
+    }
+    m_changes.push_back(
+        {id, "erase-relation", description.empty() ? "erase relation" : description, neurons});
+    return id;
+}
+
+void WeightEditor::restore(int id) {
+    auto pos = std::find_if(m_changes.begin(), m_changes.end(),
+                            [&](const WeightChange& c) { return c.id == id; });
+    if (pos == m_changes.end())
+        throw Error("no weight change with id " + std::to_string(id));
+    auto& in = m_model->internals();
+    torch::NoGradGuard g;
+    // Changes made after `id` may have touched the same rows; undoing the
+    // newest first, back to `id`, restores exactly the weights before `id`.
+    while (!m_changes.empty()) {
+        const WeightChange last = m_changes.back();
+        for (const auto& [n, row] : m_before[last.id]) {
+            auto v = valueRow(in, n);
+            v.copy_(torch::from_blob(const_cast<float*>(row.data()),
+                                     {static_cast<int64_t>(row.size())}, torch::kFloat)
+                        .to(v.device()));
+        }
+        m_before.erase(last.id);
+        m_changes.pop_back();
+        if (last.id == id)
+            break;
+    }
+}
+
+void WeightEditor::restoreAll() {
+    if (!m_changes.empty())
+        restore(m_changes.front().id);
+}
+
+} // namespace scalpel

@@ -1,0 +1,77 @@
+#pragma once
+// Interventions on knowledge neurons (Dai et al., ACL 2022):
+//  - activation scaling at the answer position (suppress x0, amplify x2),
+//    measured as the relative change of the answer's probability;
+//  - reversible weight edits of FFN value slots (row i of layer l's
+//    mlp.c_proj.weight): updating a fact <s, r, o> -> <s, r, o'> with
+//    v <- v - l1 E[o] + l2 E[o'], l1 = |v|/|E[o]|, l2 = 8 |v|/|E[o']|, and
+//    erasing a relation by zeroing slots. Every change saves the original row
+//    first; restoring gives bit-identical weights.
+#include "Attribution.h"
+#include "LanguageModel.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scalpel {
+
+// P(target | prompt), teacher-forced over the target's tokens, with neurons
+// scaled at the last prompt position; batched over prompts.
+std::vector<double> answerProbs(const LanguageModel& model,
+                                const std::vector<std::vector<int>>& prompts,
+                                const std::vector<int>& target,
+                                const std::vector<NeuronScale>& scales = {});
+
+// Top-1 accuracy and answer perplexity exp(mean -log P(target)) of prompts
+// with single-token targets.
+struct PromptSetScore {
+    int prompts = 0;
+    int correct = 0;
+    double perplexity = 0;
+    double accuracy() const { return prompts ? static_cast<double>(correct) / prompts : 0; }
+};
+PromptSetScore scorePrompts(const LanguageModel& model,
+                            const std::vector<std::vector<int>>& prompts,
+                            const std::vector<int>& targets);
+
+std::vector<NeuronScale> scalesFor(const std::vector<NeuronId>& neurons, float factor);
+
+// Mean over prompts of (P_after - P_before) / P_before.
+double relativeEffect(const std::vector<double>& before, const std::vector<double>& after);
+
+struct WeightChange {
+    int id = 0;
+    std::string kind;        // "update-fact" or "erase-relation"
+    std::string description; // e.g. "Ireland capital: Dublin -> Lisbon"
+    std::vector<NeuronId> slots;
+};
+
+class WeightEditor {
+public:
+    explicit WeightEditor(std::shared_ptr<LanguageModel> model);
+
+    // Returns the change's id. Errors leave the weights unchanged.
+    int updateFact(const std::vector<NeuronId>& neurons, const std::string& oldObject,
+                   const std::string& newObject, const std::string& description = {});
+    int eraseRelation(const std::vector<NeuronId>& neurons, const std::string& description = {});
+    // Undoes one change, and every change made after it, so the weights are
+    // bit-identical to those before it.
+    void restore(int id);
+    void restoreAll();
+    const std::vector<WeightChange>& changes() const { return m_changes; }
+    bool modified() const { return !m_changes.empty(); }
+
+private:
+    void checkNeurons(const std::vector<NeuronId>& neurons) const;
+    void saveOriginal(const NeuronId& n);
+
+    std::shared_ptr<LanguageModel> m_model;
+    std::vector<WeightChange> m_changes;
+    // Row values before each change, per change id, to undo in any order.
+    std::map<int, std::map<NeuronId, std::vector<float>>> m_before;
+    int m_nextId = 1;
+};
+
+} // namespace scalpel

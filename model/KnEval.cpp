@@ -1,0 +1,257 @@
+#include "KnEval.h"
+
+#include "Error.h"
+#include "Intervention.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
+
+namespace scalpel {
+
+namespace {
+
+struct FactPrompts {
+    Fact fact;
+    std::vector<std::vector<int>> prompts;
+    int object = -1;
+};
+
+FactPrompts promptsOf(const LanguageModel& m, const FactWorld& w, const Fact& f) {
+    FactPrompts fp;
+    fp.fact = f;
+    fp.object = encodeTarget(m, f.object)[0];
+    for (const auto& p : w.paraphrases(f.subject, f.relation, TemplateSplit::Train))
+        fp.prompts.push_back(m.prepare(p).ids);
+    return fp;
+}
+
+PromptSetScore scoreFacts(const LanguageModel& m, const std::vector<FactPrompts>& facts) {
+    std::vector<std::vector<int>> prompts;
+    std::vector<int> targets;
+    for (const auto& f : facts)
+        for (const auto& p : f.prompts) {
+            prompts.push_back(p);
+            targets.push_back(f.object);
+        }
+    return scorePrompts(m, prompts, targets);
+}
+
+template <typename T> std::vector<T> sample(std::vector<T> v, std::size_t n, std::mt19937_64& rng) {
+    std::shuffle(v.begin(), v.end(), rng);
+    if (v.size() > n)
+        v.resize(n);
+    return v;
+}
+
+} // namespace
+
+KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& model,
+                                      const FactWorld& world, const KnEvalOptions& o) {
+    const auto start = std::chrono::steady_clock::now();
+    const LanguageModel& m = *model;
+    const auto& cfg = m.config();
+    std::mt19937_64 rng(o.seed);
+    KnEvalResult result;
+    const auto& relations = world.relations();
+    auto usable = [&](const Fact& f) {
+        return m.tokenizer().encodeDetailed(f.object).ids.size() == 1 &&
+               m.tokenizer().encodeDetailed(f.object).unknownWords().empty();
+    };
+    std::map<std::string, std::vector<Fact>> factsByRelation;
+    for (const auto& r : relations)
+        for (const auto& f : world.factsOf(r.id))
+            if (usable(f))
+                factsByRelation[r.id].push_back(f);
+
+    for (std::size_t ri = 0; ri < relations.size(); ++ri) {
+        const std::string rel = relations[ri].id;
+        KnRelationEval e;
+        e.relation = rel;
+        const auto facts =
+            sample(factsByRelation[rel], static_cast<std::size_t>(o.factsPerRelation), rng);
+        e.facts = static_cast<int>(facts.size());
+        std::vector<FactPrompts> fps;
+        std::vector<std::vector<NeuronId>> neuronsOf;
+        std::map<NeuronId, int> frequency;
+        for (std::size_t fi = 0; fi < facts.size(); ++fi) {
+            if (o.progress && !o.progress((ri + 0.5 * fi / facts.size()) / relations.size(),
+                                          rel + ": attribution"))
+                throw Cancelled();
+            fps.push_back(promptsOf(m, world, facts[fi]));
+            AttributionOptions ao;
+            ao.steps = o.steps;
+            std::vector<AttributionGrid> grids;
+            for (const auto& p : fps.back().prompts)
+                grids.push_back(attributeIds(m, p, {fps.back().object}, ao));
+            std::vector<NeuronId> ns;
+            for (const auto& k : refine(grids, o.threshold, o.share))
+                ns.push_back({k.layer, k.neuron});
+            for (const auto& n : ns)
+                ++frequency[n];
+            neuronsOf.push_back(ns);
+        }
+        // Suppress / amplify, own vs another relation's fact vs random neurons.
+        int counted = 0;
+        double neuronsTotal = 0;
+        for (std::size_t fi = 0; fi < facts.size(); ++fi) {
+            const auto& ns = neuronsOf[fi];
+            neuronsTotal += ns.size();
+            if (ns.empty())
+                continue;
+            ++counted;
+            const auto& own = fps[fi];
+            std::string otherRel;
+            do {
+                otherRel = relations[rng() % relations.size()].id;
+            } while (otherRel == rel && relations.size() > 1);
+            const auto& pool = factsByRelation[otherRel];
+            const FactPrompts other = promptsOf(m, world, pool[rng() % pool.size()]);
+            std::vector<NeuronId> random;
+            for (std::size_t k = 0; k < ns.size(); ++k)
+                random.push_back({static_cast<int>(rng() % cfg.nLayer),
+                                  static_cast<int>(rng() % cfg.neuronsPerLayer())});
+            auto effect = [&](const FactPrompts& f, const std::vector<NeuronId>& n, float factor) {
+                const auto before = answerProbs(m, f.prompts, {f.object});
+                const auto after = answerProbs(m, f.prompts, {f.object}, scalesFor(n, factor));
+                return relativeEffect(before, after);
+            };
+            e.suppressOwn += effect(own, ns, 0.f);
+            e.amplifyOwn += effect(own, ns, 2.f);
+            e.suppressOther += effect(other, ns, 0.f);
+            e.amplifyOther += effect(other, ns, 2.f);
+            e.suppressRandom += effect(own, random, 0.f);
+            e.amplifyRandom += effect(own, random, 2.f);
+        }
+        e.factsWithNeurons = counted;
+        e.meanNeurons = facts.empty() ? 0 : neuronsTotal / facts.size();
+        if (counted) {
+            for (double* v : {&e.suppressOwn, &e.amplifyOwn, &e.suppressOther, &e.amplifyOther,
+                              &e.suppressRandom, &e.amplifyRandom})
+                *v /= counted;
+        }
+        if (o.progress && !o.progress((ri + 0.6) / relations.size(), rel + ": fact updates"))
+            throw Cancelled();
+
+        // Fact updates: drop neurons shared by more than 10% of the
+        // relation's sampled facts, rewrite the value slots, restore.
+        WeightEditor editor(model);
+        std::vector<FactPrompts> sameRel, otherRel;
+        for (const auto& f : sample(factsByRelation[rel], 5 + facts.size(), rng))
+            if (std::none_of(facts.begin(), facts.end(),
+                             [&](const Fact& x) { return x.subject == f.subject; }) &&
+                sameRel.size() < 5)
+                sameRel.push_back(promptsOf(m, world, f));
+        for (int k = 0; k < 5; ++k) {
+            std::string r2;
+            do {
+                r2 = relations[rng() % relations.size()].id;
+            } while (r2 == rel && relations.size() > 1);
+            const auto& pool = factsByRelation[r2];
+            otherRel.push_back(promptsOf(m, world, pool[rng() % pool.size()]));
+        }
+        double success = 0;
+        for (std::size_t fi = 0; fi < facts.size(); ++fi) {
+            std::vector<NeuronId> ns;
+            for (const auto& n : neuronsOf[fi])
+                if (frequency[n] <= 0.1 * facts.size())
+                    ns.push_back(n);
+            if (ns.empty())
+                continue;
+            std::string newObject;
+            do {
+                newObject = factsByRelation[rel][rng() % factsByRelation[rel].size()].object;
+            } while (newObject == facts[fi].object);
+            const auto sb = scoreFacts(m, sameRel), ob = scoreFacts(m, otherRel);
+            editor.updateFact(ns, facts[fi].object, newObject);
+            FactPrompts target = fps[fi];
+            target.object = encodeTarget(m, newObject)[0];
+            success += scoreFacts(m, {target}).accuracy();
+            const auto sa = scoreFacts(m, sameRel), oa = scoreFacts(m, otherRel);
+            editor.restoreAll();
+            ++e.updates;
+            e.updatePplSameBefore += sb.perplexity;
+            e.updatePplSameAfter += sa.perplexity;
+            e.updatePplOtherBefore += ob.perplexity;
+            e.updatePplOtherAfter += oa.perplexity;
+        }
+        if (e.updates) {
+            e.updateSuccess = success / e.updates;
+            for (double* v : {&e.updatePplSameBefore, &e.updatePplSameAfter,
+                              &e.updatePplOtherBefore, &e.updatePplOtherAfter})
+                *v /= e.updates;
+        }
+        if (o.progress && !o.progress((ri + 0.8) / relations.size(), rel + ": erasure"))
+            throw Cancelled();
+
+        // Relation erasure: the 20 neurons found most often.
+        std::vector<std::pair<int, NeuronId>> byFreq;
+        for (const auto& [n, c] : frequency)
+            byFreq.push_back({c, n});
+        std::sort(byFreq.begin(), byFreq.end(), [](const auto& a, const auto& b) {
+            return a.first != b.first ? a.first > b.first : a.second < b.second;
+        });
+        std::vector<NeuronId> erase;
+        for (std::size_t k = 0; k < byFreq.size() && k < 20; ++k)
+            erase.push_back(byFreq[k].second);
+        e.erasedNeurons = static_cast<int>(erase.size());
+        if (!erase.empty()) {
+            std::vector<FactPrompts> relFacts, others;
+            for (const auto& f : sample(factsByRelation[rel], 60, rng))
+                relFacts.push_back(promptsOf(m, world, f));
+            for (const auto& r : relations)
+                if (r.id != rel)
+                    for (const auto& f : sample(factsByRelation[r.id], 12, rng))
+                        others.push_back(promptsOf(m, world, f));
+            const auto rb = scoreFacts(m, relFacts), ob = scoreFacts(m, others);
+            editor.eraseRelation(erase, "erase " + rel);
+            const auto ra = scoreFacts(m, relFacts), oa = scoreFacts(m, others);
+            editor.restoreAll();
+            e.eraseAccBefore = rb.accuracy();
+            e.eraseAccAfter = ra.accuracy();
+            e.erasePplBefore = rb.perplexity;
+            e.erasePplAfter = ra.perplexity;
+            e.eraseOtherAccBefore = ob.accuracy();
+            e.eraseOtherAccAfter = oa.accuracy();
+            e.eraseOtherPplBefore = ob.perplexity;
+            e.eraseOtherPplAfter = oa.perplexity;
+        }
+        result.relations.push_back(e);
+    }
+    // Unweighted mean over relations.
+    auto& a = result.average;
+    a.relation = "average";
+    const double R = static_cast<double>(result.relations.size());
+    for (const auto& e : result.relations) {
+        a.facts += e.facts;
+        a.factsWithNeurons += e.factsWithNeurons;
+        a.updates += e.updates;
+        a.erasedNeurons += e.erasedNeurons;
+        a.meanNeurons += e.meanNeurons / R;
+        a.suppressOwn += e.suppressOwn / R;
+        a.suppressOther += e.suppressOther / R;
+        a.suppressRandom += e.suppressRandom / R;
+        a.amplifyOwn += e.amplifyOwn / R;
+        a.amplifyOther += e.amplifyOther / R;
+        a.amplifyRandom += e.amplifyRandom / R;
+        a.updateSuccess += e.updateSuccess / R;
+        a.updatePplSameBefore += e.updatePplSameBefore / R;
+        a.updatePplSameAfter += e.updatePplSameAfter / R;
+        a.updatePplOtherBefore += e.updatePplOtherBefore / R;
+        a.updatePplOtherAfter += e.updatePplOtherAfter / R;
+        a.eraseAccBefore += e.eraseAccBefore / R;
+        a.eraseAccAfter += e.eraseAccAfter / R;
+        a.erasePplBefore += e.erasePplBefore / R;
+        a.erasePplAfter += e.erasePplAfter / R;
+        a.eraseOtherAccBefore += e.eraseOtherAccBefore / R;
+        a.eraseOtherAccAfter += e.eraseOtherAccAfter / R;
+        a.eraseOtherPplBefore += e.eraseOtherPplBefore / R;
+        a.eraseOtherPplAfter += e.eraseOtherPplAfter / R;
+    }
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+}
+
+} // namespace scalpel

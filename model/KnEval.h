@@ -1,0 +1,56 @@
+#pragma once
+// The knowledge-neuron evaluation of Dai et al. (ACL 2022) on the fact
+// world: per relation, refined neurons of sampled facts, the relative change
+// of the answer probability when they are suppressed (x0) or amplified (x2)
+// on the fact's own prompts and on another relation's fact, the same for as
+// many random neurons, fact updates and relation erasure. Weight edits are
+// always restored before returning.
+#include "Attribution.h"
+#include "FactWorld.h"
+#include "LanguageModel.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scalpel {
+
+struct KnEvalOptions {
+    int factsPerRelation = 10;
+    uint64_t seed = 1;
+    int steps = 20;
+    double threshold = 0.2;
+    double share = 0.7;
+    std::function<bool(double, const std::string&)> progress;
+};
+
+struct KnRelationEval {
+    std::string relation;
+    int facts = 0;
+    int factsWithNeurons = 0;
+    double meanNeurons = 0;
+    double suppressOwn = 0, suppressOther = 0, suppressRandom = 0;
+    double amplifyOwn = 0, amplifyOther = 0, amplifyRandom = 0;
+    // Fact update: share of the fact's prompts whose top-1 becomes o'.
+    int updates = 0;
+    double updateSuccess = 0;
+    double updatePplSameBefore = 0, updatePplSameAfter = 0;
+    double updatePplOtherBefore = 0, updatePplOtherAfter = 0;
+    // Relation erasure (20 most frequent neurons' value slots zeroed).
+    int erasedNeurons = 0;
+    double eraseAccBefore = 0, eraseAccAfter = 0, erasePplBefore = 0, erasePplAfter = 0;
+    double eraseOtherAccBefore = 0, eraseOtherAccAfter = 0;
+    double eraseOtherPplBefore = 0, eraseOtherPplAfter = 0;
+};
+
+struct KnEvalResult {
+    std::vector<KnRelationEval> relations;
+    KnRelationEval average;
+    double seconds = 0;
+};
+
+KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& model,
+                                      const FactWorld& world, const KnEvalOptions& options);
+
+} // namespace scalpel
