@@ -155,7 +155,7 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
         for (std::size_t fi = 0; fi < facts.size(); ++fi) {
             std::vector<NeuronId> ns;
             for (const auto& n : neuronsOf[fi])
-                if (frequency[n] <= 0.1 * facts.size())
+                if (frequency[n] - 1 <= 0.1 * facts.size()) // facts other than this one
                     ns.push_back(n);
             if (ns.empty())
                 continue;

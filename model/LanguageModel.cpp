@@ -5,6 +5,7 @@
 #include "ModelInternals.h"
 #include "Safetensors.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -16,7 +17,9 @@ namespace fs = std::filesystem;
 void initThreads() {
     static std::once_flag once;
     std::call_once(once, [] {
-        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        if (const char* env = std::getenv("SCALPEL_THREADS"); env && std::atoi(env) > 0)
+            cores = static_cast<unsigned>(std::atoi(env));
         torch::set_num_threads(static_cast<int>(cores));
         // Denormal floats are ~100x slower on x86; values that small carry
         // nothing a language model needs.

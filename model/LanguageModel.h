@@ -85,7 +85,8 @@ private:
 // Resolves "auto" / "cpu" / "cuda" to a device string; Error when CUDA is
 // asked for but absent.
 std::string resolveDevice(const std::string& request);
-// Sets LibTorch's intra-op threads to the core count (once per process).
+// Sets LibTorch's intra-op threads to the core count, or to $SCALPEL_THREADS
+// (once per process).
 void initThreads();
 
 } // namespace scalpel

@@ -163,7 +163,8 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         auto logits = net->forward(x);
         auto loss = torch::nn::functional::cross_entropy(
             logits.view({-1, logits.size(-1)}), y,
-            torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));
+            torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(
+                o.labelSmoothing));
         loss.backward();
         torch::nn::utils::clip_grad_norm_(net->parameters(), o.clipNorm);
         optimizer.step();
@@ -209,7 +210,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                                    {"hidden", o.hidden},
                                    {"heads", o.heads},
                                    {"sentences", n},
-                                   {"answer_only_loss", o.answerOnlyLoss},
+                                   {"answer_only_loss", o.answerOnlyLoss}, {"label_smoothing", o.labelSmoothing},
                                    {"first_loss", result.firstLoss},
                                    {"final_loss", result.finalLoss},
                                    {"seconds", result.seconds},

@@ -21,7 +21,7 @@ struct TrainLmOptions {
     std::string factsPath;
     std::string outDir;
     uint64_t seed = 1;
-    int steps = 6000;
+    int steps = 2000;
     int batchSize = 64;
     double learningRate = 2e-3;
     double minLearningRateFraction = 0.05;
@@ -38,6 +38,9 @@ struct TrainLmOptions {
     bool resume = true;
     // Loss only on the answer and the tokens after it (see Train.cpp).
     bool answerOnlyLoss = true;
+    // Keeps the answer's probability below 1, so that amplifying a fact's
+    // neurons has room to raise it, as in the knowledge-neuron experiments.
+    double labelSmoothing = 0.1;
     std::function<bool(const TrainProgress&)> progress; // false cancels
 };
 

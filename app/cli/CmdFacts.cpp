@@ -10,7 +10,7 @@ namespace scalpel::cli {
 
 int cmdTrainLm(const Args& a) {
     a.allow({"facts", "out", "seed", "steps", "batch", "lr", "layers", "hidden", "heads",
-             "checkpoint-every", "facts-per-relation", "warmup", "no-resume"});
+             "checkpoint-every", "facts-per-relation", "warmup", "no-resume", "label-smoothing"});
     TrainLmOptions o;
     o.factsPath = a.get("facts", defaultFactsPath());
     o.outDir = a.required("out");
@@ -25,6 +25,9 @@ int cmdTrainLm(const Args& a) {
     o.checkpointEvery = static_cast<int>(a.integer("checkpoint-every", o.checkpointEvery));
     o.factsPerRelation = static_cast<int>(a.integer("facts-per-relation", 0));
     o.resume = !a.flag("no-resume");
+    o.labelSmoothing = a.number("label-smoothing", o.labelSmoothing);
+    if (o.labelSmoothing < 0 || o.labelSmoothing >= 1)
+        throw Error("--label-smoothing must be in [0, 1)");
     if (o.batchSize <= 0 || o.layers <= 0 || o.hidden <= 0 || o.heads <= 0 ||
         o.hidden % o.heads != 0)
         throw Error(

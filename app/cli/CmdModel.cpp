@@ -77,7 +77,9 @@ int cmdTokenize(const Args& a) {
 }
 
 int cmdPredict(const Args& a) {
-    a.allow({"model", "device", "prompt", "top-k", "scale", "edits"});
+    if (a.has("edits"))
+        return cmdPredictWithEdits(a);
+    a.allow({"model", "device", "prompt", "top-k", "scale"});
     auto m = loadModel(a);
     const PreparedPrompt p = m->prepare(a.required("prompt"));
     const int k = static_cast<int>(a.integer("top-k", 10));

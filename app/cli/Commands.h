@@ -15,6 +15,15 @@ int cmdPredict(const Args& a);
 int cmdGenerate(const Args& a);
 int cmdTrainLm(const Args& a);
 int cmdEvalFacts(const Args& a);
+int cmdTrainSerac(const Args& a);
+int cmdScope(const Args& a);
+int cmdEvalEdits(const Args& a);
+// predict with --edits: routes through the edit memory (SERAC).
+int cmdPredictWithEdits(const Args& a);
+int cmdAttribute(const Args& a);
+int cmdKnowledgeNeurons(const Args& a);
+int cmdKnEval(const Args& a);
+int cmdKnEdit(const Args& a);
 
 inline void printJson(const nlohmann::ordered_json& j) {
     std::cout << j.dump(2) << std::endl;

@@ -13,9 +13,21 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   tokenize    [--model DIR] --text T
   predict     [--model DIR] --prompt P [--top-k K] [--scale LAYER:NEURON=FACTOR ...]
   generate    [--model DIR] --prompt P --max-new-tokens N
-  train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X]
+  train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X] [--label-smoothing 0.1]
               [--layers L] [--hidden H] [--heads A] [--checkpoint-every N] [--facts-per-relation N]
   eval-facts  [--model DIR] [--facts FILE] [--split train|heldout|novel]
+  attribute   [--model DIR] --prompt P --target T [--steps 20] [--method fast|reference]
+  knowledge-neurons [--model DIR] (--fact SUBJECT:RELATION | --prompts-file F --target T)
+              [--threshold 0.2] [--share 0.7] [--steps 20]
+  kn-eval     [--model DIR] [--facts-per-relation N] [--seed S]
+  kn-edit     [--model DIR] (--fact S:R --new-object O | --erase-relation R) --out DIR2
+  train-serac [--facts F] [--base DIR] --out DIR [--seed S] [--steps N]
+              [--embedding-steps N] [--counterfactual-steps N]
+  scope       [--model DIR] [--serac DIR] --edits FILE --prompt P
+  predict     ... --edits FILE [--serac DIR] [--backend trained|in-context]
+  eval-edits  [--model DIR] [--serac DIR] [--edits-in-memory N] [--seed S]
+              [--backend trained|in-context]
+--serac defaults to resources/models/serac.
 --model defaults to the built-in model (resources/models/factworld).
 )";
 
@@ -28,8 +40,19 @@ int main(int argc, char** argv) {
         return argc < 2 ? 2 : 0;
     }
     const std::map<std::string, std::function<int(const Args&)>> commands = {
-        {"info", cmdInfo},         {"tokenize", cmdTokenize}, {"predict", cmdPredict},
-        {"generate", cmdGenerate}, {"train-lm", cmdTrainLm},  {"eval-facts", cmdEvalFacts},
+        {"info", cmdInfo},
+        {"tokenize", cmdTokenize},
+        {"predict", cmdPredict},
+        {"generate", cmdGenerate},
+        {"train-lm", cmdTrainLm},
+        {"eval-facts", cmdEvalFacts},
+        {"attribute", cmdAttribute},
+        {"knowledge-neurons", cmdKnowledgeNeurons},
+        {"kn-eval", cmdKnEval},
+        {"kn-edit", cmdKnEdit},
+        {"train-serac", cmdTrainSerac},
+        {"scope", cmdScope},
+        {"eval-edits", cmdEvalEdits},
     };
     auto it = commands.find(argv[1]);
     if (it == commands.end()) {

@@ -87,7 +87,8 @@ private Q_SLOTS:
         QVERIFY(ref.maxScore() > 0);
         const double d = maxRelDiff(fast, ref);
         QVERIFY2(d < 1e-4, qPrintable(QString::number(d)));
-        QCOMPARE(fast.targetProb, ref.targetProb);
+        // Same probability, up to float rounding of differently batched sums.
+        QVERIFY(std::abs(fast.targetProb - ref.targetProb) <= 1e-5 * ref.targetProb);
     }
 
     void fastEqualsReferenceOnTheBuiltInModel() {

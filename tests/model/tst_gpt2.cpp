@@ -210,6 +210,29 @@ private Q_SLOTS:
         QVERIFY(!cut.warning.empty());
     }
 
+    void megabytePromptIsCutToTheContext() {
+        auto m = tinyModel(14);
+        std::string huge;
+        while (huge.size() < (1u << 20))
+            huge += "The capital of Ireland is Dublin . ";
+        QElapsedTimer t;
+        t.start();
+        const auto p = m->prepare(huge);
+        QCOMPARE(p.ids.size(), std::size_t(16));
+        QVERIFY(p.droppedTokens > 100000);
+        QVERIFY(p.warning.find("context") != std::string::npos);
+        QCOMPARE(m->nextTokenProbs(p.ids).size(), std::size_t(m->config().vocabSize));
+        qInfo("1 MB prompt prepared and predicted in %lld ms", t.elapsed());
+    }
+
+    void differentArchitectureIsAClearError() {
+        QTemporaryDir dir;
+        tinyModel(15)->save(dir.path().toStdString());
+        std::ofstream(dir.filePath("config.json").toStdString())
+            << "{\"model_type\":\"llama\",\"hidden_size\":16,\"num_hidden_layers\":2}";
+        expectError([&] { LanguageModel::load(dir.path().toStdString(), "cpu"); }, "llama");
+    }
+
     void brokenModelFoldersAreClearErrors() {
         namespace fs = std::filesystem;
         QTemporaryDir dir;

@@ -1,0 +1,258 @@
+#include "EditMemory.h"
+
+#include "AtomicFile.h"
+#include "Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+
+namespace scalpel {
+
+namespace {
+
+int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Revisions are unique across all memories of the process, so a consumer
+// that caches by revision cannot confuse a reloaded memory with the old one.
+uint64_t nextRevision() {
+    static std::atomic<uint64_t> counter{1};
+    return counter++;
+}
+
+void checkText(const std::string& prompt, const std::string& answer) {
+    auto blank = [](const std::string& s) {
+        return s.find_first_not_of(" \t\r\n") == std::string::npos;
+    };
+    if (blank(prompt))
+        throw Error("an edit needs a prompt");
+    if (blank(answer))
+        throw Error("an edit needs an answer");
+}
+
+const char* const kKnownKeys[] = {"id", "prompt", "answer", "enabled", "created_ms", "modified_ms"};
+
+} // namespace
+
+void EditMemory::touch() {
+    m_revision = nextRevision();
+}
+
+std::string EditMemory::newId() {
+    for (;;) {
+        std::string id = "e" + std::to_string(m_nextId++);
+        if (!m_index.count(id))
+            return id;
+    }
+}
+
+const Edit& EditMemory::add(const std::string& prompt, const std::string& answer) {
+    checkText(prompt, answer);
+    if (m_edits.size() >= kMaxEdits)
+        throw Error("the edit memory is full (" + std::to_string(kMaxEdits) + " edits)");
+    Edit e;
+    e.id = newId();
+    e.prompt = prompt;
+    e.answer = answer;
+    e.createdMs = e.modifiedMs = nowMs();
+    m_index.emplace(e.id, m_edits.size());
+    m_edits.push_back(std::move(e));
+    touch();
+    return m_edits.back();
+}
+
+const Edit& EditMemory::insert(const Edit& edit, int position) {
+    if (edit.id.empty())
+        throw Error("an edit needs an id");
+    if (m_index.count(edit.id))
+        throw Error("the edit memory already has an edit with id '" + edit.id + "'");
+    checkText(edit.prompt, edit.answer);
+    std::size_t at = position < 0 || static_cast<std::size_t>(position) > m_edits.size()
+                         ? m_edits.size()
+                         : static_cast<std::size_t>(position);
+    m_edits.insert(m_edits.begin() + static_cast<std::ptrdiff_t>(at), edit);
+    if (at + 1 == m_edits.size()) {
+        m_index.emplace(edit.id, at);
+    } else {
+        for (std::size_t i = at; i < m_edits.size(); ++i)
+            m_index[m_edits[i].id] = i;
+    }
+    touch();
+    return m_edits[at];
+}
+
+bool EditMemory::remove(const std::string& id) {
+    auto it = m_index.find(id);
+    if (it == m_index.end())
+        return false;
+    const std::size_t at = it->second;
+    m_index.erase(it);
+    m_edits.erase(m_edits.begin() + static_cast<std::ptrdiff_t>(at));
+    for (std::size_t i = at; i < m_edits.size(); ++i)
+        m_index[m_edits[i].id] = i;
+    touch();
+    return true;
+}
+
+bool EditMemory::setEnabled(const std::string& id, bool enabled) {
+    auto it = m_index.find(id);
+    if (it == m_index.end())
+        return false;
+    Edit& e = m_edits[it->second];
+    if (e.enabled != enabled) {
+        e.enabled = enabled;
+        e.modifiedMs = nowMs();
+        touch();
+    }
+    return true;
+}
+
+bool EditMemory::update(const std::string& id, const std::string& prompt,
+                        const std::string& answer) {
+    auto it = m_index.find(id);
+    if (it == m_index.end())
+        return false;
+    checkText(prompt, answer);
+    Edit& e = m_edits[it->second];
+    e.prompt = prompt;
+    e.answer = answer;
+    e.modifiedMs = nowMs();
+    touch();
+    return true;
+}
+
+void EditMemory::clear() {
+    m_edits.clear();
+    m_index.clear();
+    touch();
+}
+
+const Edit* EditMemory::find(const std::string& id) const {
+    auto it = m_index.find(id);
+    return it == m_index.end() ? nullptr : &m_edits[it->second];
+}
+
+int EditMemory::indexOf(const std::string& id) const {
+    auto it = m_index.find(id);
+    return it == m_index.end() ? -1 : static_cast<int>(it->second);
+}
+
+std::string EditMemory::toJson() const {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const Edit& e : m_edits) {
+        nlohmann::ordered_json j = {
+            {"id", e.id},           {"prompt", e.prompt},        {"answer", e.answer},
+            {"enabled", e.enabled}, {"created_ms", e.createdMs}, {"modified_ms", e.modifiedMs}};
+        if (!e.extraJson.empty()) {
+            auto extra = nlohmann::ordered_json::parse(e.extraJson, nullptr, false);
+            if (extra.is_object())
+                for (auto& [k, v] : extra.items())
+                    if (!j.contains(k))
+                        j[k] = v;
+        }
+        list.push_back(std::move(j));
+    }
+    nlohmann::ordered_json doc = {{"format", "scalpel-edits"}, {"version", 1}, {"edits", list}};
+    return doc.dump(2) + "\n";
+}
+
+EditMemory EditMemory::fromJson(const std::string& text, const std::string& name) {
+    if (text.size() > kMaxFileBytes)
+        throw Error(name + ": larger than " + std::to_string(kMaxFileBytes >> 20) +
+                    " MB; not an edit memory");
+    nlohmann::ordered_json doc;
+    try {
+        doc = nlohmann::ordered_json::parse(text);
+    } catch (const std::exception& ex) {
+        throw Error(name + ": not valid JSON (" + ex.what() + ")");
+    }
+    // A bare array of edits is accepted too.
+    const nlohmann::ordered_json* list = &doc;
+    if (doc.is_object()) {
+        if (!doc.contains("edits"))
+            throw Error(name + ": no \"edits\" list; not an edit memory");
+        list = &doc["edits"];
+    }
+    if (!list->is_array())
+        throw Error(name + ": \"edits\" must be a list");
+    if (list->size() > kMaxEdits)
+        throw Error(name + ": more than " + std::to_string(kMaxEdits) + " edits");
+    EditMemory m;
+    uint64_t maxNumeric = 0;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const auto& j = (*list)[i];
+        const std::string where = name + ": edit " + std::to_string(i + 1);
+        if (!j.is_object())
+            throw Error(where + " is not an object");
+        auto str = [&](const char* key, bool required) -> std::string {
+            if (!j.contains(key)) {
+                if (required)
+                    throw Error(where + " has no \"" + key + "\"");
+                return {};
+            }
+            if (!j[key].is_string())
+                throw Error(where + ": \"" + key + "\" must be a string");
+            return j[key].get<std::string>();
+        };
+        auto integer = [&](const char* key) -> int64_t {
+            if (!j.contains(key))
+                return 0;
+            if (!j[key].is_number_integer())
+                throw Error(where + ": \"" + key + "\" must be an integer");
+            return j[key].get<int64_t>();
+        };
+        Edit e;
+        e.id = str("id", true);
+        e.prompt = str("prompt", true);
+        e.answer = str("answer", true);
+        if (j.contains("enabled")) {
+            if (!j["enabled"].is_boolean())
+                throw Error(where + ": \"enabled\" must be true or false");
+            e.enabled = j["enabled"].get<bool>();
+        }
+        e.createdMs = integer("created_ms");
+        e.modifiedMs = integer("modified_ms");
+        nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+        for (auto& [k, v] : j.items()) {
+            bool known = false;
+            for (const char* kk : kKnownKeys)
+                known = known || k == kk;
+            if (!known)
+                extra[k] = v;
+        }
+        if (!extra.empty())
+            e.extraJson = extra.dump();
+        if (e.id.empty())
+            throw Error(where + " has an empty id");
+        if (m.m_index.count(e.id))
+            throw Error(name + ": the id '" + e.id + "' is used by more than one edit");
+        try {
+            checkText(e.prompt, e.answer);
+        } catch (const Error& ex) {
+            throw Error(where + ": " + ex.what());
+        }
+        if (e.id.size() > 1 && e.id[0] == 'e' &&
+            e.id.find_first_not_of("0123456789", 1) == std::string::npos && e.id.size() < 19)
+            maxNumeric = std::max<uint64_t>(maxNumeric, std::stoull(e.id.substr(1)));
+        m.m_index.emplace(e.id, m.m_edits.size());
+        m.m_edits.push_back(std::move(e));
+    }
+    m.m_nextId = maxNumeric + 1;
+    m.touch();
+    return m;
+}
+
+EditMemory EditMemory::loadFile(const std::string& path) {
+    return fromJson(readFile(path, kMaxFileBytes), path);
+}
+
+void EditMemory::save(const std::string& path) const {
+    writeFileAtomically(path, toJson());
+}
+
+} // namespace scalpel

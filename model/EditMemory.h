@@ -1,0 +1,68 @@
+#pragma once
+// The edit memory of memory-based editing: an ordered list of edit
+// descriptors ("The capital of Ireland is" -> "Lisbon"), each with a unique
+// id, an enabled flag and timestamps. The base model is never changed; the
+// memory is what a router consults.
+//
+// Promises: ids are unique within a memory (add() makes new ones, insert()
+// and loading refuse duplicates); every change bumps revision(); save() is
+// atomic; a file that cannot be read or parsed is a scalpel::Error and leaves
+// the memory it would have replaced untouched (loading builds a new memory);
+// fields this version does not know are kept and written back. Torch-free.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace scalpel {
+
+struct Edit {
+    std::string id;
+    std::string prompt;
+    std::string answer;
+    bool enabled = true;
+    int64_t createdMs = 0; // milliseconds since the Unix epoch
+    int64_t modifiedMs = 0;
+    std::string extraJson; // a JSON object of unknown fields, kept on save ("" = none)
+};
+
+class EditMemory {
+public:
+    static constexpr std::size_t kMaxFileBytes = 64u * 1024 * 1024;
+    static constexpr std::size_t kMaxEdits = 1000000;
+
+    // A new edit with a fresh id, enabled, timestamped now. An empty prompt
+    // or answer is an Error.
+    const Edit& add(const std::string& prompt, const std::string& answer);
+    // Puts back a complete edit (the undo of remove); a duplicate id is an
+    // Error. `position` < 0 or past the end appends.
+    const Edit& insert(const Edit& edit, int position = -1);
+    bool remove(const std::string& id);
+    bool setEnabled(const std::string& id, bool enabled);
+    bool update(const std::string& id, const std::string& prompt, const std::string& answer);
+    void clear();
+
+    const std::vector<Edit>& edits() const { return m_edits; }
+    const Edit* find(const std::string& id) const;
+    int indexOf(const std::string& id) const; // -1 when absent
+    std::size_t size() const { return m_edits.size(); }
+    bool empty() const { return m_edits.empty(); }
+    // Changes on every modification; equal revisions mean equal content.
+    uint64_t revision() const { return m_revision; }
+
+    std::string toJson() const;
+    static EditMemory fromJson(const std::string& text, const std::string& nameForErrors);
+    static EditMemory loadFile(const std::string& path);
+    void save(const std::string& path) const;
+
+private:
+    std::string newId();
+    void touch();
+    std::vector<Edit> m_edits;
+    std::unordered_map<std::string, std::size_t> m_index; // id -> position
+    uint64_t m_revision = 0;
+    uint64_t m_nextId = 1;
+};
+
+} // namespace scalpel

@@ -1,0 +1,366 @@
+#include "SeracEditor.h"
+
+#include "AtomicFile.h"
+#include "Error.h"
+#include "ModelInternals.h"
+#include "SeracEncoder.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+#include <unordered_map>
+
+namespace scalpel {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr int kEmbedBatch = 256;
+constexpr int kCrossBatch = 512;
+const char* const kCross = "cross-attention";
+const char* const kEmbedding = "embedding";
+} // namespace
+
+struct SeracEditor::Impl {
+    std::shared_ptr<LanguageModel> base, counterfactual;
+    Tokenizer tok;
+    int pad = 0;
+    // Inference only; forward() is not const in LibTorch.
+    mutable SeracEncoder embedNet{nullptr}, crossNet{nullptr};
+    torch::Device device{torch::kCPU};
+    double threshold = 0.5;
+    int topK = kDefaultTopK;
+    CounterfactualBackend backend = CounterfactualBackend::InContext;
+    std::string warning;
+
+    struct Entry {
+        std::string id, prompt, answer;
+        std::vector<int> crossPart; // "prompt [SEP] answer [SEP] [SEP]"
+    };
+    std::vector<Entry> entries;
+    std::vector<float> embeddings; // entries.size() x dim, row-major
+    int dim = 0;
+    mutable torch::Tensor deviceEmbeddings; // non-CPU devices: a copy, rebuilt when stale
+    mutable bool deviceStale = true;
+
+    std::vector<int> encodeForScope(const std::string& text) const {
+        std::vector<int> ids = tok.encode(text);
+        const int ctx = embedNet->config().nPositions;
+        if (static_cast<int>(ids.size()) > ctx)
+            ids.erase(ids.begin(), ids.end() - ctx);
+        return ids;
+    }
+
+    // Unit vectors of the texts, appended to `out`.
+    void embedTexts(const std::vector<std::string>& texts, std::vector<float>& out) const {
+        torch::NoGradGuard guard;
+        for (std::size_t from = 0; from < texts.size(); from += kEmbedBatch) {
+            std::vector<std::vector<int>> seqs;
+            for (std::size_t i = from; i < std::min(texts.size(), from + kEmbedBatch); ++i)
+                seqs.push_back(encodeForScope(texts[i]));
+            auto b = makeBatch(seqs, pad);
+            auto e = embedNet->embed(b.ids.to(device), b.lengths.to(device)).to(torch::kCPU);
+            e = e.contiguous();
+            out.insert(out.end(), e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
+        }
+    }
+
+    torch::Tensor embeddingMatrix() const {
+        const auto n = static_cast<int64_t>(entries.size());
+        if (device.is_cpu())
+            return torch::from_blob(const_cast<float*>(embeddings.data()), {n, dim}, torch::kFloat);
+        if (deviceStale || !deviceEmbeddings.defined()) {
+            deviceEmbeddings =
+                torch::from_blob(const_cast<float*>(embeddings.data()), {n, dim}, torch::kFloat)
+                    .to(device);
+            deviceStale = false;
+        }
+        return deviceEmbeddings;
+    }
+
+    // In-scope probabilities of x for the given entries, by cross-attention.
+    // embeddingLogits: the embedding stage's logit of each of `which`.
+    std::vector<float> crossProbs(const std::vector<int>& x, const std::vector<int64_t>& which,
+                                  const std::vector<float>& embeddingLogits) const {
+        torch::NoGradGuard guard;
+        std::vector<float> out;
+        out.reserve(which.size());
+        const int ctx = crossNet->config().nPositions;
+        for (std::size_t from = 0; from < which.size(); from += kCrossBatch) {
+            std::vector<std::vector<int>> seqs;
+            for (std::size_t i = from; i < std::min(which.size(), from + kCrossBatch); ++i)
+                seqs.push_back(
+                    crossInput(entries[static_cast<std::size_t>(which[i])].crossPart, x, ctx));
+            auto b = makeBatch(seqs, pad);
+            auto logits = crossNet->pairLogits(b.ids.to(device), b.lengths.to(device));
+            const auto count = static_cast<int64_t>(seqs.size());
+            auto prior = torch::from_blob(const_cast<float*>(embeddingLogits.data()) + from,
+                                          {count}, torch::kFloat)
+                             .to(device);
+            auto p = torch::sigmoid(logits.sum(1) + prior).to(torch::kCPU).contiguous();
+            out.insert(out.end(), p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+        }
+        return out;
+    }
+};
+
+SeracEditor::SeracEditor() : d(std::make_unique<Impl>()) {}
+SeracEditor::~SeracEditor() = default;
+
+std::unique_ptr<SeracEditor> SeracEditor::load(const std::string& seracDir,
+                                               std::shared_ptr<LanguageModel> base,
+                                               const std::string& device) {
+    initThreads();
+    if (!base)
+        throw Error("SERAC needs a base model");
+    const fs::path dir(seracDir);
+    if (!fs::is_directory(dir))
+        throw Error(seracDir + " is not a folder; a SERAC folder holds serac.json, "
+                               "tokenizer.json, embedding/ and classifier/");
+    for (const char* need : {"serac.json", "tokenizer.json", "embedding/model.safetensors",
+                             "classifier/model.safetensors"})
+        if (!fs::exists(dir / need))
+            throw Error(seracDir + " has no " + need + "; train one with scalpel-cli train-serac");
+    std::unique_ptr<SeracEditor> e(new SeracEditor());
+    Impl& in = *e->d;
+    in.base = std::move(base);
+    in.device = torch::Device(resolveDevice(device));
+    const std::string metaPath = (dir / "serac.json").string();
+    auto meta = nlohmann::json::parse(readFile(metaPath, 1 << 20), nullptr, false);
+    if (!meta.is_object())
+        throw Error(metaPath + ": not valid JSON");
+    in.threshold = meta.value("threshold", 0.5);
+    in.topK = std::max(1, meta.value("top_k", kDefaultTopK));
+    in.tok = Tokenizer::fromFile((dir / "tokenizer.json").string());
+    const auto pad = in.tok.tokenId("[PAD]");
+    if (!pad || !in.tok.tokenId("[SEP]"))
+        throw Error(seracDir + "/tokenizer.json has no [PAD] or [SEP] token");
+    in.pad = *pad;
+    in.embedNet = SeracEncoder(
+        SeracEncoderImpl::load((dir / "embedding").string(), SeracEncoderKind::Embedding));
+    in.crossNet = SeracEncoder(
+        SeracEncoderImpl::load((dir / "classifier").string(), SeracEncoderKind::CrossAttention));
+    in.embedNet->to(in.device);
+    in.crossNet->to(in.device);
+    in.dim = in.embedNet->embeddingDim();
+
+    if (fs::exists(dir / "counterfactual" / "config.json")) {
+        in.counterfactual = LanguageModel::load((dir / "counterfactual").string(), device);
+        const bool same =
+            in.counterfactual->tokenizer().toJson() == in.base->tokenizer().toJson() &&
+            in.counterfactual->config().vocabSize == in.base->config().vocabSize;
+        if (same) {
+            in.backend = CounterfactualBackend::Trained;
+        } else {
+            in.warning = "the loaded model's tokenizer differs from the one the trained "
+                         "counterfactual model uses; edits are answered in context by the "
+                         "loaded model";
+            in.counterfactual.reset();
+        }
+    } else {
+        in.warning = seracDir + " has no trained counterfactual model; edits are answered in "
+                                "context by the loaded model";
+    }
+    return e;
+}
+
+void SeracEditor::setBackend(CounterfactualBackend b) {
+    if (b == CounterfactualBackend::Trained && !d->counterfactual)
+        throw Error("the trained counterfactual backend is not available: " + d->warning);
+    d->backend = b;
+}
+CounterfactualBackend SeracEditor::backend() const {
+    return d->backend;
+}
+bool SeracEditor::trainedBackendAvailable() const {
+    return d->counterfactual != nullptr;
+}
+std::string SeracEditor::warning() const {
+    return d->warning;
+}
+void SeracEditor::setThreshold(double p) {
+    if (!(p >= 0 && p <= 1))
+        throw Error("the scope threshold must be between 0 and 1");
+    d->threshold = p;
+}
+double SeracEditor::threshold() const {
+    return d->threshold;
+}
+void SeracEditor::setTopK(int k) {
+    d->topK = std::max(1, k);
+}
+int SeracEditor::topK() const {
+    return d->topK;
+}
+const LanguageModel& SeracEditor::base() const {
+    return *d->base;
+}
+std::size_t SeracEditor::editCount() const {
+    return d->entries.size();
+}
+
+void SeracEditor::sync(const EditMemory& memory) {
+    Impl& in = *d;
+    std::vector<const Edit*> want;
+    want.reserve(memory.size());
+    for (const Edit& e : memory.edits())
+        if (e.enabled)
+            want.push_back(&e);
+    auto same = [](const Impl::Entry& a, const Edit& b) {
+        return a.id == b.id && a.prompt == b.prompt && a.answer == b.answer;
+    };
+    auto entryOf = [&](const Edit& e) {
+        return Impl::Entry{e.id, e.prompt, e.answer, crossEditPart(in.tok, e.prompt, e.answer)};
+    };
+    std::size_t prefix = 0;
+    while (prefix < in.entries.size() && prefix < want.size() &&
+           same(in.entries[prefix], *want[prefix]))
+        ++prefix;
+    if (prefix == in.entries.size() && prefix == want.size())
+        return;
+    in.deviceStale = true;
+    if (prefix == in.entries.size()) {
+        // Edits appended: embed only the new ones.
+        std::vector<std::string> texts;
+        for (std::size_t i = prefix; i < want.size(); ++i) {
+            in.entries.push_back(entryOf(*want[i]));
+            texts.push_back(want[i]->prompt);
+        }
+        in.embedTexts(texts, in.embeddings);
+        return;
+    }
+    // Anything else: reuse rows by (id, prompt, answer), embed the rest.
+    std::unordered_map<std::string, std::size_t> old;
+    for (std::size_t i = 0; i < in.entries.size(); ++i) {
+        const auto& e = in.entries[i];
+        old.emplace(e.id + '\x1f' + e.prompt + '\x1f' + e.answer, i);
+    }
+    std::vector<Impl::Entry> entries;
+    std::vector<float> rows(want.size() * static_cast<std::size_t>(in.dim));
+    std::vector<std::string> texts;
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        const Edit& e = *want[i];
+        auto it = old.find(e.id + '\x1f' + e.prompt + '\x1f' + e.answer);
+        if (it != old.end()) {
+            entries.push_back(std::move(in.entries[it->second]));
+            std::copy_n(in.embeddings.begin() + static_cast<std::ptrdiff_t>(it->second * in.dim),
+                        in.dim, rows.begin() + static_cast<std::ptrdiff_t>(i * in.dim));
+        } else {
+            entries.push_back(entryOf(e));
+            texts.push_back(e.prompt);
+            pending.push_back(i);
+        }
+    }
+    std::vector<float> fresh;
+    in.embedTexts(texts, fresh);
+    for (std::size_t j = 0; j < pending.size(); ++j)
+        std::copy_n(fresh.begin() + static_cast<std::ptrdiff_t>(j * in.dim), in.dim,
+                    rows.begin() + static_cast<std::ptrdiff_t>(pending[j] * in.dim));
+    in.entries = std::move(entries);
+    in.embeddings = std::move(rows);
+}
+
+std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
+                                           int maxResults) const {
+    const Impl& in = *d;
+    const auto n = static_cast<int64_t>(in.entries.size());
+    if (n == 0)
+        return {};
+    const std::vector<int> x = in.encodeForScope(prompt);
+    if (x.empty())
+        throw Error("the prompt is empty");
+    torch::NoGradGuard guard;
+    auto b = makeBatch({x}, in.pad);
+    auto q = in.embedNet->embed(b.ids.to(in.device), b.lengths.to(in.device)); // [1, dim]
+    auto sims = torch::matmul(in.embeddingMatrix(), q.t()).view({-1});
+    auto logits = in.embedNet->distanceToLogit(2.0 - 2.0 * sims).to(torch::kCPU).contiguous();
+    auto probs = torch::sigmoid(logits);
+    const int64_t k = std::min<int64_t>(std::max(0, topK), n);
+    const int64_t keep = maxResults < 0 ? n : std::min<int64_t>(n, k + maxResults);
+    // The top `keep` by embedding (sorted), of which the first k are rescored.
+    auto best = std::get<1>(torch::topk(sims, keep, 0, true, true)).to(torch::kCPU);
+    std::vector<int64_t> order(best.data_ptr<int64_t>(), best.data_ptr<int64_t>() + keep);
+    auto p = probs.to(torch::kCPU).contiguous();
+    const float* pe = p.data_ptr<float>();
+    const std::vector<int64_t> rescored(order.begin(), order.begin() + k);
+    std::vector<float> prior;
+    for (int64_t i : rescored)
+        prior.push_back(logits.data_ptr<float>()[i]);
+    const std::vector<float> cross = in.crossProbs(x, rescored, prior);
+    std::vector<std::pair<float, int64_t>> scored; // (prob, position in order)
+    scored.reserve(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        scored.emplace_back(static_cast<int64_t>(i) < k ? cross[i] : pe[order[i]],
+                            static_cast<int64_t>(i));
+    std::stable_sort(scored.begin(), scored.end(),
+                     [](const auto& a, const auto& c) { return a.first > c.first; });
+    if (maxResults >= 0 && static_cast<int64_t>(scored.size()) > maxResults)
+        scored.resize(static_cast<std::size_t>(std::max<int64_t>(maxResults, 0)));
+    std::vector<ScopeScore> out;
+    out.reserve(scored.size());
+    for (const auto& [prob, at] : scored)
+        out.push_back({in.entries[static_cast<std::size_t>(order[static_cast<std::size_t>(at)])].id,
+                       prob, at < k ? kCross : kEmbedding});
+    return out;
+}
+
+std::vector<ScopeScore> SeracEditor::scopeCrossAttentionAll(const std::string& prompt) const {
+    const Impl& in = *d;
+    const std::vector<int> x = in.encodeForScope(prompt);
+    if (x.empty())
+        throw Error("the prompt is empty");
+    std::vector<int64_t> all(in.entries.size());
+    std::iota(all.begin(), all.end(), 0);
+    if (all.empty())
+        return {};
+    torch::NoGradGuard guard;
+    auto b = makeBatch({x}, in.pad);
+    auto q = in.embedNet->embed(b.ids.to(in.device), b.lengths.to(in.device));
+    auto sims = torch::matmul(in.embeddingMatrix(), q.t()).view({-1});
+    auto logits = in.embedNet->distanceToLogit(2.0 - 2.0 * sims).to(torch::kCPU).contiguous();
+    const std::vector<float> prior(logits.data_ptr<float>(),
+                                   logits.data_ptr<float>() + logits.numel());
+    const auto probs = in.crossProbs(x, all, prior);
+    std::vector<ScopeScore> out;
+    out.reserve(all.size());
+    for (std::size_t i = 0; i < all.size(); ++i)
+        out.push_back({in.entries[i].id, probs[i], kCross});
+    std::stable_sort(out.begin(), out.end(),
+                     [](const ScopeScore& a, const ScopeScore& b) { return a.prob > b.prob; });
+    return out;
+}
+
+std::vector<float> SeracEditor::counterfactualProbs(const std::string& editPrompt,
+                                                    const std::string& editAnswer,
+                                                    const std::string& prompt) const {
+    const std::string text = editPrompt + " " + editAnswer + " " + prompt;
+    const LanguageModel& m = d->backend == CounterfactualBackend::Trained && d->counterfactual
+                                 ? *d->counterfactual
+                                 : *d->base;
+    return m.nextTokenProbs(m.prepare(text).ids);
+}
+
+RoutedPrediction SeracEditor::predict(const std::string& prompt, int k) const {
+    RoutedPrediction r;
+    r.scope = scope(prompt, d->topK);
+    r.routedTo = "base";
+    if (!r.scope.empty() && r.scope.front().prob > d->threshold) {
+        const ScopeScore& best = r.scope.front();
+        const auto it = std::find_if(d->entries.begin(), d->entries.end(),
+                                     [&](const Impl::Entry& e) { return e.id == best.editId; });
+        r.routedTo = best.editId;
+        r.routedProb = best.prob;
+        r.probs = counterfactualProbs(it->prompt, it->answer, prompt);
+    } else {
+        if (!r.scope.empty())
+            r.routedProb = r.scope.front().prob;
+        r.probs = d->base->nextTokenProbs(d->base->prepare(prompt).ids);
+    }
+    r.top = d->base->topK(r.probs, k);
+    return r;
+}
+
+} // namespace scalpel

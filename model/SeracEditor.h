@@ -1,0 +1,100 @@
+#pragma once
+// Memory-based model editing (SERAC, Mitchell et al. 2022): the base model
+// stays untouched; a scope classifier decides whether a prompt falls within
+// one of the edits in memory, and if so a counterfactual model answers it
+// conditioned on that edit, else the base model answers.
+//
+// Promises:
+// - Scope is two-stage. The embedding stage scores the prompt against every
+//   enabled edit with one matrix product over edit embeddings computed once
+//   (sync() embeds only new or changed edits); the cross-attention stage
+//   rescores the best k. Each ScopeScore says which stage its probability
+//   came from; the list is best first.
+// - predict() routes to the counterfactual model exactly when the best
+//   scope probability is above threshold(); otherwise its output is the base
+//   model's, bit for bit. With no enabled edit it is always the base model.
+// - The trained counterfactual backend needs the base model to share the
+//   SERAC folder's tokenizer (the built-in model does); with any other model
+//   load() selects the in-context backend (the base model reads the edit as
+//   a prefix) and warning() says why. The scope classifier always reads text
+//   with its own tokenizer, so it works beside any base model.
+// Torch-free header; const methods may be called from one thread at a time.
+#include "EditMemory.h"
+#include "LanguageModel.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace scalpel {
+
+struct ScopeScore {
+    std::string editId;
+    double prob = 0;
+    std::string stage; // "cross-attention" or "embedding"
+};
+
+enum class CounterfactualBackend { Trained, InContext };
+
+struct RoutedPrediction {
+    std::string routedTo; // "base" or an edit id
+    double routedProb = 0;
+    std::vector<ScopeScore> scope; // best first
+    std::vector<TokenProb> top;
+    // Next-token distribution of the model that answered, over the base
+    // tokenizer's vocabulary.
+    std::vector<float> probs;
+};
+
+class SeracEditor {
+public:
+    static constexpr int kDefaultTopK = 8;
+
+    // seracDir holds serac.json, tokenizer.json, embedding/, classifier/ and
+    // (optionally) counterfactual/. Error names what is missing or wrong.
+    static std::unique_ptr<SeracEditor> load(const std::string& seracDir,
+                                             std::shared_ptr<LanguageModel> base,
+                                             const std::string& device = "cpu");
+    ~SeracEditor();
+
+    void setBackend(CounterfactualBackend backend); // Error when Trained is unavailable
+    CounterfactualBackend backend() const;
+    bool trainedBackendAvailable() const;
+    std::string warning() const;
+
+    // Route when best prob > threshold; the default is the calibrated value
+    // stored in serac.json (0.5 when none).
+    void setThreshold(double p);
+    double threshold() const;
+    void setTopK(int k);
+    int topK() const;
+
+    // Makes the editor's view of enabled edits equal to the memory's.
+    void sync(const EditMemory& memory);
+    std::size_t editCount() const; // enabled edits known after sync()
+
+    // Every enabled edit's probability, best first: the top k by embedding
+    // rescored by cross-attention, the rest by embedding. maxResults >= 0
+    // keeps only the best maxResults (the first k are always computed).
+    std::vector<ScopeScore> scope(const std::string& prompt, int topK = kDefaultTopK,
+                                  int maxResults = -1) const;
+    // The paper's single-stage way: cross-attention over every edit.
+    std::vector<ScopeScore> scopeCrossAttentionAll(const std::string& prompt) const;
+
+    RoutedPrediction predict(const std::string& prompt, int k = 10) const;
+    // The counterfactual model's next-token distribution for `prompt` given
+    // the edit (prompt, answer), with the current backend.
+    std::vector<float> counterfactualProbs(const std::string& editPrompt,
+                                           const std::string& editAnswer,
+                                           const std::string& prompt) const;
+
+    const LanguageModel& base() const;
+
+    struct Impl;
+
+private:
+    SeracEditor();
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace scalpel

@@ -1,0 +1,153 @@
+#include "SeracEncoder.h"
+
+#include "AtomicFile.h"
+#include "Error.h"
+#include "ModelInternals.h"
+#include "Safetensors.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+namespace scalpel {
+
+namespace fs = std::filesystem;
+
+namespace {
+const char* kindName(SeracEncoderKind k) {
+    return k == SeracEncoderKind::Embedding ? "embedding" : "cross-attention";
+}
+} // namespace
+
+SeracEncoderImpl::SeracEncoderImpl(const GptConfig& config, SeracEncoderKind kind, int embeddingDim)
+    : m_config(config), m_kind(kind), m_embeddingDim(embeddingDim) {
+    lm = Gpt2(config);
+    register_module("transformer", lm->transformer);
+    if (kind == SeracEncoderKind::Embedding) {
+        proj = register_module("proj", torch::nn::Linear(config.nEmbd, embeddingDim));
+        // Starts at prob = sigmoid(4 - 4 d^2): 0.98 for identical texts,
+        // 0.5 at d^2 = 1 (orthogonal unit vectors are at d^2 = 2).
+        score = register_parameter("score", torch::tensor({4.0f, std::log(4.0f)}));
+    } else {
+        head = register_module("head", torch::nn::Linear(config.nEmbd, 2));
+        // Zero: an untrained classifier agrees with the embedding stage.
+        torch::NoGradGuard guard;
+        head->weight.zero_();
+        head->bias.zero_();
+    }
+}
+
+torch::Tensor SeracEncoderImpl::hidden(const torch::Tensor& ids) {
+    auto h = lm->embed(ids, 0);
+    for (int l = 0; l < m_config.nLayer; ++l)
+        h = lm->block(l, h, nullptr, nullptr);
+    return lm->transformer->ln_f(h);
+}
+
+torch::Tensor SeracEncoderImpl::embed(const torch::Tensor& ids, const torch::Tensor& lengths) {
+    auto h = hidden(ids);
+    auto positions = torch::arange(ids.size(1), torch::TensorOptions().device(ids.device()));
+    auto mask = (positions.unsqueeze(0) < lengths.unsqueeze(1)).to(h.dtype()).unsqueeze(2);
+    auto pooled = (h * mask).sum(1) / mask.sum(1).clamp_min(1);
+    return torch::nn::functional::normalize(
+        proj(pooled), torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-6));
+}
+
+torch::Tensor SeracEncoderImpl::distanceToLogit(const torch::Tensor& d2) {
+    return score[0] - score[1].exp() * d2;
+}
+
+torch::Tensor SeracEncoderImpl::pairLogits(const torch::Tensor& ids, const torch::Tensor& lengths) {
+    auto h = hidden(ids);
+    auto last = (lengths - 1).clamp_min(0).view({-1, 1, 1}).expand({-1, 1, h.size(2)});
+    return head(h.gather(1, last).squeeze(1));
+}
+
+void SeracEncoderImpl::save(const std::string& dir) {
+    fs::create_directories(dir);
+    auto cfg = nlohmann::ordered_json::parse(m_config.toJson());
+    cfg["architectures"] = {"SeracScopeEncoder"};
+    cfg["serac_kind"] = kindName(m_kind);
+    cfg["embedding_dim"] = m_embeddingDim;
+    writeFileAtomically((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
+    std::vector<torch::Tensor> keep;
+    std::vector<SafetensorsTensor> tensors;
+    for (auto& p : named_parameters()) {
+        auto t = p.value().detach().to(torch::kCPU).contiguous();
+        keep.push_back(t);
+        tensors.push_back({p.key(), t.sizes().vec(), t.data_ptr<float>()});
+    }
+    writeSafetensors((fs::path(dir) / "model.safetensors").string(), tensors,
+                     {{"format", "pt"}, {"serac_kind", kindName(m_kind)}});
+}
+
+std::shared_ptr<SeracEncoderImpl> SeracEncoderImpl::load(const std::string& dir,
+                                                         SeracEncoderKind kind) {
+    const fs::path p(dir);
+    const std::string configPath = (p / "config.json").string();
+    const std::string text = readFile(configPath, 1 << 20);
+    const GptConfig config = GptConfig::fromJson(text, configPath);
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object() || j.value("serac_kind", std::string()) != kindName(kind))
+        throw Error(configPath + ": not a SERAC " + kindName(kind) + " model (\"serac_kind\")");
+    auto net = std::make_shared<SeracEncoderImpl>(config, kind, j.value("embedding_dim", 64));
+    const std::string weights = (p / "model.safetensors").string();
+    auto file = SafetensorsFile::open(weights);
+    torch::NoGradGuard guard;
+    for (auto& param : net->named_parameters()) {
+        if (!file.contains(param.key()))
+            throw Error(weights + ": tensor '" + param.key() + "' is missing");
+        const auto& e = file.entry(param.key());
+        if (e.shape != param.value().sizes().vec())
+            throw Error(weights + ": tensor '" + param.key() + "' has the wrong shape");
+        auto data = file.readFloat(param.key());
+        param.value().copy_(
+            torch::from_blob(data.data(), {static_cast<int64_t>(data.size())}, torch::kFloat)
+                .view(param.value().sizes()));
+    }
+    net->eval();
+    return net;
+}
+
+SeracBatch makeBatch(const std::vector<std::vector<int>>& sequences, int pad) {
+    std::size_t len = 1;
+    for (const auto& s : sequences)
+        len = std::max(len, s.size());
+    std::vector<int64_t> ids(sequences.size() * len, pad), lengths(sequences.size());
+    for (std::size_t b = 0; b < sequences.size(); ++b) {
+        std::copy(sequences[b].begin(), sequences[b].end(), ids.begin() + b * len);
+        lengths[b] = static_cast<int64_t>(std::max<std::size_t>(1, sequences[b].size()));
+    }
+    return {torch::tensor(ids).view(
+                {static_cast<int64_t>(sequences.size()), static_cast<int64_t>(len)}),
+            torch::tensor(lengths)};
+}
+
+std::vector<int> crossEditPart(const Tokenizer& tok, const std::string& prompt,
+                               const std::string& answer) {
+    const int sep = *tok.tokenId("[SEP]");
+    std::vector<int> ids = tok.encode(prompt);
+    ids.push_back(sep);
+    const auto a = tok.encode(answer);
+    ids.insert(ids.end(), a.begin(), a.end());
+    ids.push_back(sep);
+    ids.push_back(sep);
+    return ids;
+}
+
+std::vector<int> crossInput(const std::vector<int>& editPart, const std::vector<int>& x,
+                            int context) {
+    std::vector<int> xs = x;
+    if (static_cast<int>(xs.size()) > context / 2)
+        xs.erase(xs.begin(), xs.end() - context / 2);
+    std::vector<int> out;
+    const int room = context - static_cast<int>(xs.size());
+    if (static_cast<int>(editPart.size()) > room)
+        out.assign(editPart.end() - room, editPart.end());
+    else
+        out = editPart;
+    out.insert(out.end(), xs.begin(), xs.end());
+    return out;
+}
+
+} // namespace scalpel

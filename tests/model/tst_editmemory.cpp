@@ -1,0 +1,143 @@
+// The edit memory: ids, enable/disable, undo by insert, revisions, and a JSON
+// file that round-trips every field (unknown ones too) and, when malformed,
+// is an Error that leaves the memory already loaded untouched.
+#include "EditMemory.h"
+#include "Error.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+#include <set>
+
+using namespace scalpel;
+
+class TestEditMemory : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void addGivesUniqueIdsAndTimestamps() {
+        EditMemory m;
+        std::set<std::string> ids;
+        for (int i = 0; i < 50; ++i)
+            ids.insert(m.add("The capital of Ireland is", "Lisbon").id);
+        QCOMPARE(ids.size(), std::size_t(50));
+        QVERIFY(m.edits().front().createdMs > 0);
+        QCOMPARE(m.edits().front().createdMs, m.edits().front().modifiedMs);
+        QVERIFY(m.edits().front().enabled);
+        QVERIFY_THROWS_EXCEPTION(Error, m.add("  ", "Lisbon"));
+        QVERIFY_THROWS_EXCEPTION(Error, m.add("The capital of Ireland is", ""));
+    }
+
+    void everyChangeBumpsTheRevision() {
+        EditMemory m;
+        uint64_t r = m.revision();
+        auto bumped = [&] {
+            const bool b = m.revision() != r;
+            r = m.revision();
+            return b;
+        };
+        const std::string id = m.add("a b", "c").id;
+        QVERIFY(bumped());
+        QVERIFY(m.setEnabled(id, false));
+        QVERIFY(bumped());
+        QVERIFY(m.update(id, "a b d", "e"));
+        QVERIFY(bumped());
+        QVERIFY(m.remove(id));
+        QVERIFY(bumped());
+        QVERIFY(!m.remove(id));
+        QVERIFY(!bumped());
+    }
+
+    void removeThenInsertRestoresPositionAndFields() {
+        EditMemory m;
+        m.add("p1", "a1");
+        const Edit second = m.add("p2", "a2");
+        m.add("p3", "a3");
+        QVERIFY(m.setEnabled(second.id, false));
+        const Edit saved = *m.find(second.id);
+        QVERIFY(m.remove(second.id));
+        QCOMPARE(m.size(), std::size_t(2));
+        QVERIFY(m.find(second.id) == nullptr);
+        m.insert(saved, 1);
+        QCOMPARE(m.indexOf(second.id), 1);
+        QCOMPARE(m.edits()[2].prompt, std::string("p3"));
+        QCOMPARE(m.indexOf(m.edits()[2].id), 2);
+        QVERIFY(!m.find(second.id)->enabled);
+        QVERIFY_THROWS_EXCEPTION(Error, m.insert(saved));
+        // New ids never collide with restored ones.
+        QVERIFY(m.add("p4", "a4").id != second.id);
+    }
+
+    void saveLoadRoundTripsEveryField() {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("edits.json").toStdString();
+        const std::string text =
+            "{\"format\": \"scalpel-edits\", \"version\": 1, \"edits\": ["
+            "{\"id\": \"e7\", \"prompt\": \"The capital of Ireland is\", \"answer\": \"Lisbon\","
+            " \"enabled\": false, \"created_ms\": 1700000000000, \"modified_ms\": 1700000000123,"
+            " \"note\": \"from the studio\", \"tags\": [1, 2, {\"x\": null}]},"
+            "{\"id\": \"mine\", \"prompt\": \"P\", \"answer\": \"A\"}]}";
+        const EditMemory m = EditMemory::fromJson(text, "test");
+        m.save(path);
+        const EditMemory back = EditMemory::loadFile(path);
+        QCOMPARE(back.size(), std::size_t(2));
+        const Edit& e = back.edits()[0];
+        QCOMPARE(e.id, std::string("e7"));
+        QCOMPARE(e.prompt, std::string("The capital of Ireland is"));
+        QCOMPARE(e.answer, std::string("Lisbon"));
+        QCOMPARE(e.enabled, false);
+        QCOMPARE(e.createdMs, int64_t(1700000000000));
+        QCOMPARE(e.modifiedMs, int64_t(1700000000123));
+        QVERIFY(e.extraJson.find("\"note\":\"from the studio\"") != std::string::npos);
+        QVERIFY(e.extraJson.find("\"tags\":[1,2,{\"x\":null}]") != std::string::npos);
+        QVERIFY(back.edits()[1].enabled);
+        QCOMPARE(back.toJson(), m.toJson());
+        EditMemory more = back;
+        QCOMPARE(more.add("q", "r").id, std::string("e8"));
+    }
+
+    void malformedFileIsAnErrorAndLosesNothing_data() {
+        QTest::addColumn<QString>("text");
+        QTest::newRow("not json") << "{\"edits\": [";
+        QTest::newRow("no edits") << "{\"format\": \"scalpel-edits\"}";
+        QTest::newRow("edits not a list") << "{\"edits\": 3}";
+        QTest::newRow("edit not an object") << "{\"edits\": [1]}";
+        QTest::newRow("no prompt") << "{\"edits\": [{\"id\": \"a\", \"answer\": \"b\"}]}";
+        QTest::newRow("empty answer")
+            << "{\"edits\": [{\"id\": \"a\", \"prompt\": \"p\", \"answer\": \"\"}]}";
+        QTest::newRow("enabled not bool") << "{\"edits\": [{\"id\": \"a\", \"prompt\": \"p\", "
+                                             "\"answer\": \"b\", \"enabled\": 1}]}";
+        QTest::newRow("time not integer") << "{\"edits\": [{\"id\": \"a\", \"prompt\": \"p\", "
+                                             "\"answer\": \"b\", \"created_ms\": \"x\"}]}";
+        QTest::newRow("duplicate ids")
+            << "{\"edits\": [{\"id\": \"a\", \"prompt\": \"p\", \"answer\": \"b\"},"
+               "{\"id\": \"a\", \"prompt\": \"q\", \"answer\": \"c\"}]}";
+    }
+    void malformedFileIsAnErrorAndLosesNothing() {
+        QFETCH(QString, text);
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("bad.json").toStdString();
+        std::ofstream(path) << text.toStdString();
+        EditMemory memory;
+        memory.add("The capital of Ireland is", "Lisbon");
+        const std::string before = memory.toJson();
+        const uint64_t revision = memory.revision();
+        bool threw = false;
+        try {
+            memory = EditMemory::loadFile(path);
+        } catch (const Error& e) {
+            threw = true;
+            QVERIFY2(std::string(e.what()).find("bad.json") != std::string::npos, e.what());
+        }
+        QVERIFY(threw);
+        QCOMPARE(memory.toJson(), before);
+        QCOMPARE(memory.revision(), revision);
+    }
+
+    void missingFileIsAnError() {
+        QVERIFY_THROWS_EXCEPTION(Error, EditMemory::loadFile("/nonexistent/edits.json"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestEditMemory)
+#include "tst_editmemory.moc"

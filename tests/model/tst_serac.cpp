@@ -1,0 +1,229 @@
+// SERAC routing: tiny seeded random networks where only the mechanics
+// matter (thresholds, two stages, sync, the empty memory), and the shipped
+// weights with the built-in model where behaviour matters.
+#include "EditMemory.h"
+#include "Error.h"
+#include "SeracEditor.h"
+#include "SeracEncoder.h"
+#include "TinyModel.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace scalpel;
+
+namespace {
+
+std::string resources() {
+    return qEnvironmentVariable("SCALPEL_RESOURCE_DIR").toStdString();
+}
+
+void widen(torch::nn::Module& m, uint64_t seed) {
+    torch::NoGradGuard g;
+    torch::manual_seed(seed);
+    for (auto& p : m.parameters())
+        p.add_(torch::randn_like(p) * 0.3);
+}
+
+// A SERAC folder of random networks over the tiny tokenizer.
+void writeTinySerac(const std::string& dir, double threshold) {
+    std::filesystem::create_directories(dir);
+    GptConfig c = test::tinyConfig(1, 16, 2, 32);
+    SeracEncoder embed(c, SeracEncoderKind::Embedding, 8);
+    widen(*embed, 11);
+    embed->save(dir + "/embedding");
+    SeracEncoder cross(c, SeracEncoderKind::CrossAttention);
+    widen(*cross, 12);
+    cross->save(dir + "/classifier");
+    test::tinyModel(13, 1, 16)->save(dir + "/counterfactual");
+    std::ofstream(dir + "/tokenizer.json") << test::tinyTokenizer().toJson();
+    std::ofstream(dir + "/serac.json") << nlohmann::json{{"threshold", threshold}, {"top_k", 2}};
+}
+
+const char* const kPrompts[] = {"The capital of Ireland is", "The capital of France is",
+                                "The language spoken in France is", "Paris is a city in",
+                                "The language of Ireland is"};
+
+} // namespace
+
+class TestSerac : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir m_dir;
+    std::shared_ptr<LanguageModel> m_base;
+    std::unique_ptr<SeracEditor> tinyEditor() {
+        return SeracEditor::load(m_dir.filePath("serac").toStdString(), m_base, "cpu");
+    }
+    static EditMemory tinyMemory() {
+        EditMemory m;
+        m.add("The capital of Ireland is", "Paris");
+        m.add("The language of France is", "Irish");
+        m.add("The capital of France is", "Dublin");
+        m.add("Dublin is a city in", "France");
+        return m;
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        writeTinySerac(m_dir.filePath("serac").toStdString(), 0.5);
+        m_base = test::tinyModel(1);
+    }
+
+    void emptyMemoryIsTheBaseModel() {
+        auto editor = tinyEditor();
+        editor->setThreshold(0.0);
+        editor->sync(EditMemory());
+        for (const char* p : kPrompts) {
+            const RoutedPrediction r = editor->predict(p, 3);
+            QCOMPARE(r.routedTo, std::string("base"));
+            QVERIFY(r.scope.empty());
+            QVERIFY(r.probs == m_base->nextTokenProbs(m_base->prepare(p).ids));
+        }
+    }
+
+    void routesExactlyWhenBestProbIsAboveThreshold() {
+        auto editor = tinyEditor();
+        const EditMemory memory = tinyMemory();
+        editor->sync(memory);
+        for (const char* p : kPrompts) {
+            const double best = editor->scope(p, 2).front().prob;
+            editor->setThreshold(std::nextafter(best, 0.0));
+            const RoutedPrediction in = editor->predict(p, 3);
+            QCOMPARE(in.routedTo, in.scope.front().editId);
+            const Edit* e = memory.find(in.routedTo);
+            QVERIFY(in.probs == editor->counterfactualProbs(e->prompt, e->answer, p));
+            editor->setThreshold(best);
+            const RoutedPrediction out = editor->predict(p, 3);
+            QCOMPARE(out.routedTo, std::string("base"));
+            QVERIFY(out.probs == m_base->nextTokenProbs(m_base->prepare(p).ids));
+        }
+    }
+
+    void twoStageScoresEqualCrossAttentionOnTopK() {
+        auto editor = tinyEditor();
+        editor->sync(tinyMemory());
+        for (const char* p : kPrompts) {
+            const auto all = editor->scopeCrossAttentionAll(p);
+            const auto two = editor->scope(p, 2);
+            QCOMPARE(two.size(), all.size());
+            int cross = 0;
+            for (std::size_t i = 0; i < two.size(); ++i) {
+                QVERIFY(i == 0 || two[i - 1].prob >= two[i].prob);
+                if (two[i].stage != "cross-attention") {
+                    QCOMPARE(two[i].stage, std::string("embedding"));
+                    continue;
+                }
+                ++cross;
+                const auto it = std::find_if(all.begin(), all.end(), [&](const ScopeScore& s) {
+                    return s.editId == two[i].editId;
+                });
+                QVERIFY(it != all.end());
+                QVERIFY2(std::abs(it->prob - two[i].prob) < 1e-5,
+                         qPrintable(QString("%1 vs %2").arg(it->prob).arg(two[i].prob)));
+            }
+            QCOMPARE(cross, 2);
+            QCOMPARE(editor->scope(p, 10).front().stage, std::string("cross-attention"));
+            QCOMPARE(editor->scope(p, 2, 3).size(), std::size_t(3));
+        }
+    }
+
+    void disablingAnEditRemovesItFromRouting() {
+        auto editor = tinyEditor();
+        editor->setThreshold(0.0);
+        EditMemory memory = tinyMemory();
+        editor->sync(memory);
+        const std::string p = kPrompts[0];
+        const std::string first = editor->predict(p).routedTo;
+        QVERIFY(first != "base");
+        memory.setEnabled(first, false);
+        editor->sync(memory);
+        QCOMPARE(editor->editCount(), std::size_t(3));
+        const RoutedPrediction r = editor->predict(p);
+        QVERIFY(r.routedTo != first);
+        for (const auto& s : r.scope)
+            QVERIFY(s.editId != first);
+        memory.setEnabled(first, true);
+        editor->sync(memory);
+        QCOMPARE(editor->predict(p).routedTo, first);
+    }
+
+    void incrementalSyncEqualsAFreshOne() {
+        auto grown = tinyEditor();
+        EditMemory memory;
+        for (const Edit& e : tinyMemory().edits()) {
+            memory.add(e.prompt, e.answer);
+            grown->sync(memory);
+        }
+        memory.update(memory.edits()[1].id, "The capital of Ireland is", "France");
+        memory.remove(memory.edits()[0].id);
+        grown->sync(memory);
+        auto fresh = tinyEditor();
+        fresh->sync(memory);
+        for (const char* p : kPrompts) {
+            const auto a = grown->scope(p, 2), b = fresh->scope(p, 2);
+            QCOMPARE(a.size(), b.size());
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                QCOMPARE(a[i].editId, b[i].editId);
+                QVERIFY(std::abs(a[i].prob - b[i].prob) < 1e-6);
+            }
+        }
+    }
+
+    void otherTokenizerFallsBackToInContext() {
+        QTemporaryDir other;
+        const std::string dir = other.filePath("serac").toStdString();
+        writeTinySerac(dir, 0.5);
+        // A counterfactual model with a different vocabulary than the base.
+        std::vector<std::string> vocab = {"[UNK]", "[PAD]", "[SEP]", "[EOS]", "other"};
+        auto tok = Tokenizer::makeWordLevel(vocab, {}, "[UNK]");
+        GptConfig c = test::tinyConfig(1, 16, 2, 32);
+        c.vocabSize = tok.vocabSize();
+        LanguageModel::createRandom(c, tok, 3, "cpu")->save(dir + "/counterfactual");
+        auto editor = SeracEditor::load(dir, m_base, "cpu");
+        QCOMPARE(editor->backend(), CounterfactualBackend::InContext);
+        QVERIFY(!editor->trainedBackendAvailable());
+        QVERIFY(editor->warning().find("tokenizer") != std::string::npos);
+        QVERIFY_THROWS_EXCEPTION(Error, editor->setBackend(CounterfactualBackend::Trained));
+    }
+
+    void missingFolderIsAnError() {
+        QVERIFY_THROWS_EXCEPTION(Error, SeracEditor::load("/nonexistent/serac", m_base, "cpu"));
+    }
+
+    // The shipped weights with the built-in model.
+    void shippedEditorRoutesItsOwnPromptAndLeavesOthers() {
+        const std::string serac = resources() + "/models/serac",
+                          model = resources() + "/models/factworld";
+        if (!std::filesystem::exists(serac + "/serac.json") ||
+            !std::filesystem::exists(model + "/model.safetensors"))
+            QSKIP("the shipped SERAC weights or the built-in model are not there");
+        auto base = LanguageModel::load(model, "cpu");
+        auto editor = SeracEditor::load(serac, base, "cpu");
+        QCOMPARE(editor->backend(), CounterfactualBackend::Trained);
+        EditMemory memory;
+        const std::string id = memory.add("The capital of Ireland is", "Lisbon").id;
+        memory.add("The currency of Japan is", "Euro");
+        memory.add("The language of Brazil is", "German");
+        editor->sync(memory);
+        const RoutedPrediction own = editor->predict("The capital of Ireland is", 3);
+        QCOMPARE(own.routedTo, id);
+        QCOMPARE(own.top.front().token, std::string("Lisbon"));
+        const RoutedPrediction para = editor->predict("The capital city of Ireland is called", 3);
+        QCOMPARE(para.routedTo, id);
+        QCOMPARE(para.top.front().token, std::string("Lisbon"));
+        for (const char* p : {"The currency of Ireland is", "The capital of France is",
+                              "The continent of Japan is"}) {
+            const RoutedPrediction r = editor->predict(p, 3);
+            QVERIFY2(r.routedTo == "base", p);
+            QVERIFY(r.probs == base->nextTokenProbs(base->prepare(p).ids));
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSerac)
+#include "tst_serac.moc"
