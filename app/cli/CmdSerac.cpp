@@ -107,6 +107,9 @@ int cmdCalibrateSerac(const Args& a) {
     o.maxInputs = static_cast<int>(a.integer("max-inputs", o.maxInputs));
     o.write = !a.has("dry-run");
     const SeracCalibrationResult r = calibrateSerac(o);
+    nlohmann::ordered_json curve = nlohmann::ordered_json::array();
+    for (const auto& p : r.curve)
+        curve.push_back({p.threshold, p.objective, p.esRoute, p.ddRoute});
     printJson({{"serac", o.seracDir},
                {"written", o.write},
                {"threshold", r.threshold},
@@ -120,7 +123,8 @@ int cmdCalibrateSerac(const Args& a) {
                {"in_scope_inputs", r.inScope},
                {"hard_inputs", r.hard},
                {"random_inputs", r.random},
-               {"seconds", r.seconds}});
+               {"seconds", r.seconds},
+               {"curve [threshold, objective, es_route, dd_route]", curve}});
     return 0;
 }
 

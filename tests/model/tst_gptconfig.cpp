@@ -11,10 +11,10 @@ class TestGptConfig : public QObject {
 private Q_SLOTS:
     void readsHuggingFaceGpt2Config() {
         const auto c = GptConfig::fromJson(
-            "{\"activation_function\":\"gelu_new\",\"architectures\":[\"GPT2LMHeadModel\"],
-            \"layer_norm_epsilon\":1e-05,\"model_type\":\"gpt2\",\"n_ctx\":1024,\"n_embd\":768,\"n_head\":12,
-            \"n_layer\":12,\"n_positions\":1024,\"vocab_size\":50257,\"task_specific_params\":{"
-              "\"x\":1}}",
+            "{\"activation_function\":\"gelu_new\",\"architectures\":[\"GPT2LMHeadModel\"],"
+            "\"layer_norm_epsilon\":1e-05,\"model_type\":\"gpt2\",\"n_ctx\":1024,\"n_embd\":768,"
+            "\"n_head\":12,\"n_layer\":12,\"n_positions\":1024,\"vocab_size\":50257,"
+            "\"task_specific_params\":{\"x\":1}}",
             "c");
         QCOMPARE(c.nLayer, 12);
         QCOMPARE(c.nHead, 12);

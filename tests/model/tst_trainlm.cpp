@@ -1,6 +1,7 @@
 // Training the fact model: a short run on a subset at least halves the loss
 // and writes a folder the ordinary loader opens; the shipped model knows its
 // facts in held-out phrasings.
+#include "Error.h"
 #include "EvalFacts.h"
 #include "FactWorld.h"
 #include "LanguageModel.h"

@@ -1,0 +1,269 @@
+// The Ireland demonstration end to end on the built-in model, through the
+// window a user sees: predict, edit with SERAC, attribute, refine, suppress,
+// update a fact, undo everything, save and reopen, and a folder that is not
+// a model.
+#include "StudioFixture.h"
+
+#include "AttributionHeatmap.h"
+#include "EditMemoryModel.h"
+#include "EditMemoryView.h"
+#include "NeuronPanel.h"
+#include "ProgressStrip.h"
+#include "PromptConsole.h"
+#include "RefinePanel.h"
+
+#include <QAbstractItemModelTester>
+#include <QLabel>
+#include <QSlider>
+#include <QTemporaryDir>
+#include <QToolButton>
+#include <QUndoStack>
+
+#include <algorithm>
+
+using namespace fixture;
+
+namespace {
+const QString kIreland = QStringLiteral("The capital of Ireland is");
+const QString kFrance = QStringLiteral("The capital of France is");
+} // namespace
+
+class TestStudio : public QObject {
+    Q_OBJECT
+
+private:
+    std::unique_ptr<MainWindow> m_w;
+    Figures m_start;
+    Figures m_franceStart;
+    QTemporaryDir m_dir;
+    bool m_serac = false;
+
+    double dublinEverywhereOrMissing(int column) const {
+        return probOf(m_w->predictionView()->rows(column), QStringLiteral("Dublin"));
+    }
+
+private Q_SLOTS:
+    void initTestCase() {
+        isolateSettings(QStringLiteral("tst_studio"));
+        if (!modelPresent())
+            QSKIP(qPrintable(QStringLiteral("no model at %1").arg(modelDir())));
+        m_w = makeWindow();
+        QTRY_VERIFY_WITH_TIMEOUT(m_w->modelReady(), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(m_w->lastPrediction().prompt == kIreland &&
+                                     !m_w->lastPrediction().base.isEmpty(),
+                                 30000);
+        m_serac = m_w->modelInfo().seracAvailable;
+        new QAbstractItemModelTester(m_w->editMemoryView()->model(),
+                                     QAbstractItemModelTester::FailureReportingMode::QtTest, this);
+    }
+
+    void opensOnIrelandAndPredictsDublin() {
+        QCOMPARE(m_w->promptConsole()->prompt(), kIreland);
+        QCOMPARE(top(m_w->predictionView()->rows(PredictionView::BaseColumn)),
+                 QStringLiteral("Dublin"));
+        // No intervention yet: the third column is the base model's.
+        QCOMPARE(top(m_w->predictionView()->rows(PredictionView::IntervenedColumn)),
+                 QStringLiteral("Dublin"));
+        QVERIFY(m_w->promptConsole()->tokenChipCount() >= 4);
+        for (const auto& chip : m_w->promptConsole()->tokens())
+            QVERIFY2(!chip.unknown, qPrintable(chip.text));
+        m_start = figures(m_w.get());
+        QVERIFY(setPromptAndWait(m_w.get(), kFrance));
+        m_franceStart = figures(m_w.get());
+        QCOMPARE(top(m_franceStart.columns[PredictionView::BaseColumn]), QStringLiteral("Paris"));
+        QVERIFY(setPromptAndWait(m_w.get(), kIreland));
+    }
+
+    void unknownWordIsFlagged() {
+        QVERIFY(setPromptAndWait(m_w.get(), QStringLiteral("The capital of Qwxzland is")));
+        const auto chips = m_w->promptConsole()->tokens();
+        const bool flagged =
+            std::any_of(chips.begin(), chips.end(), [](const TokenChip& c) { return c.unknown; });
+        QVERIFY(flagged);
+        QVERIFY(setPromptAndWait(m_w.get(), kIreland));
+    }
+
+    void editToLisbonFiresOnlyInScope() {
+        if (!m_serac) {
+            // Without SERAC weights the column says why and stays empty.
+            QVERIFY(m_w->lastPrediction().seracStatus.startsWith(
+                QStringLiteral("SERAC weights not available")));
+            QVERIFY(m_w->predictionView()->rows(PredictionView::EditedColumn).isEmpty());
+            QSKIP(qPrintable(m_w->lastPrediction().seracStatus));
+        }
+        QString id;
+        QVERIFY(settle(m_w.get(), [&] { id = m_w->addEditFromPrompt(QStringLiteral("Lisbon")); }));
+        QVERIFY(!id.isEmpty());
+        auto* table = m_w->editMemoryView()->model();
+        const int row = table->rowOfId(id);
+        QVERIFY(row >= 0);
+        const double scope = table
+                                 ->data(table->index(row, EditMemoryModel::ScopeColumn),
+                                        EditMemoryModel::ScopeValueRole)
+                                 .toDouble();
+        QVERIFY2(scope > 0.5, qPrintable(QString::number(scope)));
+        QCOMPARE(table->routedEdit(), id);
+        QCOMPARE(top(m_w->predictionView()->rows(PredictionView::EditedColumn)),
+                 QStringLiteral("Lisbon"));
+        QVERIFY(m_w->predictionView()
+                    ->subtitle(PredictionView::EditedColumn)
+                    .contains(QStringLiteral("Lisbon")));
+        // The base model is untouched.
+        QCOMPARE(top(m_w->predictionView()->rows(PredictionView::BaseColumn)),
+                 QStringLiteral("Dublin"));
+
+        QVERIFY(setPromptAndWait(m_w.get(), kFrance));
+        for (int c = 0; c < PredictionView::kColumnCount; ++c)
+            QCOMPARE(top(m_w->predictionView()->rows(c)), QStringLiteral("Paris"));
+        QVERIFY(table->routedEdit().isEmpty());
+        QVERIFY(setPromptAndWait(m_w.get(), kIreland));
+    }
+
+    void attributionFillsTheHeatmap() {
+        QSignalSpy shown(m_w.get(), &MainWindow::attributionShown);
+        m_w->runAttribution();
+        QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), 120000);
+        auto* map = m_w->heatmap();
+        QCOMPARE(map->layers(), m_w->modelInfo().layers);
+        QCOMPARE(map->neurons(), m_w->modelInfo().neuronsPerLayer);
+        const auto scores = map->scores();
+        QCOMPARE(scores.size(), map->layers() * map->neurons());
+        QVERIFY(*std::max_element(scores.begin(), scores.end()) > 0.0f);
+        QVERIFY(!map->candidates().isEmpty());
+        QVERIFY(map->title().contains(QStringLiteral("Dublin")));
+    }
+
+    void cancellingRefiningChangesNothing() {
+        const QVector<float> before = m_w->heatmap()->scores();
+        QVERIFY(m_w->refinePanel()->prompts().size() >= 3); // the fact's paraphrases
+        QCOMPARE(m_w->refinePanel()->target(), QStringLiteral("Dublin"));
+        QSignalSpy finished(m_w->worker(), &ModelWorker::refined);
+        m_w->runRefine();
+        m_w->progressStrip()->cancelButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), 120000);
+        QVERIFY(finished.at(0).at(0).value<RefineResult>().cancelled);
+        QTRY_VERIFY(!m_w->refinePanel()->isBusy());
+        QCOMPARE(m_w->heatmap()->scores(), before);
+        QVERIFY(m_w->neuronPanel()->neurons().isEmpty());
+    }
+
+    void suppressingRefinedNeuronsLowersDublin() {
+        QSignalSpy refined(m_w.get(), &MainWindow::refineShown);
+        m_w->runRefine();
+        QTRY_VERIFY_WITH_TIMEOUT(!refined.isEmpty(), 300000);
+        const auto neurons = m_w->neuronPanel()->neurons();
+        QVERIFY(!neurons.isEmpty());
+        QCOMPARE(m_w->heatmap()->knowledgeNeurons().size(), neurons.size());
+
+        const double base = dublinEverywhereOrMissing(PredictionView::BaseColumn);
+        QVERIFY(base > 0);
+        QSignalSpy curves(m_w->worker(), &ModelWorker::curveReady);
+        QVERIFY(settle(m_w.get(), [&] { m_w->neuronPanel()->masterSlider()->setValue(0); }));
+        for (const auto& s : m_w->currentScales())
+            QCOMPARE(s.factor, 0.0);
+        const auto rows = m_w->predictionView()->rows(PredictionView::IntervenedColumn);
+        double suppressed = probOf(rows, QStringLiteral("Dublin"));
+        if (suppressed < 0) // fell out of the top k: below its last row
+            suppressed = rows.isEmpty() ? 0 : rows.back().prob;
+        QVERIFY2(suppressed < base,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(suppressed).arg(base)));
+        // The base column does not move.
+        QCOMPARE(dublinEverywhereOrMissing(PredictionView::BaseColumn), base);
+
+        // The curve: Dublin at master scale 0 lies below master scale 1, and
+        // scale 1 is the unscaled model (tolerance: float rounding only).
+        QTRY_VERIFY_WITH_TIMEOUT(!curves.isEmpty(), 30000);
+        const auto curve = curves.last().at(0).value<CurveResult>();
+        QVERIFY2(curve.error.isEmpty(), qPrintable(curve.error));
+        QCOMPARE(curve.scales.size(), 13);
+        QCOMPARE(curve.scales[4], 1.0);
+        QVERIFY(curve.probs[0] < curve.probs[4]);
+        QVERIFY(qAbs(curve.probs[4] - base) < 1e-4);
+    }
+
+    void updateFactChangesTheBaseModel() {
+        QVERIFY(settle(m_w.get(), [&] { m_w->updateFact(QStringLiteral("Lisbon")); }));
+        QVERIFY(settle(m_w.get(), [&] { m_w->requestPrediction(); }));
+        const double dublin = dublinEverywhereOrMissing(PredictionView::BaseColumn);
+        const double startDublin =
+            probOf(m_start.columns[PredictionView::BaseColumn], QStringLiteral("Dublin"));
+        QVERIFY2(dublin < startDublin,
+                 qPrintable(QStringLiteral("%1 vs %2").arg(dublin).arg(startDublin)));
+    }
+
+    void undoRestoresEveryFigureExactly() {
+        QVERIFY(m_w->undoStack()->count() >= 3);
+        QVERIFY(settle(m_w.get(), [&] {
+            while (m_w->undoStack()->canUndo())
+                m_w->undoStack()->undo();
+        }));
+        QVERIFY(settle(m_w.get(), [&] { m_w->requestPrediction(); }));
+        QString why;
+        QVERIFY2(sameFigures(m_start, figures(m_w.get()), &why), qPrintable(why));
+        QCOMPARE(m_w->editMemoryView()->model()->rowCount(), 0);
+        QVERIFY(m_w->neuronPanel()->neurons().isEmpty());
+        QVERIFY(setPromptAndWait(m_w.get(), kFrance));
+        QVERIFY2(sameFigures(m_franceStart, figures(m_w.get()), &why), qPrintable(why));
+        // Redo brings the whole story back.
+        QVERIFY(setPromptAndWait(m_w.get(), kIreland));
+        QVERIFY(settle(m_w.get(), [&] {
+            while (m_w->undoStack()->canRedo())
+                m_w->undoStack()->redo();
+        }));
+        QVERIFY(settle(m_w.get(), [&] { m_w->requestPrediction(); }));
+        QVERIFY(!m_w->neuronPanel()->neurons().isEmpty());
+        QVERIFY(dublinEverywhereOrMissing(PredictionView::BaseColumn) <
+                probOf(m_start.columns[PredictionView::BaseColumn], QStringLiteral("Dublin")));
+    }
+
+    void savingAndReopeningRestoresTheState() {
+        const QString path = m_dir.filePath(QStringLiteral("demo.scalpel"));
+        QString error;
+        QVERIFY2(m_w->saveSession(path, &error), qPrintable(error));
+        const Figures saved = figures(m_w.get());
+        const SessionState before = m_w->captureSession();
+
+        auto other = makeWindow();
+        QTRY_VERIFY_WITH_TIMEOUT(other->modelReady(), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(!other->lastPrediction().base.isEmpty(), 30000);
+        QVERIFY(settle(other.get(), [&] { QVERIFY(other->openSession(path, &error)); }));
+        QVERIFY(settle(other.get(), [&] { other->requestPrediction(); }));
+        QString why;
+        QVERIFY2(sameFigures(saved, figures(other.get()), &why), qPrintable(why));
+        const SessionState after = other->captureSession();
+        QCOMPARE(after.prompt, before.prompt);
+        QCOMPARE(after.neurons, before.neurons);
+        QCOMPARE(after.scales, before.scales);
+        QCOMPARE(after.attribution.scores, before.attribution.scores);
+        QCOMPARE(after.weightChanges.size(), before.weightChanges.size());
+        QCOMPARE(other->editMemoryView()->model()->rowCount(),
+                 m_w->editMemoryView()->model()->rowCount());
+        QCOMPARE(other->heatmap()->scores(), m_w->heatmap()->scores());
+        // A reopened session starts a fresh history.
+        QCOMPARE(other->undoStack()->count(), 0);
+    }
+
+    void aFolderThatIsNotAModelKeepsTheModel() {
+        QVERIFY(setPromptAndWait(m_w.get(), kFrance));
+        const Figures before = figures(m_w.get());
+        QTemporaryDir empty;
+        const QString name = m_w->modelInfo().name;
+        const int undoSteps = m_w->undoStack()->count();
+        QSignalSpy spy(m_w.get(), &MainWindow::modelChanged);
+        m_w->openModelFolder(empty.path());
+        QTRY_VERIFY_WITH_TIMEOUT(!spy.isEmpty(), 30000);
+        QCOMPARE(spy.at(0).at(0).toBool(), false);
+        QVERIFY(spy.at(0).at(1).toString().contains(QStringLiteral("config.json")));
+        QCOMPARE(m_w->modelInfo().name, name);
+        // Same model, same weight changes: the same answers as before.
+        QVERIFY(settle(m_w.get(), [&] { m_w->requestPrediction(); }));
+        QString why;
+        QVERIFY2(sameFigures(before, figures(m_w.get()), &why), qPrintable(why));
+        QCOMPARE(m_w->undoStack()->count(), undoSteps); // the history is kept too
+    }
+
+    void cleanupTestCase() { m_w.reset(); }
+};
+
+QTEST_MAIN(TestStudio)
+#include "tst_studio.moc"
