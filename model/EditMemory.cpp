@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 
@@ -39,8 +40,30 @@ const char* const kKnownKeys[] = {"id", "prompt", "answer", "enabled", "created_
 
 } // namespace
 
-void EditMemory::touch() {
+void EditMemory::touch(const std::string& id) {
     m_revision = nextRevision();
+    if (id.empty())
+        m_journal.clear();
+    else if (m_journal.size() >= 2 * kJournalMax) // trimmed in halves: O(1) amortised
+        m_journal.erase(m_journal.begin(),
+                        m_journal.begin() + static_cast<std::ptrdiff_t>(kJournalMax));
+    m_journal.emplace_back(m_revision, id);
+}
+
+bool EditMemory::changedSince(uint64_t since, std::vector<std::string>& ids) const {
+    if (since == m_revision)
+        return true;
+    // Revisions only grow, so the journal is sorted by them.
+    auto it = std::lower_bound(m_journal.begin(), m_journal.end(), since,
+                               [](const auto& entry, uint64_t r) { return entry.first < r; });
+    if (it == m_journal.end() || it->first != since)
+        return false;
+    for (++it; it != m_journal.end(); ++it) {
+        if (it->second.empty())
+            return false;
+        ids.push_back(it->second);
+    }
+    return true;
 }
 
 std::string EditMemory::newId() {
@@ -62,7 +85,7 @@ const Edit& EditMemory::add(const std::string& prompt, const std::string& answer
     e.createdMs = e.modifiedMs = nowMs();
     m_index.emplace(e.id, m_edits.size());
     m_edits.push_back(std::move(e));
-    touch();
+    touch(m_edits.back().id);
     return m_edits.back();
 }
 
@@ -82,7 +105,7 @@ const Edit& EditMemory::insert(const Edit& edit, int position) {
         for (std::size_t i = at; i < m_edits.size(); ++i)
             m_index[m_edits[i].id] = i;
     }
-    touch();
+    touch(m_edits[at].id);
     return m_edits[at];
 }
 
@@ -91,11 +114,12 @@ bool EditMemory::remove(const std::string& id) {
     if (it == m_index.end())
         return false;
     const std::size_t at = it->second;
+    const std::string removed = id; // `id` may live in the edit erased below
     m_index.erase(it);
     m_edits.erase(m_edits.begin() + static_cast<std::ptrdiff_t>(at));
     for (std::size_t i = at; i < m_edits.size(); ++i)
         m_index[m_edits[i].id] = i;
-    touch();
+    touch(removed);
     return true;
 }
 
@@ -107,7 +131,7 @@ bool EditMemory::setEnabled(const std::string& id, bool enabled) {
     if (e.enabled != enabled) {
         e.enabled = enabled;
         e.modifiedMs = nowMs();
-        touch();
+        touch(id);
     }
     return true;
 }
@@ -122,14 +146,14 @@ bool EditMemory::update(const std::string& id, const std::string& prompt,
     e.prompt = prompt;
     e.answer = answer;
     e.modifiedMs = nowMs();
-    touch();
+    touch(id);
     return true;
 }
 
 void EditMemory::clear() {
     m_edits.clear();
     m_index.clear();
-    touch();
+    touch("");
 }
 
 const Edit* EditMemory::find(const std::string& id) const {
@@ -243,7 +267,7 @@ EditMemory EditMemory::fromJson(const std::string& text, const std::string& name
         m.m_edits.push_back(std::move(e));
     }
     m.m_nextId = maxNumeric + 1;
-    m.touch();
+    m.touch("");
     return m;
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace scalpel {
@@ -50,6 +51,14 @@ public:
     bool empty() const { return m_edits.empty(); }
     // Changes on every modification; equal revisions mean equal content.
     uint64_t revision() const { return m_revision; }
+    // The ids of edits added, changed, enabled, disabled or removed since this
+    // memory (or the one it was copied from) had revision `since`, appended
+    // to `ids` (possibly repeated). False when `since` is not in its recent
+    // history (another memory, a clear() or load since, or more than
+    // kJournalMax changes ago): then compare everything. Lets a consumer
+    // such as SeracEditor::sync follow one change in O(changes), not O(size).
+    bool changedSince(uint64_t since, std::vector<std::string>& ids) const;
+    static constexpr std::size_t kJournalMax = 4096;
 
     std::string toJson() const;
     static EditMemory fromJson(const std::string& text, const std::string& nameForErrors);
@@ -58,11 +67,15 @@ public:
 
 private:
     std::string newId();
-    void touch();
+    // A new revision; `id` names the one edit changed, "" a change of the
+    // whole memory (the journal restarts there).
+    void touch(const std::string& id);
     std::vector<Edit> m_edits;
     std::unordered_map<std::string, std::size_t> m_index; // id -> position
     uint64_t m_revision = 0;
     uint64_t m_nextId = 1;
+    // (revision, id changed to reach it), oldest first; "" = a restart.
+    std::vector<std::pair<uint64_t, std::string>> m_journal;
 };
 
 } // namespace scalpel

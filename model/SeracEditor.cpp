@@ -39,8 +39,13 @@ struct SeracEditor::Impl {
         std::string id, prompt, answer;
         std::vector<int> crossPart; // "prompt [SEP] answer [SEP] [SEP]"
     };
+    // Enabled edits in no particular order (removal swaps the last row in),
+    // with their embeddings; a std::vector grows geometrically, so appending
+    // a row is O(1) amortised.
     std::vector<Entry> entries;
-    std::vector<float> embeddings; // entries.size() x dim, row-major
+    std::vector<float> embeddings;                      // entries.size() x dim, row-major
+    std::unordered_map<std::string, std::size_t> rowOf; // edit id -> row
+    uint64_t syncedRevision = 0; // the memory revision entries reflect (0: empty)
     int dim = 0;
     mutable torch::Tensor deviceEmbeddings; // non-CPU devices: a copy, rebuilt when stale
     mutable bool deviceStale = true;
@@ -65,6 +70,87 @@ struct SeracEditor::Impl {
             e = e.contiguous();
             out.insert(out.end(), e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
         }
+    }
+
+    Entry entryOf(const Edit& e) const {
+        return Entry{e.id, e.prompt, e.answer, crossEditPart(tok, e.prompt, e.answer)};
+    }
+
+    // Drops row i in O(1): the last row moves into its place.
+    void removeRow(std::size_t i) {
+        const std::size_t last = entries.size() - 1;
+        rowOf.erase(entries[i].id);
+        if (i != last) {
+            entries[i] = std::move(entries[last]);
+            std::copy_n(embeddings.begin() + static_cast<std::ptrdiff_t>(last * dim), dim,
+                        embeddings.begin() + static_cast<std::ptrdiff_t>(i * dim));
+            rowOf[entries[i].id] = i;
+        }
+        entries.pop_back();
+        embeddings.resize(last * static_cast<std::size_t>(dim));
+    }
+
+    // Appends the edits and their embeddings (one forward pass per batch).
+    void appendRows(const std::vector<const Edit*>& edits) {
+        std::vector<std::string> texts;
+        texts.reserve(edits.size());
+        for (const Edit* e : edits) {
+            rowOf[e->id] = entries.size();
+            entries.push_back(entryOf(*e));
+            texts.push_back(e->prompt);
+        }
+        embedTexts(texts, embeddings);
+    }
+
+    // Follows the changes of the named edits only.
+    void applyChanges(const EditMemory& memory, const std::vector<std::string>& changed) {
+        std::unordered_map<std::string, bool> seen;
+        std::vector<const Edit*> add;
+        for (const std::string& id : changed) {
+            if (!seen.emplace(id, true).second)
+                continue;
+            const Edit* e = memory.find(id);
+            const bool want = e && e->enabled;
+            auto row = rowOf.find(id);
+            if (row != rowOf.end()) {
+                const Entry& have = entries[row->second];
+                if (want && have.prompt == e->prompt && have.answer == e->answer)
+                    continue;
+                removeRow(row->second);
+            }
+            if (want)
+                add.push_back(e);
+        }
+        appendRows(add);
+    }
+
+    // Rebuilds from the whole memory, reusing the embeddings of unchanged edits.
+    void rebuild(const EditMemory& memory) {
+        std::vector<Entry> fresh;
+        std::vector<float> rows;
+        std::vector<const Edit*> add;
+        fresh.reserve(memory.size());
+        rows.reserve(memory.size() * static_cast<std::size_t>(dim));
+        for (const Edit& e : memory.edits()) {
+            if (!e.enabled)
+                continue;
+            auto row = rowOf.find(e.id);
+            if (row != rowOf.end() && entries[row->second].prompt == e.prompt &&
+                entries[row->second].answer == e.answer) {
+                fresh.push_back(std::move(entries[row->second]));
+                rows.insert(
+                    rows.end(), embeddings.begin() + static_cast<std::ptrdiff_t>(row->second * dim),
+                    embeddings.begin() + static_cast<std::ptrdiff_t>((row->second + 1) * dim));
+            } else {
+                add.push_back(&e);
+            }
+        }
+        entries = std::move(fresh);
+        embeddings = std::move(rows);
+        rowOf.clear();
+        for (std::size_t i = 0; i < entries.size(); ++i)
+            rowOf[entries[i].id] = i;
+        appendRows(add);
     }
 
     torch::Tensor embeddingMatrix() const {
@@ -203,64 +289,18 @@ std::size_t SeracEditor::editCount() const {
 
 void SeracEditor::sync(const EditMemory& memory) {
     Impl& in = *d;
-    std::vector<const Edit*> want;
-    want.reserve(memory.size());
-    for (const Edit& e : memory.edits())
-        if (e.enabled)
-            want.push_back(&e);
-    auto same = [](const Impl::Entry& a, const Edit& b) {
-        return a.id == b.id && a.prompt == b.prompt && a.answer == b.answer;
-    };
-    auto entryOf = [&](const Edit& e) {
-        return Impl::Entry{e.id, e.prompt, e.answer, crossEditPart(in.tok, e.prompt, e.answer)};
-    };
-    std::size_t prefix = 0;
-    while (prefix < in.entries.size() && prefix < want.size() &&
-           same(in.entries[prefix], *want[prefix]))
-        ++prefix;
-    if (prefix == in.entries.size() && prefix == want.size())
+    if (memory.revision() == in.syncedRevision)
         return;
+    // Usually one edit changed since the last sync (the user added, edited
+    // or toggled it): the memory's journal names it, and only it is looked
+    // at. Anything else (another memory, a reload) rebuilds.
+    std::vector<std::string> changed;
+    if (in.syncedRevision != 0 && memory.changedSince(in.syncedRevision, changed))
+        in.applyChanges(memory, changed);
+    else
+        in.rebuild(memory);
+    in.syncedRevision = memory.revision();
     in.deviceStale = true;
-    if (prefix == in.entries.size()) {
-        // Edits appended: embed only the new ones.
-        std::vector<std::string> texts;
-        for (std::size_t i = prefix; i < want.size(); ++i) {
-            in.entries.push_back(entryOf(*want[i]));
-            texts.push_back(want[i]->prompt);
-        }
-        in.embedTexts(texts, in.embeddings);
-        return;
-    }
-    // Anything else: reuse rows by (id, prompt, answer), embed the rest.
-    std::unordered_map<std::string, std::size_t> old;
-    for (std::size_t i = 0; i < in.entries.size(); ++i) {
-        const auto& e = in.entries[i];
-        old.emplace(e.id + '\x1f' + e.prompt + '\x1f' + e.answer, i);
-    }
-    std::vector<Impl::Entry> entries;
-    std::vector<float> rows(want.size() * static_cast<std::size_t>(in.dim));
-    std::vector<std::string> texts;
-    std::vector<std::size_t> pending;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-        const Edit& e = *want[i];
-        auto it = old.find(e.id + '\x1f' + e.prompt + '\x1f' + e.answer);
-        if (it != old.end()) {
-            entries.push_back(std::move(in.entries[it->second]));
-            std::copy_n(in.embeddings.begin() + static_cast<std::ptrdiff_t>(it->second * in.dim),
-                        in.dim, rows.begin() + static_cast<std::ptrdiff_t>(i * in.dim));
-        } else {
-            entries.push_back(entryOf(e));
-            texts.push_back(e.prompt);
-            pending.push_back(i);
-        }
-    }
-    std::vector<float> fresh;
-    in.embedTexts(texts, fresh);
-    for (std::size_t j = 0; j < pending.size(); ++j)
-        std::copy_n(fresh.begin() + static_cast<std::ptrdiff_t>(j * in.dim), in.dim,
-                    rows.begin() + static_cast<std::ptrdiff_t>(pending[j] * in.dim));
-    in.entries = std::move(entries);
-    in.embeddings = std::move(rows);
 }
 
 std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
@@ -349,11 +389,10 @@ RoutedPrediction SeracEditor::predict(const std::string& prompt, int k) const {
     r.routedTo = "base";
     if (!r.scope.empty() && r.scope.front().prob > d->threshold) {
         const ScopeScore& best = r.scope.front();
-        const auto it = std::find_if(d->entries.begin(), d->entries.end(),
-                                     [&](const Impl::Entry& e) { return e.id == best.editId; });
+        const Impl::Entry& e = d->entries[d->rowOf.at(best.editId)];
         r.routedTo = best.editId;
         r.routedProb = best.prob;
-        r.probs = counterfactualProbs(it->prompt, it->answer, prompt);
+        r.probs = counterfactualProbs(e.prompt, e.answer, prompt);
     } else {
         if (!r.scope.empty())
             r.routedProb = r.scope.front().prob;

@@ -7,8 +7,9 @@
 // Promises:
 // - Scope is two-stage. The embedding stage scores the prompt against every
 //   enabled edit with one matrix product over edit embeddings computed once
-//   (sync() embeds only new or changed edits); the cross-attention stage
-//   rescores the best k. Each ScopeScore says which stage its probability
+//   (sync() embeds only new or changed edits and, following the memory's
+//   journal, costs O(changes) besides that forward pass, not O(edits)); the
+//   cross-attention stage rescores the best k. Each ScopeScore says which stage its probability
 //   came from; the list is best first.
 // - predict() routes to the counterfactual model exactly when the best
 //   scope probability is above threshold(); otherwise its output is the base

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace scalpel {
 
@@ -76,8 +77,8 @@ SeracTrainResult trainSerac(const SeracTrainOptions& options);
 // weighted equally). The objective is the one the targets state (ES >= 0.95,
 // DD <= 0.02), each shortfall measured in its own tolerance:
 //   minimise max((1 - ES_route) / 0.05, DD_route / 0.02)
-// over t in [0.05, 0.995] (step 0.005; ties go to the threshold nearest
-// 0.5). serac.json's "threshold" is rewritten atomically, with
+// over t in [0.05, 0.995] (step 0.005; among tied thresholds the middle
+// one, the most room on either side). serac.json's "threshold" is rewritten atomically, with
 // "threshold_source" saying how it was obtained; every other field is kept.
 struct SeracCalibrationOptions {
     std::string seracDir; // holds serac.json, tokenizer.json, embedding/, classifier/
@@ -94,6 +95,10 @@ struct SeracCalibrationResult {
     double esRoute = 0, ddRoute = 0, ddHard = 0, ddRandom = 0; // at the threshold
     int inScope = 0, hard = 0, random = 0;
     double seconds = 0;
+    struct Point {
+        double threshold, objective, esRoute, ddRoute;
+    };
+    std::vector<Point> curve; // every threshold tried
 };
 
 SeracCalibrationResult calibrateSerac(const SeracCalibrationOptions& options);

@@ -48,6 +48,52 @@ private Q_SLOTS:
         QVERIFY(!bumped());
     }
 
+    void journalNamesTheEditsChangedSinceARevision() {
+        EditMemory m;
+        const std::string a = m.add("a b", "c").id;
+        const uint64_t r = m.revision();
+        std::vector<std::string> ids;
+        QVERIFY(m.changedSince(r, ids));
+        QVERIFY(ids.empty());
+        const std::string b = m.add("d e", "f").id;
+        QVERIFY(m.setEnabled(a, false));
+        QVERIFY(m.remove(m.edits()[1].id)); // the id lives in the erased edit
+        QVERIFY(m.changedSince(r, ids));
+        QCOMPARE(ids, (std::vector<std::string>{b, a, b}));
+        // A copy shares the history up to the copy; then each goes its own way.
+        EditMemory copy = m;
+        const uint64_t atCopy = m.revision();
+        m.add("g h", "i");
+        ids.clear();
+        QVERIFY(copy.changedSince(atCopy, ids));
+        QVERIFY(ids.empty());
+        QVERIFY(!copy.changedSince(m.revision(), ids));
+        // Unknown revisions, clear() and loading restart the history.
+        QVERIFY(!m.changedSince(12345678, ids));
+        const uint64_t beforeClear = m.revision();
+        m.clear();
+        QVERIFY(!m.changedSince(beforeClear, ids));
+        ids.clear();
+        QVERIFY(m.changedSince(m.revision(), ids));
+        QVERIFY(ids.empty());
+        const EditMemory loaded = EditMemory::fromJson(copy.toJson(), "copy");
+        QVERIFY(!loaded.changedSince(atCopy, ids));
+    }
+
+    void journalForgetsOnlyOldHistory() {
+        EditMemory m;
+        m.add("a b", "c");
+        const uint64_t start = m.revision();
+        for (std::size_t i = 0; i < 3 * EditMemory::kJournalMax; ++i)
+            m.add("a b", "c");
+        std::vector<std::string> ids;
+        QVERIFY(!m.changedSince(start, ids));
+        const uint64_t recent = m.revision();
+        m.add("d e", "f");
+        QVERIFY(m.changedSince(recent, ids));
+        QCOMPARE(ids, std::vector<std::string>{m.edits().back().id});
+    }
+
     void removeThenInsertRestoresPositionAndFields() {
         EditMemory m;
         m.add("p1", "a1");

@@ -5,6 +5,7 @@
 #include "Error.h"
 #include "SeracEditor.h"
 #include "SeracEncoder.h"
+#include "SeracTrain.h"
 #include "TinyModel.h"
 
 #include <nlohmann/json.hpp>
@@ -12,8 +13,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 using namespace scalpel;
 
@@ -174,6 +177,61 @@ private Q_SLOTS:
         }
     }
 
+    // Every kind of change, followed one at a time through the journal, and
+    // a copy of the memory changed apart, end where a fresh sync starts.
+    void journalSyncFollowsEveryChange() {
+        auto grown = tinyEditor();
+        EditMemory memory;
+        std::mt19937_64 rng(5);
+        for (int step = 0; step < 60; ++step) {
+            const auto& edits = memory.edits();
+            const std::size_t n = edits.size();
+            const int op = n < 3 ? 0 : static_cast<int>(rng() % 5);
+            const std::string prompt = kPrompts[rng() % 5], answer = step % 2 ? "Paris" : "Irish";
+            if (op == 0)
+                memory.add(prompt, answer);
+            else if (op == 1)
+                memory.setEnabled(edits[rng() % n].id, rng() % 2 == 0);
+            else if (op == 2)
+                memory.update(edits[rng() % n].id, prompt, answer);
+            else if (op == 3)
+                memory.remove(edits[rng() % n].id);
+            else {
+                Edit e = edits[rng() % n];
+                memory.remove(e.id);
+                memory.insert(e, 0);
+            }
+            grown->sync(memory);
+            if (step == 40) { // another memory with a shared past
+                EditMemory other = memory;
+                other.add("Dublin is a city in", "Paris");
+                grown->sync(other);
+                QCOMPARE(grown->editCount(),
+                         std::size_t(std::count_if(other.edits().begin(), other.edits().end(),
+                                                   [](const Edit& e) { return e.enabled; })));
+                grown->sync(memory);
+            }
+        }
+        auto fresh = tinyEditor();
+        fresh->sync(memory);
+        QCOMPARE(grown->editCount(), fresh->editCount());
+        for (const char* p : kPrompts) {
+            auto a = grown->scope(p, 100), b = fresh->scope(p, 100);
+            QCOMPARE(a.size(), b.size());
+            auto byId = [](std::vector<ScopeScore>& v) {
+                std::sort(v.begin(), v.end(), [](const ScopeScore& x, const ScopeScore& y) {
+                    return x.editId < y.editId;
+                });
+            };
+            byId(a);
+            byId(b);
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                QCOMPARE(a[i].editId, b[i].editId);
+                QVERIFY(std::abs(a[i].prob - b[i].prob) < 1e-5);
+            }
+        }
+    }
+
     void otherTokenizerFallsBackToInContext() {
         QTemporaryDir other;
         const std::string dir = other.filePath("serac").toStdString();
@@ -222,6 +280,33 @@ private Q_SLOTS:
             QVERIFY2(r.routedTo == "base", p);
             QVERIFY(r.probs == base->nextTokenProbs(base->prepare(p).ids));
         }
+    }
+
+    // The shipped threshold comes from the memory-level calibration on
+    // training templates, and that calibration is what it says it is.
+    void shippedThresholdIsMemoryLevelCalibrated() {
+        const std::string serac = resources() + "/models/serac";
+        if (!std::filesystem::exists(serac + "/serac.json"))
+            QSKIP("the shipped SERAC weights are not there");
+        std::ifstream in(serac + "/serac.json");
+        const auto meta = nlohmann::json::parse(in);
+        QVERIFY(meta.contains("threshold_source"));
+        QVERIFY(!meta.contains("threshold_note"));
+        QCOMPARE(meta["threshold_source"]["edits_in_memory"].get<int>(), 1000);
+        SeracCalibrationOptions o;
+        o.seracDir = serac;
+        o.factsPath = resources() + "/facts/facts.json";
+        o.editsInMemory = 100;
+        o.maxInputs = 60;
+        o.write = false;
+        const SeracCalibrationResult r = calibrateSerac(o);
+        QVERIFY(r.threshold >= 0.05 && r.threshold <= 0.995);
+        QCOMPARE(r.inScope, 60);
+        QCOMPARE(r.hard, 60);
+        QCOMPARE(r.random, 60);
+        QVERIFY(r.esRoute >= 0.9); // training templates: the classifier knows them
+        QVERIFY(r.ddRoute <= 0.1);
+        QVERIFY(!r.curve.empty());
     }
 };
 
