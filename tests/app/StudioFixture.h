@@ -67,9 +67,17 @@ inline bool settle(MainWindow* w, const std::function<void()>& action, int timeo
     return !spy.isEmpty() && w->pendingWeightOps() == 0;
 }
 
-inline bool setPromptAndWait(MainWindow* w, const QString& text) {
-    return settle(w, [&] { w->promptConsole()->setPrompt(text); }) &&
-           w->lastPrediction().prompt == text;
+inline bool setPromptAndWait(MainWindow* w, const QString& text, int timeoutMs = 60000) {
+    // On a loaded machine the prediction of an earlier prompt can still be
+    // on its way; wait for the one of this prompt.
+    QElapsedTimer t;
+    t.start();
+    if (!settle(
+            w, [&] { w->promptConsole()->setPrompt(text); }, timeoutMs))
+        return false;
+    while (w->lastPrediction().prompt != text && t.elapsed() < timeoutMs)
+        QTest::qWait(5);
+    return w->lastPrediction().prompt == text && w->pendingWeightOps() == 0;
 }
 
 inline double probOf(const QVector<PredictionRow>& rows, const QString& token) {
