@@ -8,6 +8,7 @@
 #include "Resources.h"
 
 #include <fstream>
+#include <map>
 
 namespace scalpel::cli {
 
@@ -213,11 +214,37 @@ int cmdKnEdit(const Args& a) {
         auto [fact, prompts] = factPrompts(a, w);
         const std::string newObject = a.required("new-object");
         const auto s = findKnowledgeNeurons(*m, prompts, fact.object, t, p, o);
+        // As in Dai et al.: drop neurons shared by more than 10% of the
+        // relation's facts (estimated on N evenly spaced facts, this one
+        // included; --facts-per-relation 0 keeps them all).
+        const auto relFacts = w.factsOf(fact.relation);
+        const int n = std::min<int>(static_cast<int>(a.integer("facts-per-relation", 10)),
+                                    static_cast<int>(relFacts.size()));
+        std::map<NeuronId, int> shared;
+        for (int i = 0; i + 1 < n; ++i) {
+            const auto& f = relFacts[static_cast<std::size_t>(i) * relFacts.size() / n];
+            if (f.subject == fact.subject)
+                continue;
+            for (const auto& k : findKnowledgeNeurons(
+                                     *m, w.paraphrases(f.subject, f.relation, TemplateSplit::Train),
+                                     f.object, t, p, o)
+                                     .neurons)
+                ++shared[{k.layer, k.neuron}];
+        }
         std::vector<NeuronId> ns;
-        for (const auto& k : s.neurons)
+        int dropped = 0;
+        for (const auto& k : s.neurons) {
+            if (n > 0 && shared[{k.layer, k.neuron}] > 0.1 * n) {
+                ++dropped;
+                continue;
+            }
             ns.push_back({k.layer, k.neuron});
+        }
+        report["knowledge_neurons"] = s.neurons.size();
+        report["dropped_as_shared"] = dropped;
         if (ns.empty())
-            throw Error("no knowledge neurons found for " + fact.subject + ":" + fact.relation);
+            throw Error("no knowledge neurons specific to " + fact.subject + ":" + fact.relation +
+                        " (all are shared by more than 10% of the relation's facts)");
         editor.updateFact(ns, fact.object, newObject,
                           fact.subject + " " + fact.relation + ": " + fact.object + " -> " +
                               newObject);

@@ -21,6 +21,7 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
               [--threshold 0.2] [--share 0.7] [--steps 20]
   kn-eval     [--model DIR] [--facts-per-relation N] [--seed S]
   kn-edit     [--model DIR] (--fact S:R --new-object O | --erase-relation R) --out DIR2
+              [--facts-per-relation 10]
   train-serac [--facts F] [--base DIR] --out DIR [--seed S] [--steps N]
               [--embedding-steps N] [--counterfactual-steps N]
   scope       [--model DIR] [--serac DIR] --edits FILE --prompt P
