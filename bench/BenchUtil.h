@@ -7,7 +7,14 @@
 #include <functional>
 #include <vector>
 
+#include "LanguageModel.h"
+
 #include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
 
 namespace scalpel::bench {
 
@@ -41,6 +48,27 @@ inline double gpt2ForwardFlops(double layers, double d, double vocab, double tok
                                bool logits = true) {
     const double perLayer = 2.0 * 12 * d * d * tokens + 2.0 * 2 * tokens * context * d;
     return layers * perLayer + (logits ? 2.0 * tokens * d * vocab : 0.0);
+}
+
+// A GPT-2-small-shaped random model (12 layers, 768 wide, vocab 50257),
+// written once to the temporary folder and loaded through the ordinary loader.
+inline std::shared_ptr<LanguageModel> gpt2SmallRandom(const std::string& device = "cpu") {
+    GptConfig c;
+    c.nLayer = 12;
+    c.nHead = 12;
+    c.nEmbd = 768;
+    c.nPositions = 1024;
+    c.vocabSize = 50257;
+    const auto dir = std::filesystem::temp_directory_path() / "scalpel-bench-gpt2-small";
+    if (!std::filesystem::exists(dir / "model.safetensors")) {
+        std::cout << "writing a random GPT-2-small-shaped model to " << dir << std::endl;
+        std::vector<std::string> vocab;
+        for (int i = 0; i < c.vocabSize; ++i)
+            vocab.push_back("w" + std::to_string(i));
+        LanguageModel::createRandom(c, Tokenizer::makeWordLevel(vocab, {}, "w0"), 1, "cpu")
+            ->save(dir.string());
+    }
+    return LanguageModel::load(dir.string(), device);
 }
 
 } // namespace scalpel::bench

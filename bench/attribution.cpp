@@ -68,21 +68,7 @@ int main(int argc, char** argv) {
     }
     if (argc > 1 && std::string(argv[1]) == "--builtin-only")
         return 0;
-    GptConfig c;
-    c.nLayer = 12;
-    c.nHead = 12;
-    c.nEmbd = 768;
-    c.nPositions = 1024;
-    c.vocabSize = 50257;
-    const auto dir = std::filesystem::temp_directory_path() / "scalpel-bench-gpt2-small";
-    if (!std::filesystem::exists(dir / "model.safetensors")) {
-        std::vector<std::string> vocab;
-        for (int i = 0; i < c.vocabSize; ++i)
-            vocab.push_back("w" + std::to_string(i));
-        LanguageModel::createRandom(c, Tokenizer::makeWordLevel(vocab, {}, "w0"), 1, "cpu")
-            ->save(dir.string());
-    }
-    auto m = LanguageModel::load(dir.string(), "cpu");
+    auto m = gpt2SmallRandom();
     std::vector<int> prompt;
     for (int i = 0; i < 16; ++i)
         prompt.push_back(1000 + 37 * i);

@@ -14,24 +14,9 @@ using namespace scalpel::bench;
 
 int main(int argc, char** argv) {
     initThreads();
-    GptConfig c;
-    c.nLayer = 12;
-    c.nHead = 12;
-    c.nEmbd = 768;
-    c.nPositions = 1024;
-    c.vocabSize = 50257;
-    const auto dir = std::filesystem::temp_directory_path() / "scalpel-bench-gpt2-small";
-    if (!std::filesystem::exists(dir / "model.safetensors")) {
-        std::cout << "writing a random GPT-2-small-shaped model to " << dir << "\n";
-        auto tok = Tokenizer::makeWordLevel({"[UNK]"}, {}, "[UNK]");
-        std::vector<std::string> vocab;
-        for (int i = 0; i < c.vocabSize; ++i)
-            vocab.push_back("w" + std::to_string(i));
-        tok = Tokenizer::makeWordLevel(vocab, {}, "w0");
-        LanguageModel::createRandom(c, tok, 1, "cpu")->save(dir.string());
-    }
     const auto load = std::chrono::steady_clock::now();
-    auto m = LanguageModel::load(dir.string(), argc > 1 ? argv[1] : "cpu");
+    auto m = gpt2SmallRandom(argc > 1 ? argv[1] : "cpu");
+    const GptConfig& c = m->config();
     std::cout << "loaded in " << msSince(load) << " ms on " << m->info().device << ", "
               << torch::get_num_threads() << " threads, " << m->info().parameters
               << " parameters\n";

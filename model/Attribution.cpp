@@ -54,19 +54,37 @@ torch::Tensor blockOnSuffix(BlockImpl& b, const torch::Tensor& h, const torch::T
     return x + b.mlp->c_proj(b.mlp->activate(b.mlp->c_fc(b.ln_2(x))));
 }
 
+// The prompt followed by all target tokens but the last (teacher forcing),
+// and the target ids, on the model's device.
+struct Sequence {
+    torch::Tensor ids;    // [1, T + n - 1]
+    torch::Tensor target; // [n]
+    int64_t promptLength = 0;
+    int64_t targetLength = 0;
+};
+
+Sequence teacherForced(LanguageModel::Internals& in, const std::vector<int>& promptIds,
+                       const std::vector<int>& targetIds) {
+    std::vector<int> seq(promptIds.begin(), promptIds.end());
+    seq.insert(seq.end(), targetIds.begin(), targetIds.end() - 1);
+    Sequence s;
+    s.ids = in.idsTensor(seq);
+    s.target = torch::tensor(std::vector<int64_t>(targetIds.begin(), targetIds.end()), torch::kLong)
+                   .to(in.device);
+    s.promptLength = static_cast<int64_t>(promptIds.size());
+    s.targetLength = static_cast<int64_t>(targetIds.size());
+    return s;
+}
+
 AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<int>& promptIds,
                               const std::vector<int>& targetIds, const AttributionOptions& o) {
     auto& net = in.net;
     const int L = in.config.nLayer;
     const int m = o.steps;
-    const int64_t T = static_cast<int64_t>(promptIds.size());
-    const int64_t n = static_cast<int64_t>(targetIds.size());
-    std::vector<int> seq(promptIds.begin(), promptIds.end());
-    seq.insert(seq.end(), targetIds.begin(), targetIds.end() - 1);
-    auto ids = in.idsTensor(seq);
-    auto target =
-        torch::tensor(std::vector<int64_t>(targetIds.begin(), targetIds.end()), torch::kLong)
-            .to(in.device);
+    const Sequence sq = teacherForced(in, promptIds, targetIds);
+    const int64_t T = sq.promptLength, n = sq.targetLength;
+    const auto& ids = sq.ids;
+    const auto& target = sq.target;
 
     // The prefix (all prompt tokens but the last) never changes: run it once.
     KvCache prefix;
@@ -140,14 +158,10 @@ AttributionGrid attributeReference(LanguageModel::Internals& in, const std::vect
     auto& net = in.net;
     const int L = in.config.nLayer;
     const int m = o.steps;
-    const int64_t T = static_cast<int64_t>(promptIds.size());
-    const int64_t n = static_cast<int64_t>(targetIds.size());
-    std::vector<int> seq(promptIds.begin(), promptIds.end());
-    seq.insert(seq.end(), targetIds.begin(), targetIds.end() - 1);
-    auto ids = in.idsTensor(seq);
-    auto target =
-        torch::tensor(std::vector<int64_t>(targetIds.begin(), targetIds.end()), torch::kLong)
-            .to(in.device);
+    const Sequence sq = teacherForced(in, promptIds, targetIds);
+    const int64_t T = sq.promptLength, n = sq.targetLength;
+    const auto& ids = sq.ids;
+    const auto& target = sq.target;
     std::map<int, torch::Tensor> rec;
     NeuronTaps read;
     for (int l = 0; l < L; ++l)

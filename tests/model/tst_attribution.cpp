@@ -2,6 +2,7 @@
 // reference scores, refining counts prompts exactly, and every weight edit
 // is as specified and restores bit-identically.
 #include "Attribution.h"
+#include "Resources.h"
 #include "Error.h"
 #include "FactWorld.h"
 #include "Intervention.h"
@@ -92,9 +93,7 @@ private Q_SLOTS:
     }
 
     void fastEqualsReferenceOnTheBuiltInModel() {
-        auto m = LanguageModel::load(qEnvironmentVariable("SCALPEL_RESOURCE_DIR").toStdString() +
-                                         "/models/factworld",
-                                     "cpu");
+        auto m = LanguageModel::load(scalpel::resourceDir() + "/models/factworld", "cpu");
         AttributionOptions o;
         const auto fast = attribute(*m, "The capital of Ireland is", "Dublin", o);
         o.method = AttributionMethod::Reference;

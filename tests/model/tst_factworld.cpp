@@ -1,6 +1,7 @@
 // The shipped facts and templates: every relation present with its counts,
 // every entity one token, and a held-out combination for every head.
 #include "FactWorld.h"
+#include "Resources.h"
 
 #include <QtTest>
 
@@ -11,7 +12,7 @@ using namespace scalpel;
 
 namespace {
 std::string factsPath() {
-    return qEnvironmentVariable("SCALPEL_RESOURCE_DIR").toStdString() + "/facts/facts.json";
+    return scalpel::resourceDir() + "/facts/facts.json";
 }
 } // namespace
 

@@ -2,6 +2,7 @@
 // matter (thresholds, two stages, sync, the empty memory), and the shipped
 // weights with the built-in model where behaviour matters.
 #include "EditMemory.h"
+#include "Resources.h"
 #include "Error.h"
 #include "SeracEditor.h"
 #include "SeracEncoder.h"
@@ -23,7 +24,7 @@ using namespace scalpel;
 namespace {
 
 std::string resources() {
-    return qEnvironmentVariable("SCALPEL_RESOURCE_DIR").toStdString();
+    return scalpel::resourceDir();
 }
 
 void widen(torch::nn::Module& m, uint64_t seed) {

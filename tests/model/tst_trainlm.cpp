@@ -2,6 +2,7 @@
 // and writes a folder the ordinary loader opens; the shipped model knows its
 // facts in held-out phrasings.
 #include "Error.h"
+#include "Resources.h"
 #include "EvalFacts.h"
 #include "FactWorld.h"
 #include "LanguageModel.h"
@@ -16,7 +17,7 @@ using namespace scalpel;
 
 namespace {
 std::string resources() {
-    return qEnvironmentVariable("SCALPEL_RESOURCE_DIR").toStdString();
+    return scalpel::resourceDir();
 }
 } // namespace
 
