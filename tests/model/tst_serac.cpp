@@ -159,7 +159,8 @@ private Q_SLOTS:
     void incrementalSyncEqualsAFreshOne() {
         auto grown = tinyEditor();
         EditMemory memory;
-        for (const Edit& e : tinyMemory().edits()) {
+        const EditMemory source = tinyMemory(); // the loop must not outlive it
+        for (const Edit& e : source.edits()) {
             memory.add(e.prompt, e.answer);
             grown->sync(memory);
         }
