@@ -76,6 +76,20 @@ Sequence teacherForced(LanguageModel::Internals& in, const std::vector<int>& pro
     return s;
 }
 
+AttributionGrid emptyGrid(const LanguageModel::Internals& in) {
+    AttributionGrid grid;
+    grid.layers = in.config.nLayer;
+    grid.neurons = in.config.neuronsPerLayer();
+    grid.scores.resize(static_cast<std::size_t>(grid.layers) * grid.neurons);
+    return grid;
+}
+
+void setLayerScores(AttributionGrid& grid, int layer, const torch::Tensor& scores) {
+    auto s = scores.detach().to(torch::kCPU).contiguous();
+    std::copy(s.data_ptr<float>(), s.data_ptr<float>() + grid.neurons,
+              grid.scores.begin() + static_cast<std::ptrdiff_t>(layer) * grid.neurons);
+}
+
 AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<int>& promptIds,
                               const std::vector<int>& targetIds, const AttributionOptions& o) {
     auto& net = in.net;
@@ -140,15 +154,9 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
     auto p = targetLogProb(net->logits(rows), target).exp();
     auto grads = torch::autograd::grad({p.sum()}, replacements);
 
-    AttributionGrid grid;
-    grid.layers = L;
-    grid.neurons = in.config.neuronsPerLayer();
-    grid.scores.resize(static_cast<std::size_t>(L) * grid.neurons);
-    for (int l = 0; l < L; ++l) {
-        auto s = (neurons[l] * grads[l].sum(0) / m).to(torch::kCPU).contiguous();
-        std::copy(s.data_ptr<float>(), s.data_ptr<float>() + grid.neurons,
-                  grid.scores.begin() + static_cast<std::ptrdiff_t>(l) * grid.neurons);
-    }
+    AttributionGrid grid = emptyGrid(in);
+    for (int l = 0; l < L; ++l)
+        setLayerScores(grid, l, neurons[l] * grads[l].sum(0) / m);
     grid.targetProb = baseProb.item<double>();
     return grid;
 }
@@ -173,10 +181,7 @@ AttributionGrid attributeReference(LanguageModel::Internals& in, const std::vect
         auto logits = net->forward(ids, &read);
         baseProb = targetLogProb(logits.narrow(1, T - 1, n), target).exp();
     }
-    AttributionGrid grid;
-    grid.layers = L;
-    grid.neurons = in.config.neuronsPerLayer();
-    grid.scores.resize(static_cast<std::size_t>(L) * grid.neurons);
+    AttributionGrid grid = emptyGrid(in);
     auto alpha = alphas(m, in.device).unsqueeze(1);
     auto batch = ids.expand({m, -1});
     for (int l = 0; l < L; ++l) {
@@ -188,9 +193,7 @@ AttributionGrid attributeReference(LanguageModel::Internals& in, const std::vect
         auto logits = net->forward(batch, &rep);
         auto p = targetLogProb(logits.narrow(1, T - 1, n), target).exp();
         auto grad = torch::autograd::grad({p.sum()}, {rep.replacement})[0];
-        auto s = (x * grad.sum(0) / m).to(torch::kCPU).contiguous();
-        std::copy(s.data_ptr<float>(), s.data_ptr<float>() + grid.neurons,
-                  grid.scores.begin() + static_cast<std::ptrdiff_t>(l) * grid.neurons);
+        setLayerScores(grid, l, x * grad.sum(0) / m);
         if (o.progress && !o.progress(static_cast<double>(l + 1) / L))
             throw Cancelled();
     }

@@ -26,7 +26,6 @@ std::vector<double> answerProbs(const LanguageModel& model,
                                 const std::vector<int>& target,
                                 const std::vector<NeuronScale>& scales) {
     auto& in = model.internals();
-    const int N = in.config.neuronsPerLayer();
     torch::NoGradGuard g;
     std::vector<double> out(prompts.size(), 0.0);
     std::map<std::size_t, std::vector<std::size_t>> byLength;
@@ -35,16 +34,7 @@ std::vector<double> answerProbs(const LanguageModel& model,
             throw Error("the prompt is empty");
         byLength[prompts[i].size()].push_back(i);
     }
-    std::map<int, torch::Tensor> scaleTensors;
-    for (const auto& s : scales) {
-        if (s.layer < 0 || s.layer >= in.config.nLayer || s.neuron < 0 || s.neuron >= N)
-            throw Error("neuron " + std::to_string(s.layer) + ":" + std::to_string(s.neuron) +
-                        " does not exist");
-        auto it = scaleTensors.find(s.layer);
-        if (it == scaleTensors.end())
-            it = scaleTensors.emplace(s.layer, torch::ones({N})).first;
-        it->second[s.neuron] = s.factor;
-    }
+    const std::map<int, torch::Tensor> scaleTensors = in.scaleFactors(scales);
     auto tgt = torch::tensor(std::vector<int64_t>(target.begin(), target.end()), torch::kLong)
                    .to(in.device);
     const int64_t n = static_cast<int64_t>(target.size());
@@ -58,8 +48,7 @@ std::vector<double> answerProbs(const LanguageModel& model,
         auto x = torch::tensor(flat).view({static_cast<int64_t>(rows.size()), len}).to(in.device);
         NeuronTaps taps;
         taps.scalePosition = static_cast<int64_t>(T) - 1;
-        for (auto& [l, t] : scaleTensors)
-            taps.scale[l] = t.to(in.device);
+        taps.scale = scaleTensors;
         auto logits = in.net->forward(x, scales.empty() ? nullptr : &taps);
         auto lp = torch::log_softmax(logits.narrow(1, static_cast<int64_t>(T) - 1, n), -1);
         auto idx = tgt.view({1, -1, 1}).expand({lp.size(0), -1, 1});
@@ -128,11 +117,8 @@ WeightEditor::WeightEditor(std::shared_ptr<LanguageModel> model) : m_model(std::
 void WeightEditor::checkNeurons(const std::vector<NeuronId>& neurons) const {
     if (neurons.empty())
         throw Error("no neurons to edit");
-    const auto& c = m_model->config();
     for (const auto& n : neurons)
-        if (n.layer < 0 || n.layer >= c.nLayer || n.neuron < 0 || n.neuron >= c.neuronsPerLayer())
-            throw Error("neuron " + std::to_string(n.layer) + ":" + std::to_string(n.neuron) +
-                        " does not exist");
+        m_model->internals().checkNeuron(n.layer, n.neuron);
 }
 
 int WeightEditor::updateFact(const std::vector<NeuronId>& neurons, const std::string& oldObject,

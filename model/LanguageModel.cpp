@@ -86,6 +86,29 @@ void saveGpt2Weights(Gpt2& net, const std::string& path) {
     writeSafetensors(path, tensors, {{"format", "pt"}});
 }
 
+void LanguageModel::Internals::checkNeuron(int layer, int neuron) const {
+    const int N = config.neuronsPerLayer();
+    if (layer < 0 || layer >= config.nLayer || neuron < 0 || neuron >= N)
+        throw Error("neuron " + std::to_string(layer) + ":" + std::to_string(neuron) +
+                    " does not exist (layers 0-" + std::to_string(config.nLayer - 1) +
+                    ", neurons 0-" + std::to_string(N - 1) + ")");
+}
+
+std::map<int, torch::Tensor>
+LanguageModel::Internals::scaleFactors(const std::vector<NeuronScale>& scales) const {
+    std::map<int, torch::Tensor> out;
+    for (const auto& s : scales) {
+        checkNeuron(s.layer, s.neuron);
+        auto it = out.find(s.layer);
+        if (it == out.end())
+            it = out.emplace(s.layer, torch::ones({config.neuronsPerLayer()})).first;
+        it->second[s.neuron] = s.factor;
+    }
+    for (auto& [l, t] : out)
+        t = t.to(device);
+    return out;
+}
+
 LanguageModel::LanguageModel() : m_internals(std::make_unique<Internals>()) {}
 LanguageModel::~LanguageModel() = default;
 
@@ -199,22 +222,10 @@ std::vector<float> LanguageModel::nextTokenProbs(const std::vector<int>& ids,
     if (ids.empty())
         throw Error("the prompt is empty");
     auto& in = *m_internals;
-    const int N = in.config.neuronsPerLayer();
     torch::NoGradGuard guard;
     NeuronTaps taps;
     taps.scalePosition = static_cast<int64_t>(ids.size()) - 1;
-    for (const auto& s : scales) {
-        if (s.layer < 0 || s.layer >= in.config.nLayer || s.neuron < 0 || s.neuron >= N)
-            throw Error("neuron " + std::to_string(s.layer) + ":" + std::to_string(s.neuron) +
-                        " does not exist (layers 0-" + std::to_string(in.config.nLayer - 1) +
-                        ", neurons 0-" + std::to_string(N - 1) + ")");
-        auto it = taps.scale.find(s.layer);
-        if (it == taps.scale.end())
-            it = taps.scale.emplace(s.layer, torch::ones({N})).first;
-        it->second[s.neuron] = s.factor;
-    }
-    for (auto& [l, t] : taps.scale)
-        t = t.to(in.device);
+    taps.scale = in.scaleFactors(scales);
     auto logits = in.net->forward(in.idsTensor(ids), scales.empty() ? nullptr : &taps);
     auto probs = torch::softmax(logits[0][-1], -1).to(torch::kCPU).contiguous();
     return std::vector<float>(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());

@@ -16,6 +16,12 @@ struct LanguageModel::Internals {
         std::vector<int64_t> v(ids.begin(), ids.end());
         return torch::tensor(v, torch::kLong).view({1, -1}).to(device);
     }
+
+    // Error unless (layer, neuron) exists in this model.
+    void checkNeuron(int layer, int neuron) const;
+    // Per-layer factor vectors ([neurons], on the device) for NeuronTaps::scale;
+    // every neuron is checked first.
+    std::map<int, torch::Tensor> scaleFactors(const std::vector<NeuronScale>& scales) const;
 };
 
 // Loads a GPT-2 state (HF names, with or without the "transformer." prefix)
