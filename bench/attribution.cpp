@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 using namespace scalpel;
 using namespace scalpel::bench;
 
@@ -72,6 +74,14 @@ int main(int argc, char** argv) {
     std::vector<int> prompt;
     for (int i = 0; i < 16; ++i)
         prompt.push_back(1000 + 37 * i);
+    if (argc > 2 && std::string(argv[1]) == "--profile") {
+        // One fast run under LibTorch's profiler, as a Chrome trace.
+        AttributionOptions o;
+        attributeIds(*m, prompt, {4242}, o);
+        torch::autograd::profiler::RecordProfile guard(argv[2]);
+        attributeIds(*m, prompt, {4242}, o);
+        return 0;
+    }
     run(*m, prompt, {4242}, 5, 1, "GPT-2-small-shaped random model");
     return 0;
 }

@@ -22,6 +22,36 @@ torch::Tensor targetLogProb(const torch::Tensor& logits, const torch::Tensor& ta
     return lp.gather(2, idx).squeeze(2).sum(1);                     // [R]
 }
 
+// P(target | prompt) per row from the last block's output h [R, n, D], and
+// a scalar whose gradient with respect to h is the gradient of the sum of
+// those probabilities. The vocabulary-sized part (logits, softmax, and its
+// product with the embedding) is done once, by hand, outside autograd:
+// d log P / d x_i = E[t_i] - softmax_i E at each teacher-forced position i,
+// with x = ln_f(h) and E the tied embedding.
+struct TargetProbability {
+    torch::Tensor prob;      // [R], no gradient
+    torch::Tensor surrogate; // scalar; d surrogate / d h = d sum(prob) / d h
+};
+
+TargetProbability targetProbability(Gpt2Impl& net, const torch::Tensor& h,
+                                    const torch::Tensor& target) {
+    auto x = net.transformer->ln_f(h); // [R, n, D]
+    const auto& wte = net.transformer->wte->weight;
+    const int64_t R = x.size(0), n = x.size(1), D = x.size(2);
+    TargetProbability out;
+    torch::Tensor direction; // [R, n, D]
+    {
+        torch::NoGradGuard g;
+        auto logp = torch::log_softmax(torch::mm(x.detach().reshape({R * n, D}), wte.t()), -1);
+        auto idx = target.repeat({R}).unsqueeze(1);               // [R * n, 1]
+        out.prob = logp.gather(1, idx).view({R, n}).sum(1).exp(); // [R]
+        auto expected = torch::mm(logp.exp_(), wte);              // [R * n, D]
+        direction = (wte.index_select(0, target).repeat({R, 1}) - expected).view({R, n, D});
+    }
+    out.surrogate = (out.prob.view({R, 1, 1}) * direction * x).sum();
+    return out;
+}
+
 torch::Tensor alphas(int steps, const torch::Device& device) {
     return torch::arange(1, steps + 1, torch::TensorOptions().dtype(torch::kFloat).device(device)) /
            static_cast<double>(steps);
@@ -43,14 +73,11 @@ void checkInputs(const LanguageModel& model, const std::vector<int>& promptIds,
                     std::to_string(model.config().nPositions));
 }
 
-// One block run on rows that share the cached prefix, without touching the
-// cache. `replace` (optional) replaces the neurons at suffix position 0.
+// One block run on rows that share the cached prefix [1, H, P, dh], without
+// touching the cache.
 torch::Tensor blockOnSuffix(BlockImpl& b, const torch::Tensor& h, const torch::Tensor& pastK,
                             const torch::Tensor& pastV) {
-    const int64_t R = h.size(0);
-    torch::Tensor k = pastK.defined() ? pastK.expand({R, -1, -1, -1}) : torch::Tensor();
-    torch::Tensor v = pastV.defined() ? pastV.expand({R, -1, -1, -1}) : torch::Tensor();
-    auto x = h + b.attn->forward(b.ln_1(h), k, v, nullptr, nullptr);
+    auto x = h + b.attn->forwardSharedPrefix(b.ln_1(h), pastK, pastV);
     return x + b.mlp->c_proj(b.mlp->activate(b.mlp->c_fc(b.ln_2(x))));
 }
 
@@ -101,19 +128,24 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
     const auto& target = sq.target;
 
     // The prefix (all prompt tokens but the last) never changes: run it once.
+    // Only its keys and values are needed, not its logits.
     KvCache prefix;
     {
         torch::NoGradGuard g;
-        if (T > 1)
-            net->forward(ids.narrow(1, 0, T - 1), nullptr, &prefix);
+        if (T > 1) {
+            auto h = net->embed(ids.narrow(1, 0, T - 1), 0);
+            for (int l = 0; l < L; ++l)
+                h = net->block(l, h, nullptr, &prefix);
+        }
     }
     auto pastK = [&](int l) { return T > 1 ? prefix.keys[l] : torch::Tensor(); };
     auto pastV = [&](int l) { return T > 1 ? prefix.values[l] : torch::Tensor(); };
 
     // Each layer's input on the suffix, and its unmodified neurons at the
     // attributed position, computed once.
+    // The unmodified probability is the last (alpha = 1) row of the batch
+    // below, so this pass stops before the vocabulary projection.
     std::vector<torch::Tensor> layerInput(L), neurons(L), afterAttn(L), ffnAct(L);
-    torch::Tensor baseProb;
     {
         torch::NoGradGuard g;
         auto h = net->embed(ids.narrow(1, T - 1, n), T - 1);
@@ -127,7 +159,6 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
             neurons[l] = a[0][0];
             h = x + b.mlp->c_proj(a);
         }
-        baseProb = targetLogProb(net->logits(h), target).exp();
     }
 
     // All layers' m scaled copies in one growing batch: group l joins at
@@ -151,13 +182,14 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
         if (o.progress && !o.progress(0.5 * (l + 1) / L))
             throw Cancelled();
     }
-    auto p = targetLogProb(net->logits(rows), target).exp();
-    auto grads = torch::autograd::grad({p.sum()}, replacements);
+    const auto tp = targetProbability(*net, rows, target);
+    auto grads = torch::autograd::grad({tp.surrogate}, replacements);
+    const double baseProb = tp.prob[m - 1].item<double>(); // group 0 at alpha = 1
 
     AttributionGrid grid = emptyGrid(in);
     for (int l = 0; l < L; ++l)
         setLayerScores(grid, l, neurons[l] * grads[l].sum(0) / m);
-    grid.targetProb = baseProb.item<double>();
+    grid.targetProb = baseProb;
     return grid;
 }
 

@@ -59,6 +59,47 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
     return c_proj(y);
 }
 
+torch::Tensor AttentionImpl::forwardSharedPrefix(const torch::Tensor& x,
+                                                 const torch::Tensor& prefixK,
+                                                 const torch::Tensor& prefixV) {
+    const int64_t R = x.size(0), n = x.size(1), D = x.size(2), H = nHead, dh = headDim;
+    auto qkv = c_attn(x).split(D, 2);
+    auto heads = [&](const torch::Tensor& t) { return t.view({R, n, H, dh}).transpose(1, 2); };
+    const torch::Tensor q = heads(qkv[0]), k = heads(qkv[1]), v = heads(qkv[2]); // [R, H, n, dh]
+    const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+    // Scores against the suffix itself, causal: [R, H, n, n]. n is small
+    // (the answer's tokens), so a broadcast product beats R * H tiny ones.
+    auto own = (q.unsqueeze(3) * k.unsqueeze(2)).sum(-1) * scale;
+    if (n > 1) {
+        auto mask =
+            torch::ones({n, n}, torch::TensorOptions().dtype(torch::kBool).device(x.device()))
+                .tril();
+        own = own.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+    }
+    const bool hasPrefix = prefixK.defined() && prefixK.size(2) > 0;
+    // Per head, all R * n queries against the shared prefix: [H, R * n, dh].
+    auto flatQ = [&] { return q.permute({1, 0, 2, 3}).reshape({H, R * n, dh}); };
+    auto unflat = [&](const torch::Tensor& t) { // [H, R * n, E] -> [R, H, n, E]
+        return t.view({H, R, n, t.size(2)}).permute({1, 0, 2, 3});
+    };
+    torch::Tensor att;
+    int64_t P = 0;
+    if (hasPrefix) {
+        P = prefixK.size(2);
+        auto pre = unflat(torch::matmul(flatQ(), prefixK[0].transpose(-2, -1))) * scale;
+        att = torch::softmax(torch::cat({pre, own}, -1), -1);
+    } else {
+        att = torch::softmax(own, -1);
+    }
+    auto attOwn = att.narrow(-1, P, n);                      // [R, H, n, n]
+    auto y = (attOwn.unsqueeze(-1) * v.unsqueeze(2)).sum(3); // [R, H, n, dh]
+    if (hasPrefix) {
+        auto attPre = att.narrow(-1, 0, P).permute({1, 0, 2, 3}).reshape({H, R * n, P});
+        y = y + unflat(torch::matmul(attPre, prefixV[0]));
+    }
+    return c_proj(y.transpose(1, 2).reshape({R, n, D}));
+}
+
 MlpImpl::MlpImpl(const GptConfig& c) : activation(c.activation) {
     c_fc = register_module("c_fc", Conv1D(c.nEmbd, c.neuronsPerLayer()));
     c_proj = register_module("c_proj", Conv1D(c.neuronsPerLayer(), c.nEmbd));

@@ -58,6 +58,13 @@ public:
     // and, when `newKv` is given, the full keys/values after appending.
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& pastK,
                           const torch::Tensor& pastV, torch::Tensor* outK, torch::Tensor* outV);
+    // x [R, n, D]: R rows that all continue one prefix, whose keys/values
+    // [1, H, P, dh] are shared (P may be 0: undefined tensors). Equal to
+    // forward() with the prefix expanded to R rows, but the prefix is never
+    // copied and each head scores all R * n queries in one matrix product
+    // instead of R small ones.
+    torch::Tensor forwardSharedPrefix(const torch::Tensor& x, const torch::Tensor& prefixK,
+                                      const torch::Tensor& prefixV);
     Conv1D c_attn{nullptr}, c_proj{nullptr};
     int64_t nHead, headDim;
 };

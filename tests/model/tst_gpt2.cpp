@@ -102,6 +102,38 @@ private Q_SLOTS:
         QVERIFY2(maxAbsDiff(full, inc) < 1e-5f, qPrintable(QString::number(maxAbsDiff(full, inc))));
     }
 
+    void sharedPrefixAttentionEqualsExpandedPrefix() {
+        // The fast attribution runs many rows over one cached prefix; its
+        // attention must equal the ordinary one over a copied prefix, for
+        // one and several suffix tokens and for an empty prefix, gradients
+        // included.
+        auto m = tinyModel(16);
+        auto& net = m->internals().net;
+        auto& attn = *net->transformer->blocks[0]->attn;
+        const int64_t D = m->config().nEmbd;
+        for (int64_t P : {0, 1, 5})
+            for (int64_t n : {1, 3}) {
+                torch::Tensor pk, pv;
+                if (P > 0) {
+                    torch::NoGradGuard g;
+                    auto prefix = torch::randn({1, P, D});
+                    attn.forward(prefix, {}, {}, &pk, &pv);
+                }
+                auto x = torch::randn({4, n, D}).requires_grad_(true);
+                auto fast = attn.forwardSharedPrefix(x, pk, pv);
+                auto ek = P > 0 ? pk.expand({4, -1, -1, -1}) : torch::Tensor();
+                auto ev = P > 0 ? pv.expand({4, -1, -1, -1}) : torch::Tensor();
+                auto ref = attn.forward(x, ek, ev, nullptr, nullptr);
+                QVERIFY2(
+                    maxAbsDiff(fast, ref) < 1e-5f,
+                    qPrintable(QString("P %1 n %2: %3").arg(P).arg(n).arg(maxAbsDiff(fast, ref))));
+                auto w = torch::randn_like(ref);
+                auto gFast = torch::autograd::grad({(fast * w).sum()}, {x})[0];
+                auto gRef = torch::autograd::grad({(ref * w).sum()}, {x})[0];
+                QVERIFY(maxAbsDiff(gFast, gRef) < 1e-5f);
+            }
+    }
+
     void batchEqualsRowsAlone() {
         auto m = tinyModel(6);
         auto& net = m->internals().net;
