@@ -3,6 +3,7 @@
 #include "Error.h"
 #include "ModelInternals.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace scalpel {
@@ -56,6 +57,20 @@ std::vector<double> answerProbs(const LanguageModel& model,
         for (std::size_t k = 0; k < rows.size(); ++k)
             out[rows[k]] = p[static_cast<int64_t>(k)].item<double>();
     }
+    return out;
+}
+
+std::vector<NeuronId> mostFrequentNeurons(const std::map<NeuronId, int>& factsPerNeuron,
+                                          std::size_t count) {
+    std::vector<std::pair<int, NeuronId>> byCount;
+    for (const auto& [id, c] : factsPerNeuron)
+        byCount.push_back({c, id});
+    std::sort(byCount.begin(), byCount.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    std::vector<NeuronId> out;
+    for (std::size_t k = 0; k < byCount.size() && k < count; ++k)
+        out.push_back(byCount[k].second);
     return out;
 }
 

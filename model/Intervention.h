@@ -38,6 +38,12 @@ PromptSetScore scorePrompts(const LanguageModel& model,
 
 std::vector<NeuronScale> scalesFor(const std::vector<NeuronId>& neurons, float factor);
 
+// The `count` neurons found for most facts (ties: lower layer, then lower
+// index first), given how many facts each neuron was found for. The erase
+// experiment zeroes these.
+std::vector<NeuronId> mostFrequentNeurons(const std::map<NeuronId, int>& factsPerNeuron,
+                                          std::size_t count);
+
 // Mean over prompts of (P_after - P_before) / P_before.
 double relativeEffect(const std::vector<double>& before, const std::vector<double>& after);
 

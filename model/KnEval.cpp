@@ -186,15 +186,7 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             throw Cancelled();
 
         // Relation erasure: the 20 neurons found most often.
-        std::vector<std::pair<int, NeuronId>> byFreq;
-        for (const auto& [n, c] : frequency)
-            byFreq.push_back({c, n});
-        std::sort(byFreq.begin(), byFreq.end(), [](const auto& a, const auto& b) {
-            return a.first != b.first ? a.first > b.first : a.second < b.second;
-        });
-        std::vector<NeuronId> erase;
-        for (std::size_t k = 0; k < byFreq.size() && k < 20; ++k)
-            erase.push_back(byFreq[k].second);
+        const std::vector<NeuronId> erase = mostFrequentNeurons(frequency, 20);
         e.erasedNeurons = static_cast<int>(erase.size());
         if (!erase.empty()) {
             std::vector<FactPrompts> relFacts, others;

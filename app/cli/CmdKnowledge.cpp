@@ -197,15 +197,7 @@ int cmdKnEdit(const Args& a) {
                      .neurons)
                 ++freq[{k.layer, k.neuron}];
         }
-        std::vector<std::pair<int, NeuronId>> byFreq;
-        for (const auto& [id, c] : freq)
-            byFreq.push_back({c, id});
-        std::sort(byFreq.begin(), byFreq.end(), [](const auto& x, const auto& y) {
-            return x.first != y.first ? x.first > y.first : x.second < y.second;
-        });
-        std::vector<NeuronId> erase;
-        for (std::size_t k = 0; k < byFreq.size() && k < 20; ++k)
-            erase.push_back(byFreq[k].second);
+        const std::vector<NeuronId> erase = mostFrequentNeurons(freq, 20);
         if (erase.empty())
             throw Error("no knowledge neurons found for relation '" + rel + "'");
         editor.eraseRelation(erase, "erase " + rel);

@@ -227,6 +227,20 @@ private Q_SLOTS:
         QVERIFY(bitIdentical(*m, before));
     }
 
+    void erasureTakesTheNeuronsFoundForMostFacts() {
+        // Counts per neuron of the facts it was found for; ties go to the
+        // lower layer, then the lower index, so the choice is reproducible.
+        const std::map<NeuronId, int> found{
+            {{2, 7}, 3}, {{0, 5}, 9}, {{1, 4}, 3}, {{1, 2}, 3}, {{3, 0}, 1}};
+        const auto top = mostFrequentNeurons(found, 3);
+        QCOMPARE(top.size(), std::size_t(3));
+        QVERIFY((top[0] == NeuronId{0, 5}));
+        QVERIFY((top[1] == NeuronId{1, 2}));
+        QVERIFY((top[2] == NeuronId{1, 4}));
+        QCOMPARE(mostFrequentNeurons(found, 20).size(), found.size());
+        QVERIFY(mostFrequentNeurons({}, 20).empty());
+    }
+
     void badInputsAreClearErrors() {
         auto m = tinyModel(10);
         AttributionOptions o;
