@@ -14,14 +14,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// log P(target | prompt) per row: logits [R, n, V] at the n positions that
-// predict the n target tokens.
-torch::Tensor targetLogProb(const torch::Tensor& logits, const torch::Tensor& target) {
-    auto lp = torch::log_softmax(logits, -1);                       // [R, n, V]
-    auto idx = target.view({1, -1, 1}).expand({lp.size(0), -1, 1}); // [R, n, 1]
-    return lp.gather(2, idx).squeeze(2).sum(1);                     // [R]
-}
-
 // P(target | prompt) per row from the last block's output h [R, n, D], and
 // a scalar whose gradient with respect to h is the gradient of the sum of
 // those probabilities. The vocabulary-sized part (logits, softmax, and its
@@ -211,7 +203,7 @@ AttributionGrid attributeReference(LanguageModel::Internals& in, const std::vect
     {
         torch::NoGradGuard g;
         auto logits = net->forward(ids, &read);
-        baseProb = targetLogProb(logits.narrow(1, T - 1, n), target).exp();
+        baseProb = answerLogProb(logits.narrow(1, T - 1, n), target).exp();
     }
     AttributionGrid grid = emptyGrid(in);
     auto alpha = alphas(m, in.device).unsqueeze(1);
@@ -223,7 +215,7 @@ AttributionGrid attributeReference(LanguageModel::Internals& in, const std::vect
         rep.replacePosition = T - 1;
         rep.replacement = (alpha * x.unsqueeze(0)).requires_grad_(true);
         auto logits = net->forward(batch, &rep);
-        auto p = targetLogProb(logits.narrow(1, T - 1, n), target).exp();
+        auto p = answerLogProb(logits.narrow(1, T - 1, n), target).exp();
         auto grad = torch::autograd::grad({p.sum()}, {rep.replacement})[0];
         setLayerScores(grid, l, x * grad.sum(0) / m);
         if (o.progress && !o.progress(static_cast<double>(l + 1) / L))

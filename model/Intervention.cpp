@@ -51,9 +51,9 @@ std::vector<double> answerProbs(const LanguageModel& model,
         taps.scalePosition = static_cast<int64_t>(T) - 1;
         taps.scale = scaleTensors;
         auto logits = in.net->forward(x, scales.empty() ? nullptr : &taps);
-        auto lp = torch::log_softmax(logits.narrow(1, static_cast<int64_t>(T) - 1, n), -1);
-        auto idx = tgt.view({1, -1, 1}).expand({lp.size(0), -1, 1});
-        auto p = lp.gather(2, idx).squeeze(2).sum(1).exp().to(torch::kCPU);
+        auto p = answerLogProb(logits.narrow(1, static_cast<int64_t>(T) - 1, n), tgt)
+                     .exp()
+                     .to(torch::kCPU);
         for (std::size_t k = 0; k < rows.size(); ++k)
             out[rows[k]] = p[static_cast<int64_t>(k)].item<double>();
     }

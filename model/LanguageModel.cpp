@@ -94,6 +94,12 @@ void LanguageModel::Internals::checkNeuron(int layer, int neuron) const {
                     ", neurons 0-" + std::to_string(N - 1) + ")");
 }
 
+torch::Tensor answerLogProb(const torch::Tensor& logits, const torch::Tensor& target) {
+    auto lp = torch::log_softmax(logits, -1);                       // [R, n, V]
+    auto idx = target.view({1, -1, 1}).expand({lp.size(0), -1, 1}); // [R, n, 1]
+    return lp.gather(2, idx).squeeze(2).sum(1);                     // [R]
+}
+
 std::map<int, torch::Tensor>
 LanguageModel::Internals::scaleFactors(const std::vector<NeuronScale>& scales) const {
     std::map<int, torch::Tensor> out;

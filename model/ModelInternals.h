@@ -24,6 +24,10 @@ struct LanguageModel::Internals {
     std::map<int, torch::Tensor> scaleFactors(const std::vector<NeuronScale>& scales) const;
 };
 
+// log P(answer | prompt) per row, teacher-forced: logits [R, n, V] at the n
+// positions that predict the answer's n tokens, target [n] -> [R].
+torch::Tensor answerLogProb(const torch::Tensor& logits, const torch::Tensor& target);
+
 // Loads a GPT-2 state (HF names, with or without the "transformer." prefix)
 // from a safetensors file into `net`; Error names the missing or mismatched tensor.
 void loadGpt2Weights(Gpt2& net, const std::string& safetensorsPath);
