@@ -81,19 +81,25 @@ std::vector<NeuronScale> scalesFor(const std::vector<NeuronId>& neurons, float f
     return out;
 }
 
-PromptSetScore scorePrompts(const LanguageModel& model,
-                            const std::vector<std::vector<int>>& prompts,
-                            const std::vector<int>& targets) {
+std::vector<PromptScore> scoreEach(const LanguageModel& model,
+                                   const std::vector<std::vector<int>>& prompts,
+                                   const std::vector<int>& targets,
+                                   const std::function<bool(double)>& progress) {
+    if (prompts.size() != targets.size())
+        throw Error("scoreEach: one target per prompt");
     auto& in = model.internals();
     torch::NoGradGuard g;
-    PromptSetScore out;
+    std::vector<PromptScore> out(prompts.size());
     std::map<std::size_t, std::vector<std::size_t>> byLength;
-    for (std::size_t i = 0; i < prompts.size(); ++i)
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        if (prompts[i].empty())
+            throw Error("the prompt is empty");
         byLength[prompts[i].size()].push_back(i);
-    double nll = 0;
+    }
+    std::size_t done = 0;
     for (const auto& [T, rows] : byLength) {
-        for (std::size_t s0 = 0; s0 < rows.size(); s0 += 512) {
-            const std::size_t s1 = std::min(rows.size(), s0 + 512);
+        for (std::size_t s0 = 0; s0 < rows.size(); s0 += 256) {
+            const std::size_t s1 = std::min(rows.size(), s0 + 256);
             std::vector<int64_t> flat, tg;
             for (std::size_t k = s0; k < s1; ++k) {
                 flat.insert(flat.end(), prompts[rows[k]].begin(), prompts[rows[k]].end());
@@ -106,9 +112,29 @@ PromptSetScore scorePrompts(const LanguageModel& model,
                 torch::log_softmax(in.net->forward(x).select(1, static_cast<int64_t>(T) - 1), -1)
                     .to(torch::kCPU);
             auto t = torch::tensor(tg).view({-1, 1});
-            nll -= lp.gather(1, t).sum().item<double>();
-            out.correct += (lp.argmax(1) == t.view({-1})).sum().item<int64_t>();
+            auto chosen = lp.gather(1, t).view({-1});
+            auto top = lp.argmax(1);
+            for (std::size_t k = s0; k < s1; ++k) {
+                const auto row = static_cast<int64_t>(k - s0);
+                out[rows[k]] = {chosen[row].item<double>(),
+                                top[row].item<int64_t>() == targets[rows[k]]};
+            }
+            done += s1 - s0;
+            if (progress && !progress(static_cast<double>(done) / prompts.size()))
+                throw Cancelled();
         }
+    }
+    return out;
+}
+
+PromptSetScore scorePrompts(const LanguageModel& model,
+                            const std::vector<std::vector<int>>& prompts,
+                            const std::vector<int>& targets) {
+    PromptSetScore out;
+    double nll = 0;
+    for (const auto& s : scoreEach(model, prompts, targets)) {
+        nll -= s.logProb;
+        out.correct += s.top1 ? 1 : 0;
     }
     out.prompts = static_cast<int>(prompts.size());
     out.perplexity = prompts.empty() ? 0 : std::exp(nll / prompts.size());

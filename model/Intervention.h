@@ -10,6 +10,7 @@
 #include "Attribution.h"
 #include "LanguageModel.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,6 +33,18 @@ struct PromptSetScore {
     double perplexity = 0;
     double accuracy() const { return prompts ? static_cast<double>(correct) / prompts : 0; }
 };
+// Each prompt's log-probability of its one-token target at the last
+// position, and whether the target is the top-1 token there. Prompts are
+// batched by length; `progress` (fraction done) returning false cancels.
+struct PromptScore {
+    double logProb = 0;
+    bool top1 = false;
+};
+std::vector<PromptScore> scoreEach(const LanguageModel& model,
+                                   const std::vector<std::vector<int>>& prompts,
+                                   const std::vector<int>& targets,
+                                   const std::function<bool(double)>& progress = {});
+
 PromptSetScore scorePrompts(const LanguageModel& model,
                             const std::vector<std::vector<int>>& prompts,
                             const std::vector<int>& targets);
