@@ -82,6 +82,6 @@ int main(int argc, char** argv) {
         attributeIds(*m, prompt, {4242}, o);
         return 0;
     }
-    run(*m, prompt, {4242}, 5, 1, "GPT-2-small-shaped random model");
+    run(*m, prompt, {4242}, 5, 3, "GPT-2-small-shaped random model");
     return 0;
 }

@@ -95,6 +95,7 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
         // Suppress / amplify, own vs another relation's fact vs random neurons.
         int counted = 0;
         double neuronsTotal = 0;
+        e.byLayer.assign(static_cast<std::size_t>(cfg.nLayer), {});
         for (std::size_t fi = 0; fi < facts.size(); ++fi) {
             const auto& ns = neuronsOf[fi];
             neuronsTotal += ns.size();
@@ -123,7 +124,24 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             e.amplifyOther += effect(other, ns, 2.f);
             e.suppressRandom += effect(own, random, 0.f);
             e.amplifyRandom += effect(own, random, 2.f);
+            for (int l = 0; l < cfg.nLayer; ++l) {
+                std::vector<NeuronId> inLayer;
+                for (const auto& id : ns)
+                    if (id.layer == l)
+                        inLayer.push_back(id);
+                if (inLayer.empty())
+                    continue;
+                auto& le = e.byLayer[static_cast<std::size_t>(l)];
+                ++le.facts;
+                le.meanNeurons += inLayer.size();
+                le.suppressOwn += effect(own, inLayer, 0.f);
+                le.amplifyOwn += effect(own, inLayer, 2.f);
+            }
         }
+        for (auto& le : e.byLayer)
+            if (le.facts)
+                for (double* v : {&le.meanNeurons, &le.suppressOwn, &le.amplifyOwn})
+                    *v /= le.facts;
         e.factsWithNeurons = counted;
         e.meanNeurons = facts.empty() ? 0 : neuronsTotal / facts.size();
         if (counted) {
@@ -152,6 +170,8 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             otherRel.push_back(promptsOf(m, world, pool[rng() % pool.size()]));
         }
         double success = 0;
+        // Every update is restored before the next, so one "before" serves all.
+        const auto sb = scoreFacts(m, sameRel), ob = scoreFacts(m, otherRel);
         for (std::size_t fi = 0; fi < facts.size(); ++fi) {
             std::vector<NeuronId> ns;
             for (const auto& n : neuronsOf[fi])
@@ -163,7 +183,6 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             do {
                 newObject = factsByRelation[rel][rng() % factsByRelation[rel].size()].object;
             } while (newObject == facts[fi].object);
-            const auto sb = scoreFacts(m, sameRel), ob = scoreFacts(m, otherRel);
             editor.updateFact(ns, facts[fi].object, newObject);
             FactPrompts target = fps[fi];
             target.object = encodeTarget(m, newObject)[0];
@@ -215,6 +234,20 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
     auto& a = result.average;
     a.relation = "average";
     const double R = static_cast<double>(result.relations.size());
+    a.byLayer.assign(static_cast<std::size_t>(cfg.nLayer), {});
+    for (const auto& e : result.relations)
+        for (std::size_t l = 0; l < e.byLayer.size(); ++l) {
+            const auto& le = e.byLayer[l];
+            auto& al = a.byLayer[l];
+            al.facts += le.facts;
+            al.meanNeurons += le.meanNeurons * le.facts;
+            al.suppressOwn += le.suppressOwn * le.facts;
+            al.amplifyOwn += le.amplifyOwn * le.facts;
+        }
+    for (auto& al : a.byLayer)
+        if (al.facts)
+            for (double* v : {&al.meanNeurons, &al.suppressOwn, &al.amplifyOwn})
+                *v /= al.facts;
     for (const auto& e : result.relations) {
         a.facts += e.facts;
         a.factsWithNeurons += e.factsWithNeurons;

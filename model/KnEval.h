@@ -32,6 +32,15 @@ struct KnRelationEval {
     double meanNeurons = 0;
     double suppressOwn = 0, suppressOther = 0, suppressRandom = 0;
     double amplifyOwn = 0, amplifyOther = 0, amplifyRandom = 0;
+    // The own effects again with only the fact's neurons in one layer
+    // (averaged over the facts that have neurons there), which shows where
+    // a set's suppress and amplify effects come from.
+    struct LayerEffect {
+        int facts = 0;
+        double meanNeurons = 0;
+        double suppressOwn = 0, amplifyOwn = 0;
+    };
+    std::vector<LayerEffect> byLayer;
     // Fact update: share of the fact's prompts whose top-1 becomes o'.
     int updates = 0;
     double updateSuccess = 0;

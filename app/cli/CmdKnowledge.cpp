@@ -138,6 +138,13 @@ int cmdKnEval(const Args& a) {
     };
     const auto r = evaluateKnowledgeNeurons(m, w, o);
     auto row = [](const KnRelationEval& e) {
+        auto layers = nlohmann::ordered_json::array();
+        for (std::size_t l = 0; l < e.byLayer.size(); ++l)
+            layers.push_back({{"layer", l},
+                              {"facts", e.byLayer[l].facts},
+                              {"mean_neurons", e.byLayer[l].meanNeurons},
+                              {"suppress_own", e.byLayer[l].suppressOwn},
+                              {"amplify_own", e.byLayer[l].amplifyOwn}});
         return nlohmann::ordered_json{
             {"facts", e.facts},
             {"facts_with_neurons", e.factsWithNeurons},
@@ -146,6 +153,7 @@ int cmdKnEval(const Args& a) {
              {{"own", e.suppressOwn}, {"other", e.suppressOther}, {"random", e.suppressRandom}}},
             {"amplify",
              {{"own", e.amplifyOwn}, {"other", e.amplifyOther}, {"random", e.amplifyRandom}}},
+            {"by_layer", layers},
             {"update",
              {{"facts", e.updates},
               {"success", e.updateSuccess},

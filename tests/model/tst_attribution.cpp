@@ -6,6 +6,7 @@
 #include "Error.h"
 #include "FactWorld.h"
 #include "Intervention.h"
+#include "KnEval.h"
 #include "TinyModel.h"
 
 #include <QtTest>
@@ -100,6 +101,32 @@ private Q_SLOTS:
         const auto ref = attribute(*m, "The capital of Ireland is", "Dublin", o);
         const double d = maxRelDiff(fast, ref);
         QVERIFY2(d < 1e-4, qPrintable(QString::number(d)));
+    }
+
+    void knEvalOnTheBuiltInModel() {
+        // One fact per relation: every relation gets refined neurons,
+        // suppressing them lowers the fact's own answer, the per-layer rows
+        // account for the neurons, and the weights are untouched afterwards.
+        auto m = LanguageModel::load(scalpel::resourceDir() + "/models/factworld", "cpu");
+        const auto world = FactWorld::load(scalpel::resourceDir() + "/facts/facts.json");
+        const auto before = snapshot(*m);
+        KnEvalOptions o;
+        o.factsPerRelation = 1;
+        const auto r = evaluateKnowledgeNeurons(m, world, o);
+        QCOMPARE(r.relations.size(), world.relations().size());
+        for (const auto& e : r.relations) {
+            QCOMPARE(e.facts, 1);
+            QCOMPARE(e.factsWithNeurons, 1);
+            QVERIFY2(e.suppressOwn < 0, e.relation.c_str());
+            QCOMPARE(e.byLayer.size(), std::size_t(m->config().nLayer));
+            double neurons = 0;
+            for (const auto& le : e.byLayer) {
+                QVERIFY(le.facts == 0 || le.facts == 1);
+                neurons += le.meanNeurons;
+            }
+            QCOMPARE(neurons, e.meanNeurons);
+        }
+        QVERIFY(bitIdentical(*m, before));
     }
 
     void scoresSumTowardTheProbabilityChange() {
