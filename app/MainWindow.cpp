@@ -10,6 +10,7 @@
 #include "PromptConsole.h"
 #include "RefinePanel.h"
 #include "Resources.h"
+#include "TsanHandoff.h"
 
 #include <QAction>
 #include <QCloseEvent>
@@ -234,6 +235,13 @@ void MainWindow::startWorker() {
     connect(m_worker, &ModelWorker::jobFinished, m_progress,
             [this](const QString& message) { m_progress->finishJob(message); });
     connect(m_progress, &ProgressStrip::cancelRequested, this, [this] { m_worker->cancelJobs(); });
+    if constexpr (tsan::kEnabled) {
+        // QThread::wait() orders the thread's end before stopWorker() through
+        // a lock inside libQt6Core, which ThreadSanitizer cannot see.
+        connect(
+            m_thread, &QThread::finished, m_worker, [w = m_worker] { tsan::release(w); },
+            Qt::DirectConnection);
+    }
     m_thread->start();
 }
 
@@ -243,6 +251,7 @@ void MainWindow::stopWorker() {
     m_worker->stop();
     m_thread->quit();
     m_thread->wait();
+    tsan::acquire(m_worker);
     delete m_worker;
     m_worker = nullptr;
     m_thread = nullptr;

@@ -8,12 +8,14 @@
 #include "LanguageModel.h"
 #include "Resources.h"
 #include "SeracEditor.h"
+#include "TsanHandoff.h"
 
+#include <QCoreApplication>
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QEvent>
 #include <QFileInfo>
-#include <QMetaObject>
 #include <QThread>
 
 #include <map>
@@ -56,6 +58,27 @@ AttributionData toData(const scalpel::AttributionGrid& g, const QString& prompt)
     return d;
 }
 
+QEvent::Type callEventType() {
+    static const auto type = static_cast<QEvent::Type>(QEvent::registerEventType());
+    return type;
+}
+
+// A call made whole on one thread, then posted to run on another.
+class CallEvent : public QEvent {
+public:
+    explicit CallEvent(std::function<void()> c) : QEvent(callEventType()), call(std::move(c)) {}
+    std::function<void()> call;
+};
+
+bool runCall(QObject* receiver, QEvent* event) {
+    // Before reading the event at all: the sender wrote all of it.
+    tsan::acquire(receiver);
+    if (event->type() != callEventType())
+        return false;
+    static_cast<CallEvent*>(event)->call();
+    return true;
+}
+
 } // namespace
 
 struct ModelWorker::Engine {
@@ -95,12 +118,26 @@ ModelWorker::ModelWorker(const Config& config, QObject* parent)
 
 ModelWorker::~ModelWorker() = default;
 
+void ModelWorker::postCall(QObject* receiver, std::function<void()> call) {
+    auto* event = new CallEvent(std::move(call));
+    tsan::release(receiver);
+    QCoreApplication::postEvent(receiver, event);
+}
+
+bool ModelWorker::event(QEvent* event) {
+    return runCall(this, event) || QObject::event(event);
+}
+
+bool ModelWorker::Home::event(QEvent* event) {
+    return runCall(this, event) || QObject::event(event);
+}
+
 void ModelWorker::post(RequestKind kind, const QVariant& payload) {
     m_mailbox.post(kind, payload);
     // One queued drain is enough: it empties the mailbox, including requests
     // posted while it runs.
     if (!m_drainScheduled.exchange(true))
-        QMetaObject::invokeMethod(this, &ModelWorker::drain, Qt::QueuedConnection);
+        postCall(this, [this] { drain(); });
 }
 
 void ModelWorker::cancelJobs() {
@@ -111,24 +148,21 @@ void ModelWorker::cancelJobs() {
     auto refines = m_mailbox.takeAll(RequestKind::Refine);
     if (attributions.empty() && refines.empty())
         return;
-    QMetaObject::invokeMethod(
-        this,
-        [this, attributions, refines] {
-            for (const auto& e : attributions) {
-                AttributionResult r;
-                r.generation = e.payload.value<AttributionRequest>().generation;
-                r.cancelled = true;
-                Q_EMIT attributed(r);
-            }
-            for (const auto& e : refines) {
-                RefineResult r;
-                r.generation = e.payload.value<RefineRequest>().generation;
-                r.cancelled = true;
-                Q_EMIT refined(r);
-            }
-            Q_EMIT jobFinished(QStringLiteral("Cancelled"));
-        },
-        Qt::QueuedConnection);
+    postCall(this, [this, attributions, refines] {
+        for (const auto& e : attributions) {
+            AttributionResult r;
+            r.generation = e.payload.value<AttributionRequest>().generation;
+            r.cancelled = true;
+            report([this, r] { Q_EMIT attributed(r); });
+        }
+        for (const auto& e : refines) {
+            RefineResult r;
+            r.generation = e.payload.value<RefineRequest>().generation;
+            r.cancelled = true;
+            report([this, r] { Q_EMIT refined(r); });
+        }
+        report([this] { Q_EMIT jobFinished(QStringLiteral("Cancelled")); });
+    });
 }
 
 void ModelWorker::stop() {
@@ -185,7 +219,7 @@ bool ModelWorker::longJobTick(double fraction, const QString& detail) {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     if (now - m_lastProgressMs >= 30 || fraction >= 1.0) {
         m_lastProgressMs = now;
-        Q_EMIT jobProgress(fraction, detail);
+        report([this, fraction, detail] { Q_EMIT jobProgress(fraction, detail); });
     }
     return !cancelled && !m_stopping;
 }
@@ -234,7 +268,7 @@ void ModelWorker::loadModel(const QString& path) {
         r.ok = false;
         r.error = qs(e.what());
     }
-    Q_EMIT modelLoaded(r);
+    report([this, r] { Q_EMIT modelLoaded(r); });
 }
 
 void ModelWorker::loadSerac() {
@@ -282,12 +316,12 @@ void ModelWorker::predict(const PredictRequest& req) {
     r.seracStatus = d->seracStatus;
     if (!d->model) {
         r.warning = QStringLiteral("No model is loaded.");
-        Q_EMIT predicted(r);
+        report([this, r] { Q_EMIT predicted(r); });
         return;
     }
     const std::string text = ss(req.prompt);
     if (req.prompt.trimmed().isEmpty()) {
-        Q_EMIT predicted(r);
+        report([this, r] { Q_EMIT predicted(r); });
         return;
     }
     try {
@@ -354,7 +388,7 @@ void ModelWorker::predict(const PredictRequest& req) {
         r.warning = qs(e.what());
     }
     r.elapsedMs = timer.nsecsElapsed() / 1e6;
-    Q_EMIT predicted(r);
+    report([this, r] { Q_EMIT predicted(r); });
 }
 
 void ModelWorker::attribute(const AttributionRequest& req) {
@@ -363,7 +397,7 @@ void ModelWorker::attribute(const AttributionRequest& req) {
     QElapsedTimer timer;
     timer.start();
     m_jobEpoch = m_cancelEpoch;
-    Q_EMIT jobStarted(QStringLiteral("Attribution"));
+    report([this] { Q_EMIT jobStarted(QStringLiteral("Attribution")); });
     try {
         if (!d->model)
             throw scalpel::Error("No model is loaded.");
@@ -379,11 +413,14 @@ void ModelWorker::attribute(const AttributionRequest& req) {
         r.error = qs(e.what());
     }
     r.elapsedMs = timer.nsecsElapsed() / 1e6;
-    Q_EMIT jobFinished(r.cancelled ? QStringLiteral("Attribution cancelled")
-                       : r.error.isEmpty()
-                           ? QStringLiteral("Attribution done in %1 ms").arg(qRound(r.elapsedMs))
-                           : QStringLiteral("Attribution failed"));
-    Q_EMIT attributed(r);
+    const QString message =
+        r.cancelled         ? QStringLiteral("Attribution cancelled")
+        : r.error.isEmpty() ? QStringLiteral("Attribution done in %1 ms").arg(qRound(r.elapsedMs))
+                            : QStringLiteral("Attribution failed");
+    report([this, message, r] {
+        Q_EMIT jobFinished(message);
+        Q_EMIT attributed(r);
+    });
 }
 
 void ModelWorker::refine(const RefineRequest& req) {
@@ -392,7 +429,7 @@ void ModelWorker::refine(const RefineRequest& req) {
     QElapsedTimer timer;
     timer.start();
     m_jobEpoch = m_cancelEpoch;
-    Q_EMIT jobStarted(QStringLiteral("Refining"));
+    report([this] { Q_EMIT jobStarted(QStringLiteral("Refining")); });
     try {
         if (!d->model)
             throw scalpel::Error("No model is loaded.");
@@ -416,12 +453,16 @@ void ModelWorker::refine(const RefineRequest& req) {
         r.error = qs(e.what());
     }
     r.elapsedMs = timer.nsecsElapsed() / 1e6;
-    Q_EMIT jobFinished(r.cancelled         ? QStringLiteral("Refining cancelled")
-                       : r.error.isEmpty() ? QStringLiteral("Refining found %1 neurons in %2 ms")
-                                                 .arg(r.neurons.size())
-                                                 .arg(qRound(r.elapsedMs))
-                                           : QStringLiteral("Refining failed"));
-    Q_EMIT refined(r);
+    const QString message = r.cancelled ? QStringLiteral("Refining cancelled")
+                            : r.error.isEmpty()
+                                ? QStringLiteral("Refining found %1 neurons in %2 ms")
+                                      .arg(r.neurons.size())
+                                      .arg(qRound(r.elapsedMs))
+                                : QStringLiteral("Refining failed");
+    report([this, message, r] {
+        Q_EMIT jobFinished(message);
+        Q_EMIT refined(r);
+    });
 }
 
 void ModelWorker::curve(const CurveRequest& req) {
@@ -448,7 +489,7 @@ void ModelWorker::curve(const CurveRequest& req) {
         r.scales.clear();
         r.probs.clear();
     }
-    Q_EMIT curveReady(r);
+    report([this, r] { Q_EMIT curveReady(r); });
 }
 
 void ModelWorker::weightOp(const WeightOp& op) {
@@ -505,5 +546,5 @@ void ModelWorker::weightOp(const WeightOp& op) {
     } catch (const std::exception& e) {
         r.error = qs(e.what());
     }
-    Q_EMIT weightOpDone(r);
+    report([this, r] { Q_EMIT weightOpDone(r); });
 }

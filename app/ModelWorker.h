@@ -2,8 +2,16 @@
 // The one object that owns the engine: the language model, its weight
 // editor, the SERAC editor with its mirror of the edit memory, and the fact
 // world. It lives on its own QThread for the whole session. The UI hands it
-// plain-value requests through post() and hears back through queued signals;
-// no engine object ever leaves this class.
+// plain-value requests through post() and hears back through the signals
+// below; no engine object ever leaves this class.
+//
+// Every crossing between the threads is an event this class builds whole and
+// then posts: post() wakes the worker with one, and each result travels back
+// in one to a helper object on the thread that created the worker (the
+// UI's), which emits the signal there. So the signals fire on the UI thread
+// and their receivers (a QSignalSpy too) run there; Qt never copies a result
+// behind the worker's back, and TsanHandoff.h can tell ThreadSanitizer
+// exactly when each one changes hands.
 #include "RequestMailbox.h"
 #include "WorkerTypes.h"
 
@@ -11,6 +19,7 @@
 #include <QString>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 class ModelWorker : public QObject {
@@ -38,6 +47,7 @@ public:
 
     RequestMailbox& mailbox() { return m_mailbox; }
 
+    // Emitted on the thread that created the worker.
 Q_SIGNALS:
     void modelLoaded(const ModelLoadResult& result);
     void predicted(const PredictResult& result);
@@ -49,12 +59,23 @@ Q_SIGNALS:
     void jobProgress(double fraction, const QString& detail);
     void jobFinished(const QString& message);
 
-public Q_SLOTS:
-    // Serves queued requests until the mailbox is empty.
-    void drain();
+protected:
+    bool event(QEvent* event) override;
 
 private:
     struct Engine;
+    // Runs the calls the worker posts to the thread that created it.
+    class Home : public QObject {
+    public:
+        bool event(QEvent* event) override;
+    };
+
+    // Posts `call` to run on `receiver`'s thread (the worker's or Home's).
+    static void postCall(QObject* receiver, std::function<void()> call);
+    // Posts `emitSignal` home, where it emits one of the signals above.
+    void report(std::function<void()> emitSignal) { postCall(&m_home, std::move(emitSignal)); }
+    // Serves queued requests until the mailbox is empty.
+    void drain();
 
     void handle(const RequestMailbox::Entry& entry);
     void loadModel(const QString& path);
@@ -70,6 +91,7 @@ private:
     bool longJobTick(double fraction, const QString& detail);
 
     Config m_config;
+    Home m_home; // a member, not a child: it stays on the creating thread
     RequestMailbox m_mailbox;
     std::unique_ptr<Engine> d;
     // Bumped by every cancel; a long job goes on while it sees the value it
