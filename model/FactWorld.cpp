@@ -2,6 +2,7 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "JsonFields.h"
 
 #include <nlohmann/json.hpp>
 
@@ -53,7 +54,8 @@ FactWorld FactWorld::load(const std::string& factsPath) {
     nlohmann::json j = nlohmann::json::parse(facts, nullptr, false);
     if (j.is_discarded() || !j.is_object())
         throw Error(factsPath + ": not a JSON object");
-    const std::string templatesName = j.value("templates", std::string("templates.json"));
+    const std::string templatesName =
+        jsonField(j, "templates", std::string("templates.json"), factsPath);
     const auto templatesPath =
         (std::filesystem::path(factsPath).parent_path() / templatesName).string();
     return fromJson(facts, readFile(templatesPath, 16u << 20), factsPath);
@@ -61,6 +63,11 @@ FactWorld FactWorld::load(const std::string& factsPath) {
 
 FactWorld FactWorld::fromJson(const std::string& factsJson, const std::string& templatesJson,
                               const std::string& where) {
+    return readingJson(where, [&] { return parse(factsJson, templatesJson, where); });
+}
+
+FactWorld FactWorld::parse(const std::string& factsJson, const std::string& templatesJson,
+                           const std::string& where) {
     FactWorld w;
     nlohmann::json f = nlohmann::json::parse(factsJson, nullptr, false);
     nlohmann::json t = nlohmann::json::parse(templatesJson, nullptr, false);
@@ -71,10 +78,9 @@ FactWorld FactWorld::fromJson(const std::string& factsJson, const std::string& t
         throw Error(where + ": the templates file has no 'relations' object");
     if (f.contains("relations") && f["relations"].is_array())
         for (const auto& r : f["relations"])
-            w.m_relations.push_back(
-                {r.value("id", std::string()),
-                 r["wikidata"].is_string() ? r["wikidata"].get<std::string>() : std::string(),
-                 r.value("count", 0)});
+            w.m_relations.push_back({jsonField(r, "id", std::string(), where),
+                                     jsonField(r, "wikidata", std::string(), where),
+                                     jsonField(r, "count", 0, where)});
     for (const auto& x : f["facts"]) {
         if (!x.is_object() || !x.contains("subject") || !x.contains("relation") ||
             !x.contains("object") || !x["subject"].is_string() || !x["relation"].is_string() ||
@@ -83,16 +89,20 @@ FactWorld FactWorld::fromJson(const std::string& factsJson, const std::string& t
         w.m_facts.push_back({x["subject"].get<std::string>(), x["relation"].get<std::string>(),
                              x["object"].get<std::string>()});
     }
-    const std::string sentence = t.value("sentence", std::string("{head} {tail} ."));
+    const std::string sentence = jsonField(t, "sentence", std::string("{head} {tail} ."), where);
     for (auto it = t["relations"].begin(); it != t["relations"].end(); ++it) {
         const std::string rel = it.key();
         const auto& r = *it;
-        const auto heads = r.value("heads", std::vector<std::string>());
-        const auto tails = r.value("tails", std::vector<std::string>());
+        const auto heads = jsonField(r, "heads", std::vector<std::string>(), where);
+        const auto tails = jsonField(r, "tails", std::vector<std::string>(), where);
         std::set<std::pair<int, int>> held;
-        if (r.contains("heldout"))
-            for (const auto& h : r["heldout"])
-                held.insert({h[0].get<int>(), h[1].get<int>()});
+        for (const auto& h : jsonField(r, "heldout", nlohmann::json::array(), where)) {
+            if (!h.is_array() || h.size() != 2 || !h[0].is_number_integer() ||
+                !h[1].is_number_integer())
+                throw Error(where + ": relation '" + rel +
+                            "' has a held-out entry that is not a [head, tail] pair");
+            held.insert({h[0].get<int>(), h[1].get<int>()});
+        }
         for (int hi = 0; hi < static_cast<int>(heads.size()); ++hi)
             for (int ti = 0; ti < static_cast<int>(tails.size()); ++ti) {
                 FactTemplate ft;
@@ -104,14 +114,13 @@ FactWorld FactWorld::fromJson(const std::string& factsJson, const std::string& t
                 ft.split = held.count({hi, ti}) ? TemplateSplit::Heldout : TemplateSplit::Train;
                 w.m_templates.push_back(ft);
             }
-        if (r.contains("novel"))
-            for (const auto& n : r["novel"]) {
-                FactTemplate ft;
-                ft.relation = rel;
-                ft.text = n.get<std::string>() + " .";
-                ft.split = TemplateSplit::Novel;
-                w.m_templates.push_back(ft);
-            }
+        for (const auto& n : jsonField(r, "novel", std::vector<std::string>(), where)) {
+            FactTemplate ft;
+            ft.relation = rel;
+            ft.text = n + " .";
+            ft.split = TemplateSplit::Novel;
+            w.m_templates.push_back(ft);
+        }
         if (std::none_of(w.m_relations.begin(), w.m_relations.end(),
                          [&](const RelationInfo& ri) { return ri.id == rel; }))
             w.m_relations.push_back({rel, "", 0});

@@ -64,6 +64,8 @@ public:
     Tokenizer buildTokenizer() const;
 
 private:
+    static FactWorld parse(const std::string& factsJson, const std::string& templatesJson,
+                           const std::string& where);
     std::vector<RelationInfo> m_relations;
     std::vector<Fact> m_facts;
     std::vector<FactTemplate> m_templates;

@@ -2,6 +2,7 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "JsonFields.h"
 #include "ModelInternals.h"
 #include "SeracEncoder.h"
 
@@ -217,8 +218,8 @@ std::unique_ptr<SeracEditor> SeracEditor::load(const std::string& seracDir,
     auto meta = nlohmann::json::parse(readFile(metaPath, 1 << 20), nullptr, false);
     if (!meta.is_object())
         throw Error(metaPath + ": not valid JSON");
-    in.threshold = meta.value("threshold", 0.5);
-    in.topK = std::max(1, meta.value("top_k", kDefaultTopK));
+    in.threshold = jsonField(meta, "threshold", 0.5, metaPath);
+    in.topK = std::max(1, jsonField(meta, "top_k", kDefaultTopK, metaPath));
     in.tok = Tokenizer::fromFile((dir / "tokenizer.json").string());
     const auto pad = in.tok.tokenId("[PAD]");
     if (!pad || !in.tok.tokenId("[SEP]"))

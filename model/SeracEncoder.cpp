@@ -2,6 +2,7 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "JsonFields.h"
 #include "ModelInternals.h"
 #include "Safetensors.h"
 
@@ -88,9 +89,10 @@ std::shared_ptr<SeracEncoderImpl> SeracEncoderImpl::load(const std::string& dir,
     const std::string text = readFile(configPath, 1 << 20);
     const GptConfig config = GptConfig::fromJson(text, configPath);
     auto j = nlohmann::json::parse(text, nullptr, false);
-    if (!j.is_object() || j.value("serac_kind", std::string()) != kindName(kind))
+    if (!j.is_object() || jsonField(j, "serac_kind", std::string(), configPath) != kindName(kind))
         throw Error(configPath + ": not a SERAC " + kindName(kind) + " model (\"serac_kind\")");
-    auto net = std::make_shared<SeracEncoderImpl>(config, kind, j.value("embedding_dim", 64));
+    auto net = std::make_shared<SeracEncoderImpl>(config, kind,
+                                                  jsonField(j, "embedding_dim", 64, configPath));
     const std::string weights = (p / "model.safetensors").string();
     auto file = SafetensorsFile::open(weights);
     torch::NoGradGuard guard;

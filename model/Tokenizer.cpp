@@ -2,6 +2,7 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "JsonFields.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <nlohmann/json.hpp>
@@ -387,13 +388,17 @@ void addMerge(Tokenizer* /*unused*/, std::vector<std::pair<std::string, std::str
 } // namespace
 
 Tokenizer Tokenizer::fromJson(const std::string& text, const std::string& where) {
+    return readingJson(where, [&] { return parseJson(text, where); });
+}
+
+Tokenizer Tokenizer::parseJson(const std::string& text, const std::string& where) {
     nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     if (j.is_discarded() || !j.is_object())
         throw Error(where + ": not a JSON object");
     if (!j.contains("model") || !j["model"].is_object())
         throw Error(where + ": no 'model' section");
     const auto& m = j["model"];
-    const std::string type = m.value("type", std::string());
+    const std::string type = jsonField(m, "type", std::string(), where);
     Tokenizer t;
     auto& d = *t.d;
     if (m.contains("unk_token") && m["unk_token"].is_string())
@@ -437,8 +442,8 @@ Tokenizer Tokenizer::fromJson(const std::string& text, const std::string& where)
             AddedToken at;
             at.id = a["id"].get<int>();
             at.content = a["content"].get<std::string>();
-            at.singleWord = a.value("single_word", false);
-            at.special = a.value("special", false);
+            at.singleWord = jsonField(a, "single_word", false, where);
+            at.special = jsonField(a, "special", false, where);
             d.added.push_back(at);
         }
     }

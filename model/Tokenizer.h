@@ -66,6 +66,7 @@ public:
     std::string toJson() const;
 
 private:
+    static Tokenizer parseJson(const std::string& text, const std::string& where);
     struct Impl;
     std::unique_ptr<Impl> d;
 };

@@ -2,6 +2,7 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "JsonFields.h"
 #include "FactWorld.h"
 #include "ModelInternals.h"
 
@@ -97,13 +98,18 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
     TrainResult result;
     int step = 0;
     if (o.resume && fs::exists(ckptDir / "state.json")) {
-        auto state = nlohmann::json::parse(readFile((ckptDir / "state.json").string(), 1 << 20));
-        if (state.value("seed", uint64_t(0)) == o.seed && state.value("steps", 0) == o.steps) {
+        const std::string statePath = (ckptDir / "state.json").string();
+        auto state = nlohmann::json::parse(readFile(statePath, 1 << 20), nullptr, false);
+        if (!state.is_object())
+            throw Error(statePath + ": not a JSON object; delete the checkpoint folder or pass "
+                                    "--no-resume");
+        if (jsonField(state, "seed", uint64_t(0), statePath) == o.seed &&
+            jsonField(state, "steps", 0, statePath) == o.steps) {
             loadGpt2Weights(net, (ckptDir / "model.safetensors").string());
             torch::load(optimizer, (ckptDir / "optimizer.pt").string());
-            step = state.value("step", 0);
+            step = jsonField(state, "step", 0, statePath);
             result.resumedFrom = step;
-            result.firstLoss = state.value("first_loss", 0.0);
+            result.firstLoss = jsonField(state, "first_loss", 0.0, statePath);
         }
     }
 

@@ -1,5 +1,6 @@
 // The shipped facts and templates: every relation present with its counts,
 // every entity one token, and a held-out combination for every head.
+#include "Error.h"
 #include "FactWorld.h"
 #include "Resources.h"
 
@@ -19,6 +20,47 @@ std::string factsPath() {
 class TestFactWorld : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void malformedFilesAreClearErrors_data() {
+        QTest::addColumn<QString>("facts");
+        QTest::addColumn<QString>("templates");
+        QTest::addColumn<QString>("mentions");
+        const QString oneFact =
+            "{\"facts\":[{\"subject\":\"Ireland\",\"relation\":\"capital\",\"object\":"
+            "\"Dublin\"}]}";
+        QTest::newRow("no facts") << "{}"
+                                  << "{\"relations\":{}}"
+                                  << "no 'facts'";
+        QTest::newRow("fact without object")
+            << "{\"facts\":[{\"subject\":\"Ireland\",\"relation\":\"capital\"}]}"
+            << "{\"relations\":{}}"
+            << "lacks subject, relation or object";
+        QTest::newRow("heads not strings")
+            << oneFact << "{\"relations\":{\"capital\":{\"heads\":[1],\"tails\":[\"is\"]}}}"
+            << "'heads' has the wrong type";
+        QTest::newRow("held-out not a pair")
+            << oneFact
+            << "{\"relations\":{\"capital\":{\"heads\":[\"x\"],\"tails\":[\"is\"],"
+               "\"heldout\":[[0]]}}}"
+            << "not a [head, tail] pair";
+        QTest::newRow("relation entry not an object")
+            << "{\"relations\":[{\"id\":\"capital\",\"wikidata\":5}],\"facts\":[]}"
+            << "{\"relations\":{}}"
+            << "'wikidata' has the wrong type";
+    }
+    void malformedFilesAreClearErrors() {
+        // A user's own fact world (--facts) is outside input: every defect is
+        // an Error naming the file, never a crash.
+        QFETCH(QString, facts);
+        QFETCH(QString, templates);
+        QFETCH(QString, mentions);
+        try {
+            FactWorld::fromJson(facts.toStdString(), templates.toStdString(), "facts.json");
+            QFAIL("no error");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains(mentions), e.what());
+        }
+    }
+
     void everyRelationIsPresentWithItsCount() {
         const FactWorld w = FactWorld::load(factsPath());
         std::set<std::string> ids;

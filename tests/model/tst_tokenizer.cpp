@@ -138,6 +138,14 @@ private Q_SLOTS:
                                             << "merges";
         QTest::newRow("not json") << "{"
                                   << "not a JSON";
+        // Found by fuzz_tokenizer_json: a field of the wrong type used to
+        // escape as a JSON library exception and end the process.
+        QTest::newRow("type not a string") << "{\"model\":{\"type\":[\"a b\"]}}"
+                                           << "'type' has the wrong type";
+        QTest::newRow("special not a bool")
+            << "{\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"a\":0}},"
+               "\"added_tokens\":[{\"id\":0,\"content\":\"a\",\"special\":\"yes\"}]}"
+            << "'special' has the wrong type";
     }
     void badTokenizerFilesAreClearErrors() {
         QFETCH(QString, json);
