@@ -133,54 +133,59 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
     auto pastK = [&](int l) { return T > 1 ? prefix.keys[l] : torch::Tensor(); };
     auto pastV = [&](int l) { return T > 1 ? prefix.values[l] : torch::Tensor(); };
 
-    // Each layer's input on the suffix, and its unmodified neurons at the
-    // attributed position, computed once.
-    // The unmodified probability is the last (alpha = 1) row of the batch
-    // below, so this pass stops before the vocabulary projection.
-    std::vector<torch::Tensor> layerInput(L), neurons(L), afterAttn(L), ffnAct(L);
+    // Each layer's unmodified neurons at the attributed position, the
+    // residual before its FFN, its output, and the neurons' summed value
+    // vectors (x W, without the bias), computed once. The unmodified
+    // probability is the last (alpha = 1) row of the batch below, so this
+    // pass stops before the vocabulary projection.
+    std::vector<torch::Tensor> neurons(L), afterAttn(L), output(L), values(L);
     {
         torch::NoGradGuard g;
         auto h = net->embed(ids.narrow(1, T - 1, n), T - 1);
         for (int l = 0; l < L; ++l) {
-            layerInput[l] = h;
             auto& b = *net->transformer->blocks[l];
             auto x = h + b.attn->forward(b.ln_1(h), pastK(l), pastV(l), nullptr, nullptr);
             auto a = b.mlp->activate(b.mlp->c_fc(b.ln_2(x)));
             afterAttn[l] = x;
-            ffnAct[l] = a;
             neurons[l] = a[0][0];
+            values[l] = torch::matmul(neurons[l], b.mlp->c_proj->weight); // [D]
             h = x + b.mlp->c_proj(a);
+            output[l] = h;
         }
     }
 
     // All layers' m scaled copies in one growing batch: group l joins at
-    // layer l with its neurons at suffix position 0 replaced.
+    // layer l with its neurons at suffix position 0 scaled by alpha. The FFN's
+    // output is linear in them, so copy k adds alpha_k (x W) to the residual;
+    // the gradient with respect to that added vector, summed over the copies
+    // and taken back through W once, is the summed gradient with respect to
+    // the neurons.
     auto alpha = alphas(m, in.device).unsqueeze(1);
-    std::vector<torch::Tensor> replacements(L);
+    std::vector<torch::Tensor> added(L);
     torch::Tensor rows;
     for (int l = 0; l < L; ++l) {
         auto& b = *net->transformer->blocks[l];
         if (rows.defined())
             rows = blockOnSuffix(b, rows, pastK(l), pastV(l));
-        replacements[l] = (alpha * neurons[l].unsqueeze(0)).detach().requires_grad_(true); // [m, N]
-        auto act = ffnAct[l].expand({m, -1, -1});
-        torch::Tensor a;
+        added[l] = (alpha * values[l].unsqueeze(0)).detach().requires_grad_(true); // [m, D]
+        auto first = (afterAttn[l][0][0] + b.mlp->c_proj->bias).unsqueeze(0) + added[l];
+        torch::Tensor group = first.unsqueeze(1); // [m, 1, D]
         if (n > 1)
-            a = torch::cat({replacements[l].unsqueeze(1), act.narrow(1, 1, n - 1)}, 1);
-        else
-            a = replacements[l].unsqueeze(1);
-        auto group = afterAttn[l].expand({m, -1, -1}) + b.mlp->c_proj(a);
+            group = torch::cat({group, output[l].narrow(1, 1, n - 1).expand({m, -1, -1})}, 1);
         rows = rows.defined() ? torch::cat({rows, group}, 0) : group;
         if (o.progress && !o.progress(0.5 * (l + 1) / L))
             throw Cancelled();
     }
     const auto tp = targetProbability(*net, rows, target);
-    auto grads = torch::autograd::grad({tp.surrogate}, replacements);
+    auto grads = torch::autograd::grad({tp.surrogate}, added);
     const double baseProb = tp.prob[m - 1].item<double>(); // group 0 at alpha = 1
 
     AttributionGrid grid = emptyGrid(in);
     for (int l = 0; l < L; ++l)
-        setLayerScores(grid, l, neurons[l] * grads[l].sum(0) / m);
+        setLayerScores(
+            grid, l,
+            neurons[l] *
+                torch::mv(net->transformer->blocks[l]->mlp->c_proj->weight, grads[l].sum(0)) / m);
     grid.targetProb = baseProb;
     return grid;
 }
