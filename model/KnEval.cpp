@@ -113,17 +113,21 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             for (std::size_t k = 0; k < ns.size(); ++k)
                 random.push_back({static_cast<int>(rng() % cfg.nLayer),
                                   static_cast<int>(rng() % cfg.neuronsPerLayer())});
-            auto effect = [&](const FactPrompts& f, const std::vector<NeuronId>& n, float factor) {
-                const auto before = answerProbs(m, f.prompts, {f.object});
+            // The unmodified probabilities of each prompt set, computed once
+            // for all the interventions compared against them.
+            const auto ownBefore = answerProbs(m, own.prompts, {own.object});
+            const auto otherBefore = answerProbs(m, other.prompts, {other.object});
+            auto effect = [&](const FactPrompts& f, const std::vector<double>& before,
+                              const std::vector<NeuronId>& n, float factor) {
                 const auto after = answerProbs(m, f.prompts, {f.object}, scalesFor(n, factor));
                 return relativeEffect(before, after);
             };
-            e.suppressOwn += effect(own, ns, 0.f);
-            e.amplifyOwn += effect(own, ns, 2.f);
-            e.suppressOther += effect(other, ns, 0.f);
-            e.amplifyOther += effect(other, ns, 2.f);
-            e.suppressRandom += effect(own, random, 0.f);
-            e.amplifyRandom += effect(own, random, 2.f);
+            e.suppressOwn += effect(own, ownBefore, ns, 0.f);
+            e.amplifyOwn += effect(own, ownBefore, ns, 2.f);
+            e.suppressOther += effect(other, otherBefore, ns, 0.f);
+            e.amplifyOther += effect(other, otherBefore, ns, 2.f);
+            e.suppressRandom += effect(own, ownBefore, random, 0.f);
+            e.amplifyRandom += effect(own, ownBefore, random, 2.f);
             for (int l = 0; l < cfg.nLayer; ++l) {
                 std::vector<NeuronId> inLayer;
                 for (const auto& id : ns)
@@ -134,8 +138,8 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
                 auto& le = e.byLayer[static_cast<std::size_t>(l)];
                 ++le.facts;
                 le.meanNeurons += inLayer.size();
-                le.suppressOwn += effect(own, inLayer, 0.f);
-                le.amplifyOwn += effect(own, inLayer, 2.f);
+                le.suppressOwn += effect(own, ownBefore, inLayer, 0.f);
+                le.amplifyOwn += effect(own, ownBefore, inLayer, 2.f);
             }
         }
         for (auto& le : e.byLayer)
