@@ -159,33 +159,66 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
     // output is linear in them, so copy k adds alpha_k (x W) to the residual;
     // the gradient with respect to that added vector, summed over the copies
     // and taken back through W once, is the summed gradient with respect to
-    // the neurons.
+    // the neurons. The alpha = 1 copy is the unmodified input for every layer,
+    // so only group 0 has one (row m - 1); for a later layer l that row gets a
+    // zero vector added after block l, whose gradient is layer l's alpha = 1
+    // gradient.
     auto alpha = alphas(m, in.device).unsqueeze(1);
-    std::vector<torch::Tensor> added(L);
+    std::vector<torch::Tensor> added(L), atOne(L);
     torch::Tensor rows;
     for (int l = 0; l < L; ++l) {
         auto& b = *net->transformer->blocks[l];
-        if (rows.defined())
+        const int64_t copies = l == 0 ? m : m - 1;
+        if (rows.defined()) {
             rows = blockOnSuffix(b, rows, pastK(l), pastV(l));
-        added[l] = (alpha * values[l].unsqueeze(0)).detach().requires_grad_(true); // [m, D]
-        auto first = (afterAttn[l][0][0] + b.mlp->c_proj->bias).unsqueeze(0) + added[l];
-        torch::Tensor group = first.unsqueeze(1); // [m, 1, D]
-        if (n > 1)
-            group = torch::cat({group, output[l].narrow(1, 1, n - 1).expand({m, -1, -1})}, 1);
-        rows = rows.defined() ? torch::cat({rows, group}, 0) : group;
+            atOne[l] = torch::zeros({1, 1, rows.size(2)}, rows.options()).requires_grad_(true);
+            auto shared = rows.narrow(0, m - 1, 1);
+            auto touched =
+                n > 1
+                    ? torch::cat({shared.narrow(1, 0, 1) + atOne[l], shared.narrow(1, 1, n - 1)}, 1)
+                    : shared + atOne[l];
+            rows = torch::cat(
+                {rows.narrow(0, 0, m - 1), touched, rows.narrow(0, m, rows.size(0) - m)}, 0);
+        }
+        if (copies > 0) {
+            added[l] = (alpha.narrow(0, 0, copies) * values[l].unsqueeze(0))
+                           .detach()
+                           .requires_grad_(true); // [copies, D]
+            auto first = (afterAttn[l][0][0] + b.mlp->c_proj->bias).unsqueeze(0) + added[l];
+            torch::Tensor group = first.unsqueeze(1); // [copies, 1, D]
+            if (n > 1)
+                group =
+                    torch::cat({group, output[l].narrow(1, 1, n - 1).expand({copies, -1, -1})}, 1);
+            rows = rows.defined() ? torch::cat({rows, group}, 0) : group;
+        }
         if (o.progress && !o.progress(0.5 * (l + 1) / L))
             throw Cancelled();
     }
     const auto tp = targetProbability(*net, rows, target);
-    auto grads = torch::autograd::grad({tp.surrogate}, added);
+    std::vector<torch::Tensor> wrt;
+    for (int l = 0; l < L; ++l) {
+        if (added[l].defined())
+            wrt.push_back(added[l]);
+        if (atOne[l].defined())
+            wrt.push_back(atOne[l]);
+    }
+    auto grads = torch::autograd::grad({tp.surrogate}, wrt);
     const double baseProb = tp.prob[m - 1].item<double>(); // group 0 at alpha = 1
+    std::vector<torch::Tensor> summed(L);
+    for (std::size_t i = 0, l = 0; l < static_cast<std::size_t>(L); ++l) {
+        summed[l] = torch::zeros_like(values[l]);
+        if (added[l].defined())
+            summed[l] = summed[l] + grads[i++].sum(0);
+        if (atOne[l].defined())
+            summed[l] = summed[l] + grads[i++].view(-1);
+    }
 
     AttributionGrid grid = emptyGrid(in);
     for (int l = 0; l < L; ++l)
-        setLayerScores(
-            grid, l,
-            neurons[l] *
-                torch::mv(net->transformer->blocks[l]->mlp->c_proj->weight, grads[l].sum(0)) / m);
+        setLayerScores(grid, l,
+                       neurons[l] *
+                           torch::mv(net->transformer->blocks[l]->mlp->c_proj->weight, summed[l]) /
+                           m);
     grid.targetProb = baseProb;
     return grid;
 }
