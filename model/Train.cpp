@@ -104,7 +104,9 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
             throw Error(statePath + ": not a JSON object; delete the checkpoint folder or pass "
                                     "--no-resume");
         if (jsonField(state, "seed", uint64_t(0), statePath) == o.seed &&
-            jsonField(state, "steps", 0, statePath) == o.steps) {
+            jsonField(state, "steps", 0, statePath) == o.steps &&
+            jsonField(state, "label_smoothing", o.labelSmoothing, statePath) == o.labelSmoothing &&
+            jsonField(state, "ffn_drop", o.ffnDrop, statePath) == o.ffnDrop) {
             loadGpt2Weights(net, (ckptDir / "model.safetensors").string());
             torch::load(optimizer, (ckptDir / "optimizer.pt").string());
             step = jsonField(state, "step", 0, statePath);
@@ -125,10 +127,9 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         fs::create_directories(ckptDir);
         saveGpt2Weights(net, (ckptDir / "model.safetensors").string());
         torch::save(optimizer, (ckptDir / "optimizer.pt").string());
-        nlohmann::json state = {{"step", atStep},
-                                {"steps", o.steps},
-                                {"seed", o.seed},
-                                {"first_loss", result.firstLoss}};
+        nlohmann::json state = {{"step", atStep},        {"steps", o.steps},
+                                {"seed", o.seed},        {"label_smoothing", o.labelSmoothing},
+                                {"ffn_drop", o.ffnDrop}, {"first_loss", result.firstLoss}};
         writeFileAtomically((ckptDir / "state.json").string(), state.dump(2));
     };
 
@@ -166,7 +167,20 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         for (auto& group : optimizer.param_groups())
             static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         optimizer.zero_grad();
-        auto logits = net->forward(x);
+        NeuronTaps drop;
+        if (o.ffnDrop > 0) {
+            // Drawn from the seed and the step alone, so a resumed run draws
+            // the same masks.
+            std::mt19937_64 rng(o.seed * 7919ull + static_cast<uint64_t>(step));
+            std::bernoulli_distribution keep(1.0 - o.ffnDrop);
+            for (int l = 0; l < o.layers; ++l) {
+                std::vector<float> mask(static_cast<std::size_t>(batch));
+                for (auto& m : mask)
+                    m = keep(rng) ? 1.0f : 0.0f;
+                drop.scale[l] = torch::tensor(mask).view({batch, 1});
+            }
+        }
+        auto logits = net->forward(x, o.ffnDrop > 0 ? &drop : nullptr);
         auto loss = torch::nn::functional::cross_entropy(
             logits.view({-1, logits.size(-1)}), y,
             torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(
@@ -218,6 +232,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                                    {"sentences", n},
                                    {"answer_only_loss", o.answerOnlyLoss},
                                    {"label_smoothing", o.labelSmoothing},
+                                   {"ffn_drop", o.ffnDrop},
                                    {"first_loss", result.firstLoss},
                                    {"final_loss", result.finalLoss},
                                    {"seconds", result.seconds},

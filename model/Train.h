@@ -41,6 +41,13 @@ struct TrainLmOptions {
     // Keeps the answer's probability below 1, so that amplifying a fact's
     // neurons has room to raise it, as in the knowledge-neuron experiments.
     double labelSmoothing = 0.1;
+    // FFN layer drop (LayerDrop, Fan et al., ICLR 2020, applied to the FFN
+    // sublayers): each training sentence has each layer's FFN neurons set to
+    // zero with this probability. The zero activation vector is the baseline
+    // of integrated gradients and the suppression of knowledge neurons; a
+    // model trained this way has seen that state (0 = off). The built-in
+    // model is trained with 0.2.
+    double ffnDrop = 0.2;
     std::function<bool(const TrainProgress&)> progress; // false cancels
 };
 

@@ -10,7 +10,8 @@ namespace scalpel::cli {
 
 int cmdTrainLm(const Args& a) {
     a.allow({"facts", "out", "seed", "steps", "batch", "lr", "layers", "hidden", "heads",
-             "checkpoint-every", "facts-per-relation", "warmup", "no-resume", "label-smoothing"});
+             "checkpoint-every", "facts-per-relation", "warmup", "no-resume", "label-smoothing",
+             "ffn-drop"});
     TrainLmOptions o;
     o.factsPath = a.get("facts", defaultFactsPath());
     o.outDir = a.required("out");
@@ -28,6 +29,9 @@ int cmdTrainLm(const Args& a) {
     o.labelSmoothing = a.number("label-smoothing", o.labelSmoothing);
     if (o.labelSmoothing < 0 || o.labelSmoothing >= 1)
         throw Error("--label-smoothing must be in [0, 1)");
+    o.ffnDrop = a.number("ffn-drop", o.ffnDrop);
+    if (o.ffnDrop < 0 || o.ffnDrop >= 1)
+        throw Error("--ffn-drop must be in [0, 1)");
     if (o.batchSize <= 0 || o.layers <= 0 || o.hidden <= 0 || o.heads <= 0 ||
         o.hidden % o.heads != 0)
         throw Error(

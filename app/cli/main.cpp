@@ -14,6 +14,7 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   predict     [--model DIR] --prompt P [--top-k K] [--scale LAYER:NEURON=FACTOR ...]
   generate    [--model DIR] --prompt P --max-new-tokens N
   train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X] [--label-smoothing 0.1]
+              [--ffn-drop 0.2]
               [--layers L] [--hidden H] [--heads A] [--checkpoint-every N] [--facts-per-relation N]
   eval-facts  [--model DIR] [--facts FILE] [--split train|heldout|novel]
   attribute   [--model DIR] --prompt P --target T [--steps 20] [--method fast|reference]
