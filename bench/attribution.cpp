@@ -27,11 +27,15 @@ double fastFlops(const GptConfig& c, int T, int n, int m) {
     const double L = c.nLayer, d = c.nEmbd;
     double f = gpt2ForwardFlops(L, d, c.vocabSize, T - 1, (T - 1) / 2.0, false); // prefix
     f += gpt2ForwardFlops(L, d, c.vocabSize, n, T, true);                        // suffix once
-    double rowLayers = 0; // rows x layers run with gradients
-    for (int l = 0; l < L; ++l)
-        rowLayers += static_cast<double>(m) * (L - l);
+    // Layer l's m copies join at layer l; its alpha = 1 copy is layer 0's.
+    double rowLayers = 0, rows = 0; // rows x layers run with gradients
+    for (int l = 0; l < L; ++l) {
+        const double copies = l == 0 ? m : m - 1;
+        rowLayers += copies * (L - l);
+        rows += copies;
+    }
     f += 3.0 * rowLayers * gpt2ForwardFlops(1, d, 0, n, T, false);
-    f += 3.0 * L * m * 2.0 * n * d * c.vocabSize;
+    f += 3.0 * rows * 2.0 * n * d * c.vocabSize;
     return f;
 }
 
