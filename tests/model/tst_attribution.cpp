@@ -105,8 +105,10 @@ private Q_SLOTS:
 
     void knEvalOnTheBuiltInModel() {
         // One fact per relation: every relation gets refined neurons,
-        // suppressing them lowers the fact's own answer, the per-layer rows
-        // account for the neurons, and the weights are untouched afterwards.
+        // suppressing them lowers the fact's own answer and amplifying them
+        // raises it, each by more than 5 times the random-neuron control, the
+        // per-layer rows account for the neurons, and the weights are
+        // untouched afterwards.
         auto m = LanguageModel::load(scalpel::resourceDir() + "/models/factworld", "cpu");
         const auto world = FactWorld::load(scalpel::resourceDir() + "/facts/facts.json");
         const auto before = snapshot(*m);
@@ -118,6 +120,9 @@ private Q_SLOTS:
             QCOMPARE(e.facts, 1);
             QCOMPARE(e.factsWithNeurons, 1);
             QVERIFY2(e.suppressOwn < 0, e.relation.c_str());
+            QVERIFY2(e.amplifyOwn > 0, e.relation.c_str());
+            QVERIFY2(std::abs(e.suppressOwn) > 5 * std::abs(e.suppressRandom), e.relation.c_str());
+            QVERIFY2(std::abs(e.amplifyOwn) > 5 * std::abs(e.amplifyRandom), e.relation.c_str());
             QCOMPARE(e.byLayer.size(), std::size_t(m->config().nLayer));
             double neurons = 0;
             for (const auto& le : e.byLayer) {
