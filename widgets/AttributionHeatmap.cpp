@@ -164,6 +164,8 @@ void AttributionHeatmap::buildPlot() {
     QCPAxis* sumAxis = m_sumRect->axis(QCPAxis::atBottom);
     QCPAxis* sumLayerAxis = m_sumRect->axis(QCPAxis::atLeft);
     sumAxis->setLabel(tr("Σ positive"));
+    // The panel is narrow: two ticks keep their labels apart.
+    sumAxis->ticker()->setTickCount(2);
     sumLayerAxis->setTicker(integerTicks);
     sumLayerAxis->setTickLabels(false);
     sumLayerAxis->grid()->setVisible(false);
