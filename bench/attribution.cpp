@@ -7,6 +7,7 @@
 #include "LanguageModel.h"
 #include "Resources.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -44,9 +45,22 @@ void run(const LanguageModel& model, const std::vector<int>& prompt, const std::
     AttributionOptions o;
     o.steps = 20;
     attributeIds(model, prompt, target, o); // warm-up
-    const double fastMs = medianMs(fastRuns, [&] { attributeIds(model, prompt, target, o); });
-    o.method = AttributionMethod::Reference;
-    const double refMs = medianMs(referenceRuns, [&] { attributeIds(model, prompt, target, o); });
+    // The two methods' runs alternate (fast runs spread between the reference
+    // runs), so a change in the machine's load reaches both medians alike.
+    std::vector<double> fastTimes, refTimes;
+    for (int r = 0; r < referenceRuns; ++r) {
+        const int fastHere = fastRuns * (r + 1) / referenceRuns - fastRuns * r / referenceRuns;
+        o.method = AttributionMethod::Fast;
+        for (int i = 0; i < fastHere; ++i)
+            fastTimes.push_back(medianMs(1, [&] { attributeIds(model, prompt, target, o); }));
+        o.method = AttributionMethod::Reference;
+        refTimes.push_back(medianMs(1, [&] { attributeIds(model, prompt, target, o); }));
+    }
+    auto median = [](std::vector<double> t) {
+        std::sort(t.begin(), t.end());
+        return t[t.size() / 2];
+    };
+    const double fastMs = median(fastTimes), refMs = median(refTimes);
     const double mm = mmGflops();
     const auto& c = model.config();
     const int T = static_cast<int>(prompt.size()), n = static_cast<int>(target.size());
