@@ -73,6 +73,9 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
 
 MainWindow::~MainWindow() {
     stopWorker();
+    // ~QWidget deletes the children after this object has stopped being a
+    // MainWindow; the undo stack clears itself then and must not call back.
+    disconnect(m_undo, nullptr, this, nullptr);
 }
 
 void MainWindow::buildWidgets() {
