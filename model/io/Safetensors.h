@@ -1,11 +1,25 @@
 #pragma once
 // Reader and writer for the .safetensors format: an 8-byte little-endian
-// header length, a JSON header, then raw tensor bytes. The reader checks every
-// offset and length against the file size before reading anything, refuses
-// headers over kMaxHeaderBytes, and converts F32, F16 and BF16 to float.
-// Errors name the file and the tensor.
+// header length, a JSON header, then raw tensor bytes.
+//
+// Reading promises:
+// - open() memory-maps the file read-only (never reads it whole); only the
+//   header is parsed up front. Every offset and length is checked against the
+//   file size before anything is read, headers over kMaxHeaderBytes are
+//   refused, and every Error names the file and the tensor.
+// - The header may hold any dtype safetensors knows; converting to float is
+//   supported for F32, F16, BF16 and F64 (narrowed). Other dtypes (F8_E4M3,
+//   F8_E5M2, I8, U8, I16, I32, I64, BOOL, ...) can be listed and read raw,
+//   and readInto() refuses them with an Error naming the tensor.
+// - Conversion writes straight into the caller's buffer, in chunks whose
+//   mapped pages are released as it goes, so reading a tensor raises the
+//   resident set by about one chunk, not by the file.
+// - A SafetensorsFile is cheap to copy (copies share the mapping) and its
+//   const methods may be called from several threads at once.
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,13 +31,19 @@ struct SafetensorsEntry {
     uint64_t begin = 0; // byte offsets relative to the data section
     uint64_t end = 0;
     int64_t numel() const;
+    uint64_t byteSize() const { return end - begin; }
 };
+
+// The dtypes readInto() converts to float.
+bool isFloatConvertible(const std::string& dtype);
+// Bytes per element of a dtype safetensors defines; 0 when unknown.
+std::size_t dtypeElementSize(const std::string& dtype);
 
 class SafetensorsFile {
 public:
     static constexpr uint64_t kMaxHeaderBytes = 100ull * 1024 * 1024;
 
-    // Opens and validates the header; tensor data is read on demand.
+    // Maps the file and validates the header; tensor data is read on demand.
     static SafetensorsFile open(const std::string& path);
     // Parses an in-memory image (used by fuzzing and tests).
     static SafetensorsFile fromBytes(std::string bytes, const std::string& nameForErrors);
@@ -34,16 +54,26 @@ public:
     bool contains(const std::string& name) const { return m_entries.count(name) != 0; }
     const SafetensorsEntry& entry(const std::string& name) const;
 
+    // Converts the tensor to float into dst, which holds `count` floats;
+    // throws Error when count differs from the tensor's element count or the
+    // dtype is not convertible.
+    void readInto(const std::string& name, float* dst, std::size_t count) const;
     // The tensor converted to float, row-major.
     std::vector<float> readFloat(const std::string& name) const;
+    // The tensor's bytes as stored (little-endian, entry(name).byteSize()
+    // of them), valid while any copy of this file lives. Pages become
+    // resident as they are touched; release() hands them back.
+    const void* rawData(const std::string& name) const;
+    // Lets the kernel drop the tensor's pages from this process; the data
+    // stays readable (it is faulted in again from the file).
+    void release(const std::string& name) const;
 
 private:
-    void parse(uint64_t fileSize);
-    void readBytes(uint64_t offset, uint64_t length, char* out) const;
+    struct Mapping;
+    void parse();
 
     std::string m_path;
-    std::string m_memory; // set when parsed from bytes
-    bool m_inMemory = false;
+    std::shared_ptr<const Mapping> m_map;
     uint64_t m_dataOffset = 0;
     std::map<std::string, SafetensorsEntry> m_entries;
     std::map<std::string, std::string> m_metadata;
@@ -52,16 +82,24 @@ private:
 struct SafetensorsTensor {
     std::string name;
     std::vector<int64_t> shape;
-    const float* data = nullptr; // numel(shape) floats, written as F32
+    const float* data = nullptr; // numel(shape) floats
 };
 
-// Writes atomically (temporary file + rename); throws Error on failure and
-// leaves any previous file intact.
-void writeSafetensors(const std::string& path, const std::vector<SafetensorsTensor>& tensors,
-                      const std::map<std::string, std::string>& metadata = {});
+// How floats are stored on write. F16 and BF16 round to nearest even; F16
+// overflows to infinity like a hardware conversion.
+enum class StoredDtype { F32, F16, BF16 };
+const char* dtypeName(StoredDtype dtype);
 
-// Half-precision conversions, exposed for tests.
+// Writes atomically (temporary file + rename) without building the file in
+// memory; throws Error on failure and leaves any previous file intact.
+void writeSafetensors(const std::string& path, const std::vector<SafetensorsTensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {},
+                      StoredDtype dtype = StoredDtype::F32);
+
+// Scalar conversions, exposed for tests.
 float halfToFloat(uint16_t h);
 float bfloat16ToFloat(uint16_t b);
+uint16_t floatToHalf(float f);
+uint16_t floatToBfloat16(float f);
 
 } // namespace scalpel
