@@ -47,14 +47,15 @@ void f16ToFloat(const unsigned char* src, float* dst, std::size_t n) {
         std::memcpy(&v, src + 2 * i, 2);
         const uint32_t h = v;
         const uint32_t em = h & 0x7fffu;
-        const uint32_t normal = (em << 13) + 0x38000000u; // rebias exponent 15 -> 127
-        const uint32_t special = (em << 13) | 0x7f800000u;
-        const float sub = static_cast<float>(em) * 5.9604644775390625e-8f; // em * 2^-24, exact
-        uint32_t subBits;
+        // Masks rather than ternaries: GCC leaves selects as branches here.
+        const uint32_t special = 0u - static_cast<uint32_t>(em >= 0x7c00u); // inf, NaN
+        const uint32_t tiny = 0u - static_cast<uint32_t>(em < 0x400u);      // zero, subnormal
+        // Rebias the exponent 15 -> 127, or 31 -> 255 for inf and NaN.
+        const uint32_t normal = (em << 13) + 0x38000000u + (special & 0x38000000u);
+        const float sub = static_cast<float>(static_cast<int32_t>(em)) * 5.9604644775390625e-8f;
+        uint32_t subBits; // em * 2^-24, exact
         std::memcpy(&subBits, &sub, 4);
-        uint32_t bits = em >= 0x7c00u ? special : normal;
-        bits = em < 0x400u ? subBits : bits;
-        bits |= (h & 0x8000u) << 16;
+        const uint32_t bits = (normal & ~tiny) | (subBits & tiny) | ((h & 0x8000u) << 16);
         std::memcpy(dst + i, &bits, 4);
     }
 }
