@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${SCALPEL_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config qt6-base-dev libqcustomplot-dev
-          libtorch-dev nlohmann-json3-dev libpcre2-dev libopenblas0-openmp
+          libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev libopenblas0-openmp
           xvfb xauth clang-format)
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,32 +1,52 @@
 #pragma once
-// Tokenizers in the Hugging Face formats: tokenizer.json with a WordLevel
-// model (added tokens matched first as whole strings, then a whitespace and
-// punctuation split, unknown words mapped to the unknown token) or a GPT-2
-// byte-level BPE model; and the legacy vocab.json + merges.txt pair.
-// Byte-level BPE encodes any byte string, so decode(encode(x)) == x.
+// Tokenizers in the Hugging Face formats: the whole tokenizer.json pipeline
+// (added tokens -> normalizer -> pre-tokenizer -> model (BPE, WordPiece,
+// WordLevel, Unigram) -> post-processor; decoder), and the legacy
+// vocab.json + merges.txt pair. Ids, spellings, offsets and decoded text are
+// those of Hugging Face's `tokenizers` library for the same file. Byte-level
+// BPE encodes any byte string, so decode(encode(x)) == x even for bytes that
+// are not UTF-8.
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace scalpel {
 
 struct Encoding {
     std::vector<int> ids;
-    std::vector<std::string> tokens; // the text each id came from
-    std::vector<bool> unknown;       // true where a word mapped to the unknown token
+    // Readable text of each token, always valid UTF-8: the word itself for an
+    // unknown token, else displayText(id) (U+FFFD for part of a character).
+    std::vector<std::string> tokens;
+    std::vector<bool> unknown; // true where a word mapped to the unknown token
+    // The token as Hugging Face's Encoding.tokens spells it ("Ġworld",
+    // "▁Hello", "##ing"); always valid UTF-8.
+    std::vector<std::string> spellings;
+    // [start, end) byte offsets into the encoded text; (0, 0) for special
+    // tokens the post-processor added.
+    std::vector<std::pair<std::size_t, std::size_t>> offsets;
+    // True for special added tokens and for tokens the post-processor added.
+    std::vector<bool> special;
+
     std::vector<std::string> unknownWords() const;
+    // offsets counted in code points of `text` (what HF's Python and Node
+    // bindings report), for the text this encoding was made from.
+    std::vector<std::pair<std::size_t, std::size_t>> charOffsets(std::string_view text) const;
 };
 
 class Tokenizer {
 public:
-    enum class Kind { WordLevel, ByteLevelBpe };
+    // Bpe: BPE that is not byte-level (SentencePiece style, e.g. Llama 2).
+    enum class Kind { WordLevel, ByteLevelBpe, Bpe, WordPiece, Unigram };
 
     static constexpr std::size_t kMaxFileBytes = 256u * 1024 * 1024;
 
     static Tokenizer fromFile(const std::string& tokenizerJsonPath);
+    // An unsupported component is an Error naming it and listing the
+    // supported types.
     static Tokenizer fromJson(const std::string& text, const std::string& nameForErrors);
     // endOfTextSpecial: "<|endoftext|>" in text is the special token (as in
     // Hugging Face's GPT2Tokenizer) rather than ordinary text.
@@ -53,22 +73,42 @@ public:
     Tokenizer& operator=(Tokenizer&&) noexcept;
 
     Kind kind() const;
-    std::vector<int> encode(std::string_view text) const;
-    Encoding encodeDetailed(std::string_view text) const;
+    // addSpecialTokens runs the post-processor's special tokens (Llama's BOS,
+    // BERT's [CLS]/[SEP]), as Hugging Face does by default. GPT-2 and
+    // WordLevel tokenizers add none.
+    std::vector<int> encode(std::string_view text, bool addSpecialTokens = true) const;
+    Encoding encodeDetailed(std::string_view text, bool addSpecialTokens = true) const;
+    // The bytes the ids stand for, through the decoder; byte-level and
+    // byte-fallback bytes are kept even when they are not UTF-8, so that
+    // decode(encode(x)) == x.
     std::string decode(const std::vector<int>& ids) const;
-    // Readable text of one token (byte-level tokens decoded to bytes).
-    std::string tokenText(int id) const;
+    // Exactly Hugging Face's decode(ids, skip_special_tokens): valid UTF-8,
+    // U+FFFD for incomplete characters.
+    std::string decode(const std::vector<int>& ids, bool skipSpecialTokens) const;
+    // The text a token adds when it follows other tokens (" world" for
+    // "Ġworld" or "▁world", "ing" for "##ing"); valid UTF-8, U+FFFD for a
+    // byte that is part of a character. Empty for an unknown id.
+    std::string displayText(int id) const;
+    std::string tokenText(int id) const; // = displayText(id)
+    // The vocabulary's own spelling of a token (HF convert_ids_to_tokens).
+    std::string tokenSpelling(int id) const;
     std::optional<int> tokenId(const std::string& token) const;
     std::optional<int> unknownId() const;
+    // Begin / end of sequence ids, from the post-processor, else from the
+    // usual names of special added tokens; nullopt when unknown.
+    std::optional<int> bosId() const;
+    std::optional<int> eosId() const;
+    bool isSpecial(int id) const;
     int vocabSize() const;
 
-    // Serialises to Hugging Face tokenizer.json (WordLevel and BPE).
+    // Serialises to Hugging Face tokenizer.json.
     std::string toJson() const;
+
+    struct Impl;
 
 private:
     static Tokenizer parseJson(const std::string& text, const std::string& where);
-    struct Impl;
-    std::unique_ptr<Impl> d;
+    std::shared_ptr<const Impl> d; // immutable once built, so copies share it
 };
 
 } // namespace scalpel
