@@ -319,6 +319,8 @@ writeSafetensorsFolder(const std::string& dir, const std::vector<SafetensorsTens
     meta.emplace("format", "pt");
 
     const fs::path d(dir);
+    std::error_code made;
+    fs::create_directories(d, made); // as save_pretrained does; a failure shows on the write
     std::vector<std::string> written;
     nlohmann::json weightMap = nlohmann::json::object();
     if (shards.size() == 1) {

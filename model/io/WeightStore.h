@@ -102,7 +102,7 @@ std::map<std::string, std::string> parseSafetensorsIndex(const std::string& json
 // when the folder has model.safetensors or its index.
 void refusePickleCheckpoint(const std::string& dir);
 
-// Writes a model folder in Hugging Face layout: model.safetensors when all
+// Writes a model folder (created if missing) in Hugging Face layout: model.safetensors when all
 // tensors fit in one shard of maxShardBytes, else model-0000i-of-0000N
 // .safetensors plus model.safetensors.index.json (weight_map and
 // metadata.total_size). Tensors fill shards in the given order; a tensor

@@ -134,6 +134,58 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, f.readFloat("nope"));
     }
 
+    void f64IsNarrowedAndOtherDtypesAreRefused() {
+        std::string d(8, '\0');
+        const double x = 0.1;
+        std::memcpy(d.data(), &x, 8);
+        auto f = SafetensorsFile::fromBytes(
+            image("{\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]},"
+                  "\"q\":{\"dtype\":\"F8_E5M2\",\"shape\":[8],\"data_offsets\":[0,8]}}",
+                  d),
+            "m.safetensors");
+        QCOMPARE(f.readFloat("d"), std::vector<float>{0.1f});
+        QCOMPARE(f.entry("q").byteSize(), uint64_t(8));
+        try {
+            f.readFloat("q");
+            QFAIL("no error");
+        } catch (const Error& e) {
+            const QString msg = QString::fromUtf8(e.what());
+            QVERIFY2(msg.contains("m.safetensors") && msg.contains("'q'") &&
+                         msg.contains("F8_E5M2") && msg.contains("F32, F16, BF16 and F64"),
+                     qPrintable(msg));
+        }
+        float buf[2];
+        QVERIFY_THROWS_EXCEPTION(Error, f.readInto("d", buf, 2));
+    }
+
+    void halfPrecisionWritesRoundTrip_data() {
+        QTest::addColumn<int>("dtype");
+        QTest::newRow("F16") << int(StoredDtype::F16);
+        QTest::newRow("BF16") << int(StoredDtype::BF16);
+    }
+    void halfPrecisionWritesRoundTrip() {
+        QFETCH(int, dtype);
+        const auto d = static_cast<StoredDtype>(dtype);
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("h.safetensors").toStdString();
+        // Exactly representable in both formats.
+        const std::vector<float> a = {1.f, -0.5f, 0.f, 3.f, 0.125f, -96.f};
+        writeSafetensors(path, {{"a", {2, 3}, a.data()}}, {}, d);
+        auto f = SafetensorsFile::open(path);
+        QCOMPARE(f.entry("a").dtype, std::string(dtypeName(d)));
+        QCOMPARE(f.entry("a").byteSize(), uint64_t(12));
+        QCOMPARE(f.readFloat("a"), a);
+    }
+
+    void duplicateNamesAreNotWritten() {
+        QTemporaryDir dir;
+        const std::vector<float> a = {1.f};
+        QVERIFY_THROWS_EXCEPTION(Error,
+                                 writeSafetensors(dir.filePath("d.safetensors").toStdString(),
+                                                  {{"a", {1}, a.data()}, {"a", {1}, a.data()}}));
+        QVERIFY(QDir(dir.path()).entryList(QDir::Files).isEmpty()); // no temporary left
+    }
+
     void failedWriteLeavesPreviousFile() {
         QTemporaryDir dir;
         const std::string path = dir.filePath("m.safetensors").toStdString();

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <thread>
 
 using namespace scalpel;
 
@@ -379,6 +380,25 @@ private Q_SLOTS:
                                1 << 20);
         refusePickleCheckpoint(dir.path().toStdString());
         QCOMPARE(WeightStore::open(dir.path().toStdString()).readFloat("w"), v);
+    }
+
+    void folderIsCreatedAndReadFromThreads() {
+        const Model m = randomModel(11);
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("new/model").toStdString();
+        writeSafetensorsFolder(path, m.tensors(), StoredDtype::BF16, 2048);
+        const WeightStore s = WeightStore::open(path);
+        std::vector<std::vector<float>> out(m.names.size());
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&, t] {
+                for (std::size_t i = t; i < m.names.size(); i += 4)
+                    out[i] = s.readFloat(m.names[i]);
+            });
+        for (auto& t : threads)
+            t.join();
+        for (std::size_t i = 0; i < m.names.size(); ++i)
+            QCOMPARE(out[i], s.readFloat(m.names[i]));
     }
 
     void missingPathIsNamed() {
