@@ -103,7 +103,7 @@ public:
         }
         if (m_strip) {
             t.normalize(NormalForm::NFD);
-            stripAccents(t);
+            t.filterChars([](char32_t c) { return !isNonspacingMark(c); });
         }
         if (m_lower)
             lowercase(t);

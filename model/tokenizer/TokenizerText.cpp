@@ -217,6 +217,9 @@ bool isPunctuation(char32_t c) {
 bool isCombiningMark(char32_t c) {
     return inCategory(c, U_GC_M_MASK);
 }
+bool isNonspacingMark(char32_t c) {
+    return inCategory(c, U_GC_MN_MASK);
+}
 bool isControl(char32_t c) {
     if (c == '\t' || c == '\n' || c == '\r')
         return false;
@@ -374,8 +377,9 @@ pcre2_code* compile(const std::string& pattern, uint32_t extra, const std::strin
     int err = 0;
     PCRE2_SIZE offset = 0;
     pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                     PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | extra, &err,
-                                     &offset, nullptr);
+                                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF |
+                                         ((extra & PCRE2_LITERAL) ? 0 : PCRE2_UCP) | extra,
+                                     &err, &offset, nullptr);
     if (!code) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);

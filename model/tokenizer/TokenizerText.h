@@ -31,10 +31,11 @@ bool isValidUtf8(std::string_view s);
 
 bool isWhitespace(char32_t c); // Rust char::is_whitespace (White_Space)
 bool isAlphanumeric(char32_t c);
-bool isNumeric(char32_t c);     // Nd, Nl, No
-bool isPunctuation(char32_t c); // ASCII punctuation or any P* category
-bool isCombiningMark(char32_t c);
-bool isControl(char32_t c); // Bert's: C* except \t \n \r
+bool isNumeric(char32_t c);        // Nd, Nl, No
+bool isPunctuation(char32_t c);    // ASCII punctuation or any P* category
+bool isCombiningMark(char32_t c);  // M*: what the StripAccents normalizer removes
+bool isNonspacingMark(char32_t c); // Mn: what BertNormalizer's strip_accents removes
+bool isControl(char32_t c);        // Bert's: C* except \t \n \r
 bool isChineseChar(char32_t c);
 bool isWordChar(char32_t c); // alphanumeric or '_'
 // GPT-2's reversible map between bytes and printable characters.

@@ -1,0 +1,88 @@
+// Real tokenizer.json files (Llama 3.1, Qwen 3, Mistral, BERT) and two made
+// for the purpose (Unigram with byte fallback; BPE with a subword prefix, an
+// end-of-word suffix and every split behavior) give exactly the ids, tokens,
+// character offsets and decoded text of Hugging Face's tokenizers
+// (tests/data/tokenizers/make_goldens.js wrote the expectations).
+#include "Tokenizer.h"
+
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using namespace scalpel;
+
+namespace {
+
+std::string dataPath(const std::string& rel) {
+    return qEnvironmentVariable("SCALPEL_TEST_DATA").toStdString() + "/" + rel;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+template <typename T> std::string show(const T& v) {
+    return nlohmann::json(v).dump();
+}
+
+} // namespace
+
+class TestTokenizerGolden : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void matchesHuggingFace_data() {
+        QTest::addColumn<QString>("name");
+        for (const char* n : {"llama3_1", "qwen3", "mistral", "bert", "toy-unigram", "toy-bpe"})
+            QTest::newRow(n) << QString(n);
+    }
+    void matchesHuggingFace() {
+        QFETCH(QString, name);
+        const std::string dir = "tokenizers/" + name.toStdString() + "/";
+        const Tokenizer t = Tokenizer::fromFile(dataPath(dir + "tokenizer.json"));
+        const auto golden = nlohmann::json::parse(slurp(dataPath(dir + "golden.json")));
+        int checked = 0, failed = 0;
+        QStringList report;
+        for (const auto& c : golden["cases"]) {
+            const std::string text = c["text"].get<std::string>();
+            const Encoding e = t.encodeDetailed(text);
+            std::vector<std::pair<std::size_t, std::size_t>> wantOffsets;
+            for (const auto& o : c["offsets"])
+                wantOffsets.emplace_back(o[0].get<std::size_t>(), o[1].get<std::size_t>());
+            const std::vector<int> ids = c["ids"];
+            const std::vector<int> plainIds = c["ids_plain"];
+            const std::vector<std::string> tokens = c["tokens"];
+            std::string what;
+            if (e.ids != ids)
+                what += " ids " + show(e.ids) + " want " + show(ids);
+            if (t.encode(text, false) != plainIds)
+                what += " plain ids " + show(t.encode(text, false)) + " want " + show(plainIds);
+            if (e.spellings != tokens)
+                what += " tokens " + show(e.spellings) + " want " + show(tokens);
+            if (e.ids == ids && e.charOffsets(text) != wantOffsets)
+                what += " offsets " + show(e.charOffsets(text)) + " want " + show(wantOffsets);
+            if (t.decode(ids, false) != c["decoded"].get<std::string>())
+                what += " decoded " + show(t.decode(ids, false)) + " want " + c["decoded"].dump();
+            if (t.decode(ids, true) != c["decoded_skip"].get<std::string>())
+                what += " decoded(skip) " + show(t.decode(ids, true)) + " want " +
+                        c["decoded_skip"].dump();
+            ++checked;
+            if (!what.empty()) {
+                ++failed;
+                if (report.size() < 12)
+                    report << QString::fromStdString(nlohmann::json(text).dump() + ":" + what);
+            }
+        }
+        qInfo("%s: %d of %d golden cases match", qPrintable(name), checked - failed, checked);
+        QVERIFY2(failed == 0, qPrintable(report.join("\n")));
+        QVERIFY(checked >= 300);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTokenizerGolden)
+#include "tst_tokenizer_golden.moc"
