@@ -19,13 +19,13 @@ using namespace scalpel::bench;
 namespace {
 
 // Matrix-product FLOPs (forward + backward ~ 3x forward where gradients flow).
-double referenceFlops(const GptConfig& c, int T, int n, int m) {
+double referenceFlops(const ModelConfig& c, int T, int n, int m) {
     const double len = T + n - 1;
-    return c.nLayer * 3.0 * m * gpt2ForwardFlops(c.nLayer, c.nEmbd, c.vocabSize, len, len / 2);
+    return c.layers * 3.0 * m * gpt2ForwardFlops(c.layers, c.hidden, c.vocabSize, len, len / 2);
 }
 
-double fastFlops(const GptConfig& c, int T, int n, int m) {
-    const double L = c.nLayer, d = c.nEmbd;
+double fastFlops(const ModelConfig& c, int T, int n, int m) {
+    const double L = c.layers, d = c.hidden;
     double f = gpt2ForwardFlops(L, d, c.vocabSize, T - 1, (T - 1) / 2.0, false); // prefix
     f += gpt2ForwardFlops(L, d, c.vocabSize, n, T, true);                        // suffix once
     // Layer l's m copies join at layer l; its alpha = 1 copy is layer 0's.
@@ -65,8 +65,8 @@ void run(const LanguageModel& model, const std::vector<int>& prompt, const std::
     const auto& c = model.config();
     const int T = static_cast<int>(prompt.size()), n = static_cast<int>(target.size());
     const double ff = fastFlops(c, T, n, 20), rf = referenceFlops(c, T, n, 20);
-    std::printf("%s (%d layers x %d neurons, %d-token prompt, m = 20)\n", label, c.nLayer,
-                c.neuronsPerLayer(), T);
+    std::printf("%s (%d layers x %d neurons, %d-token prompt, m = 20)\n", label, c.layers,
+                c.neurons, T);
     std::printf("  fast      %9.1f ms  (median of %d)  %7.2f GFLOP -> %.1f GFLOP/s; at torch::mm's "
                 "rate %.1f ms\n",
                 fastMs, fastRuns, ff / 1e9, ff / (fastMs * 1e6), ff / (mm * 1e6));

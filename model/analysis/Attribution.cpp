@@ -19,16 +19,16 @@ using Clock = std::chrono::steady_clock;
 // those probabilities. The vocabulary-sized part (logits, softmax, and its
 // product with the embedding) is done once, by hand, outside autograd:
 // d log P / d x_i = E[t_i] - softmax_i E at each teacher-forced position i,
-// with x = ln_f(h) and E the tied embedding.
+// with x = the final norm of h and E the unembedding.
 struct TargetProbability {
     torch::Tensor prob;      // [R], no gradient
     torch::Tensor surrogate; // scalar; d surrogate / d h = d sum(prob) / d h
 };
 
-TargetProbability targetProbability(Gpt2Impl& net, const torch::Tensor& h,
+TargetProbability targetProbability(TransformerImpl& net, const torch::Tensor& h,
                                     const torch::Tensor& target) {
-    auto x = net.transformer->ln_f(h); // [R, n, D]
-    const auto& wte = net.transformer->wte->weight;
+    auto x = net.finalNorm(h); // [R, n, D]
+    const auto wte = net.unembedding();
     const int64_t R = x.size(0), n = x.size(1), D = x.size(2);
     TargetProbability out;
     torch::Tensor direction; // [R, n, D]
@@ -59,18 +59,10 @@ void checkInputs(const LanguageModel& model, const std::vector<int>& promptIds,
         throw Error("the number of integration steps must be positive, got " +
                     std::to_string(steps));
     const auto total = promptIds.size() + targetIds.size() - 1;
-    if (total > static_cast<std::size_t>(model.config().nPositions))
+    if (total > static_cast<std::size_t>(model.config().contextLength))
         throw Error("prompt and target together have " + std::to_string(total) +
                     " tokens, more than the model's context of " +
-                    std::to_string(model.config().nPositions));
-}
-
-// One block run on rows that share the cached prefix [1, H, P, dh], without
-// touching the cache.
-torch::Tensor blockOnSuffix(BlockImpl& b, const torch::Tensor& h, const torch::Tensor& pastK,
-                            const torch::Tensor& pastV) {
-    auto x = h + b.attn->forwardSharedPrefix(b.ln_1(h), pastK, pastV);
-    return x + b.mlp->c_proj(b.mlp->activate(b.mlp->c_fc(b.ln_2(x))));
+                    std::to_string(model.config().contextLength));
 }
 
 // The prompt followed by all target tokens but the last (teacher forcing),
@@ -82,23 +74,23 @@ struct Sequence {
     int64_t targetLength = 0;
 };
 
-Sequence teacherForced(LanguageModel::Internals& in, const std::vector<int>& promptIds,
+Sequence teacherForced(const LanguageModel& model, const std::vector<int>& promptIds,
                        const std::vector<int>& targetIds) {
     std::vector<int> seq(promptIds.begin(), promptIds.end());
     seq.insert(seq.end(), targetIds.begin(), targetIds.end() - 1);
     Sequence s;
-    s.ids = in.idsTensor(seq);
+    s.ids = idsTensor(model, seq);
     s.target = torch::tensor(std::vector<int64_t>(targetIds.begin(), targetIds.end()), torch::kLong)
-                   .to(in.device);
+                   .to(deviceOf(model));
     s.promptLength = static_cast<int64_t>(promptIds.size());
     s.targetLength = static_cast<int64_t>(targetIds.size());
     return s;
 }
 
-AttributionGrid emptyGrid(const LanguageModel::Internals& in) {
+AttributionGrid emptyGrid(const LanguageModel& model) {
     AttributionGrid grid;
-    grid.layers = in.config.nLayer;
-    grid.neurons = in.config.neuronsPerLayer();
+    grid.layers = model.config().layers;
+    grid.neurons = model.config().neurons;
     grid.scores.resize(static_cast<std::size_t>(grid.layers) * grid.neurons);
     return grid;
 }
@@ -109,12 +101,12 @@ void setLayerScores(AttributionGrid& grid, int layer, const torch::Tensor& score
               grid.scores.begin() + static_cast<std::ptrdiff_t>(layer) * grid.neurons);
 }
 
-AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<int>& promptIds,
+AttributionGrid attributeFast(const LanguageModel& model, const std::vector<int>& promptIds,
                               const std::vector<int>& targetIds, const AttributionOptions& o) {
-    auto& net = in.net;
-    const int L = in.config.nLayer;
+    TransformerImpl& net = network(model);
+    const int L = net.layers();
     const int m = o.steps;
-    const Sequence sq = teacherForced(in, promptIds, targetIds);
+    const Sequence sq = teacherForced(model, promptIds, targetIds);
     const int64_t T = sq.promptLength, n = sq.targetLength;
     const auto& ids = sq.ids;
     const auto& target = sq.target;
@@ -125,31 +117,34 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
     {
         torch::NoGradGuard g;
         if (T > 1) {
-            auto h = net->embed(ids.narrow(1, 0, T - 1), 0);
+            auto h = net.embed(ids.narrow(1, 0, T - 1), 0);
+            AttentionContext grow;
+            grow.cache = &prefix;
             for (int l = 0; l < L; ++l)
-                h = net->block(l, h, nullptr, &prefix);
+                h = net.block(l, h, grow);
         }
     }
-    auto pastK = [&](int l) { return T > 1 ? prefix.keys[l] : torch::Tensor(); };
-    auto pastV = [&](int l) { return T > 1 ? prefix.values[l] : torch::Tensor(); };
+    AttentionContext onPrefix; // the suffix rows read the prefix, never grow it
+    onPrefix.prefix = &prefix;
+    AttentionContext sharedPrefix = onPrefix;
+    sharedPrefix.sharedPrefix = true;
 
     // Each layer's unmodified neurons at the attributed position, the
-    // residual before its FFN, its output, and the neurons' summed value
-    // vectors (x W, without the bias), computed once. The unmodified
-    // probability is the last (alpha = 1) row of the batch below, so this
-    // pass stops before the vocabulary projection.
-    std::vector<torch::Tensor> neurons(L), afterAttn(L), output(L), values(L);
+    // residual its FFN output joins, the block's output, and the neurons'
+    // summed value vectors (x W, without the bias), computed once. The
+    // unmodified probability is the last (alpha = 1) row of the batch below,
+    // so this pass stops before the vocabulary projection.
+    std::vector<torch::Tensor> neurons(L), residual(L), output(L), values(L);
     {
         torch::NoGradGuard g;
-        auto h = net->embed(ids.narrow(1, T - 1, n), T - 1);
+        auto h = net.embed(ids.narrow(1, T - 1, n), T - 1);
         for (int l = 0; l < L; ++l) {
-            auto& b = *net->transformer->blocks[l];
-            auto x = h + b.attn->forward(b.ln_1(h), pastK(l), pastV(l), nullptr, nullptr);
-            auto a = b.mlp->activate(b.mlp->c_fc(b.ln_2(x)));
-            afterAttn[l] = x;
+            const FfnSplit split = net.attend(l, h, onPrefix);
+            auto a = net.ffnNeurons(l, split.ffnInput);
+            residual[l] = split.residual;
             neurons[l] = a[0][0];
-            values[l] = torch::matmul(neurons[l], b.mlp->c_proj->weight); // [D]
-            h = x + b.mlp->c_proj(a);
+            values[l] = torch::matmul(neurons[l], net.downProjection(l)); // [D]
+            h = split.residual + net.ffnDown(l, a);
             output[l] = h;
         }
     }
@@ -163,14 +158,13 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
     // so only group 0 has one (row m - 1); for a later layer l that row gets a
     // zero vector added after block l, whose gradient is layer l's alpha = 1
     // gradient.
-    auto alpha = alphas(m, in.device).unsqueeze(1);
+    auto alpha = alphas(m, deviceOf(model)).unsqueeze(1);
     std::vector<torch::Tensor> added(L), atOne(L);
     torch::Tensor rows;
     for (int l = 0; l < L; ++l) {
-        auto& b = *net->transformer->blocks[l];
         const int64_t copies = l == 0 ? m : m - 1;
         if (rows.defined()) {
-            rows = blockOnSuffix(b, rows, pastK(l), pastV(l));
+            rows = net.block(l, rows, sharedPrefix);
             atOne[l] = torch::zeros({1, 1, rows.size(2)}, rows.options()).requires_grad_(true);
             auto shared = rows.narrow(0, m - 1, 1);
             auto touched =
@@ -184,7 +178,9 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
             added[l] = (alpha.narrow(0, 0, copies) * values[l].unsqueeze(0))
                            .detach()
                            .requires_grad_(true); // [copies, D]
-            auto first = (afterAttn[l][0][0] + b.mlp->c_proj->bias).unsqueeze(0) + added[l];
+            const torch::Tensor bias = net.downBias(l);
+            auto base = bias.defined() ? residual[l][0][0] + bias : residual[l][0][0];
+            auto first = base.unsqueeze(0) + added[l];
             torch::Tensor group = first.unsqueeze(1); // [copies, 1, D]
             if (n > 1)
                 group =
@@ -194,7 +190,7 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
         if (o.progress && !o.progress(0.5 * (l + 1) / L))
             throw Cancelled();
     }
-    const auto tp = targetProbability(*net, rows, target);
+    const auto tp = targetProbability(net, rows, target);
     std::vector<torch::Tensor> wrt;
     for (int l = 0; l < L; ++l) {
         if (added[l].defined())
@@ -213,48 +209,54 @@ AttributionGrid attributeFast(LanguageModel::Internals& in, const std::vector<in
             summed[l] = summed[l] + grads[i++].view(-1);
     }
 
-    AttributionGrid grid = emptyGrid(in);
+    AttributionGrid grid = emptyGrid(model);
     for (int l = 0; l < L; ++l)
-        setLayerScores(grid, l,
-                       neurons[l] *
-                           torch::mv(net->transformer->blocks[l]->mlp->c_proj->weight, summed[l]) /
-                           m);
+        setLayerScores(grid, l, neurons[l] * torch::mv(net.downProjection(l), summed[l]) / m);
     grid.targetProb = baseProb;
     return grid;
 }
 
-AttributionGrid attributeReference(LanguageModel::Internals& in, const std::vector<int>& promptIds,
+AttributionGrid attributeReference(const LanguageModel& model, const std::vector<int>& promptIds,
                                    const std::vector<int>& targetIds, const AttributionOptions& o) {
-    auto& net = in.net;
-    const int L = in.config.nLayer;
+    TransformerImpl& net = network(model);
+    const int L = net.layers();
     const int m = o.steps;
-    const Sequence sq = teacherForced(in, promptIds, targetIds);
+    const Sequence sq = teacherForced(model, promptIds, targetIds);
     const int64_t T = sq.promptLength, n = sq.targetLength;
     const auto& ids = sq.ids;
     const auto& target = sq.target;
-    std::map<int, torch::Tensor> rec;
-    NeuronTaps read;
-    for (int l = 0; l < L; ++l)
-        read.readLayers.push_back(l);
-    read.recorded = &rec;
+    std::vector<torch::Tensor> rec(static_cast<std::size_t>(L));
+    Hooks read;
+    for (int l = 0; l < L; ++l) {
+        Hook h;
+        h.site = HookSite::Neurons;
+        h.layer = l;
+        h.op = HookOp::Read;
+        h.sink = &rec[static_cast<std::size_t>(l)];
+        read.add(h);
+    }
     torch::Tensor baseProb;
     {
         torch::NoGradGuard g;
-        auto logits = net->forward(ids, &read);
+        auto logits = net.forward(ids, &read);
         baseProb = answerLogProb(logits.narrow(1, T - 1, n), target).exp();
     }
-    AttributionGrid grid = emptyGrid(in);
-    auto alpha = alphas(m, in.device).unsqueeze(1);
+    AttributionGrid grid = emptyGrid(model);
+    auto alpha = alphas(m, deviceOf(model)).unsqueeze(1);
     auto batch = ids.expand({m, -1});
     for (int l = 0; l < L; ++l) {
-        auto x = rec[l][0][T - 1].detach();
-        NeuronTaps rep;
-        rep.replaceLayer = l;
-        rep.replacePosition = T - 1;
-        rep.replacement = (alpha * x.unsqueeze(0)).requires_grad_(true);
-        auto logits = net->forward(batch, &rep);
+        auto x = rec[static_cast<std::size_t>(l)][0][T - 1].detach();
+        Hook rep;
+        rep.site = HookSite::Neurons;
+        rep.layer = l;
+        rep.op = HookOp::Replace;
+        rep.position = T - 1;
+        rep.value = (alpha * x.unsqueeze(0)).requires_grad_(true);
+        Hooks hooks;
+        hooks.add(rep);
+        auto logits = net.forward(batch, &hooks);
         auto p = answerLogProb(logits.narrow(1, T - 1, n), target).exp();
-        auto grad = torch::autograd::grad({p.sum()}, {rep.replacement})[0];
+        auto grad = torch::autograd::grad({p.sum()}, {rep.value})[0];
         setLayerScores(grid, l, x * grad.sum(0) / m);
         if (o.progress && !o.progress(static_cast<double>(l + 1) / L))
             throw Cancelled();
@@ -290,10 +292,9 @@ AttributionGrid attributeIds(const LanguageModel& model, const std::vector<int>&
         if (id < 0 || id >= model.config().vocabSize)
             throw Error("target token id " + std::to_string(id) + " is outside the vocabulary");
     const auto start = Clock::now();
-    auto& in = model.internals();
-    AttributionGrid g = o.method == AttributionMethod::Fast
-                            ? attributeFast(in, promptIds, targetIds, o)
-                            : attributeReference(in, promptIds, targetIds, o);
+    AttributionGrid g = o.method == AttributionMethod::Fast && network(model).rowsMayShareCausalPrefix()
+                            ? attributeFast(model, promptIds, targetIds, o)
+                            : attributeReference(model, promptIds, targetIds, o);
     g.promptIds = promptIds;
     for (int id : promptIds)
         g.promptTokens.push_back(model.tokenizer().tokenText(id));

@@ -10,9 +10,8 @@ namespace scalpel {
 
 namespace {
 
-torch::Tensor valueRow(LanguageModel::Internals& in, const NeuronId& n) {
-    return in.net->transformer->blocks[static_cast<std::size_t>(n.layer)]
-        ->mlp->c_proj->weight[n.neuron];
+torch::Tensor valueRow(const LanguageModel& model, const NeuronId& n) {
+    return network(model).valueVector(n.layer, n.neuron);
 }
 
 std::vector<float> toVector(const torch::Tensor& t) {
@@ -26,7 +25,7 @@ std::vector<double> answerProbs(const LanguageModel& model,
                                 const std::vector<std::vector<int>>& prompts,
                                 const std::vector<int>& target,
                                 const std::vector<NeuronScale>& scales) {
-    auto& in = model.internals();
+    TransformerImpl& net = network(model);
     torch::NoGradGuard g;
     std::vector<double> out(prompts.size(), 0.0);
     std::map<std::size_t, std::vector<std::size_t>> byLength;
@@ -35,9 +34,9 @@ std::vector<double> answerProbs(const LanguageModel& model,
             throw Error("the prompt is empty");
         byLength[prompts[i].size()].push_back(i);
     }
-    const std::map<int, torch::Tensor> scaleTensors = in.scaleFactors(scales);
+    const std::map<int, torch::Tensor> scaleTensors = scaleFactors(model, scales);
     auto tgt = torch::tensor(std::vector<int64_t>(target.begin(), target.end()), torch::kLong)
-                   .to(in.device);
+                   .to(deviceOf(model));
     const int64_t n = static_cast<int64_t>(target.size());
     for (const auto& [T, rows] : byLength) {
         std::vector<int64_t> flat;
@@ -46,11 +45,20 @@ std::vector<double> answerProbs(const LanguageModel& model,
             flat.insert(flat.end(), target.begin(), target.end() - 1);
         }
         const int64_t len = static_cast<int64_t>(T) + n - 1;
-        auto x = torch::tensor(flat).view({static_cast<int64_t>(rows.size()), len}).to(in.device);
-        NeuronTaps taps;
-        taps.scalePosition = static_cast<int64_t>(T) - 1;
-        taps.scale = scaleTensors;
-        auto logits = in.net->forward(x, scales.empty() ? nullptr : &taps);
+        auto x = torch::tensor(flat)
+                     .view({static_cast<int64_t>(rows.size()), len})
+                     .to(deviceOf(model));
+        Hooks hooks;
+        for (const auto& [layer, factor] : scaleTensors) {
+            Hook h;
+            h.site = HookSite::Neurons;
+            h.layer = layer;
+            h.op = HookOp::Scale;
+            h.position = static_cast<int64_t>(T) - 1;
+            h.value = factor;
+            hooks.add(h);
+        }
+        auto logits = net.forward(x, scales.empty() ? nullptr : &hooks);
         auto p = answerLogProb(logits.narrow(1, static_cast<int64_t>(T) - 1, n), tgt)
                      .exp()
                      .to(torch::kCPU);
@@ -87,7 +95,7 @@ std::vector<PromptScore> scoreEach(const LanguageModel& model,
                                    const std::function<bool(double)>& progress) {
     if (prompts.size() != targets.size())
         throw Error("scoreEach: one target per prompt");
-    auto& in = model.internals();
+    TransformerImpl& net = network(model);
     torch::NoGradGuard g;
     std::vector<PromptScore> out(prompts.size());
     std::map<std::size_t, std::vector<std::size_t>> byLength;
@@ -107,9 +115,9 @@ std::vector<PromptScore> scoreEach(const LanguageModel& model,
             }
             auto x = torch::tensor(flat)
                          .view({static_cast<int64_t>(s1 - s0), static_cast<int64_t>(T)})
-                         .to(in.device);
+                         .to(deviceOf(model));
             auto lp =
-                torch::log_softmax(in.net->forward(x).select(1, static_cast<int64_t>(T) - 1), -1)
+                torch::log_softmax(net.forward(x).select(1, static_cast<int64_t>(T) - 1), -1)
                     .to(torch::kCPU);
             auto t = torch::tensor(tg).view({-1, 1});
             auto chosen = lp.gather(1, t).view({-1});
@@ -159,7 +167,7 @@ void WeightEditor::checkNeurons(const std::vector<NeuronId>& neurons) const {
     if (neurons.empty())
         throw Error("no neurons to edit");
     for (const auto& n : neurons)
-        m_model->internals().checkNeuron(n.layer, n.neuron);
+        checkNeuron(*m_model, n.layer, n.neuron);
 }
 
 int WeightEditor::updateFact(const std::vector<NeuronId>& neurons, const std::string& oldObject,
@@ -170,14 +178,15 @@ int WeightEditor::updateFact(const std::vector<NeuronId>& neurons, const std::st
     if (oldIds.size() != 1 || newIds.size() != 1)
         throw Error("updating a fact needs single-token objects ('" + oldObject + "' and '" +
                     newObject + "')");
-    auto& in = m_model->internals();
+    TransformerImpl& net = network(*m_model);
     torch::NoGradGuard g;
-    const auto& E = in.net->transformer->wte->weight;
-    auto eOld = E[oldIds[0]], eNew = E[newIds[0]];
+    // The answer's direction in the output space: its unembedding row (the
+    // token embedding when tied, as in GPT-2 and BERT).
+    auto eOld = net.unembeddingRow(oldIds[0]), eNew = net.unembeddingRow(newIds[0]);
     const int id = m_nextId++;
     auto& before = m_before[id];
     for (const auto& n : neurons) {
-        auto v = valueRow(in, n);
+        auto v = valueRow(*m_model, n);
         before.emplace(n, toVector(v));
         const double norm = v.norm().item<double>();
         const double l1 = norm / eOld.norm().item<double>() * 1.0;
@@ -193,12 +202,11 @@ int WeightEditor::updateFact(const std::vector<NeuronId>& neurons, const std::st
 int WeightEditor::eraseRelation(const std::vector<NeuronId>& neurons,
                                 const std::string& description) {
     checkNeurons(neurons);
-    auto& in = m_model->internals();
     torch::NoGradGuard g;
     const int id = m_nextId++;
     auto& before = m_before[id];
     for (const auto& n : neurons) {
-        auto v = valueRow(in, n);
+        auto v = valueRow(*m_model, n);
         before.emplace(n, toVector(v));
         v.zero_();
     }
@@ -212,14 +220,13 @@ void WeightEditor::restore(int id) {
                             [&](const WeightChange& c) { return c.id == id; });
     if (pos == m_changes.end())
         throw Error("no weight change with id " + std::to_string(id));
-    auto& in = m_model->internals();
     torch::NoGradGuard g;
     // Changes made after `id` may have touched the same rows; undoing the
     // newest first, back to `id`, restores exactly the weights before `id`.
     while (!m_changes.empty()) {
         const WeightChange last = m_changes.back();
         for (const auto& [n, row] : m_before[last.id]) {
-            auto v = valueRow(in, n);
+            auto v = valueRow(*m_model, n);
             v.copy_(torch::from_blob(const_cast<float*>(row.data()),
                                      {static_cast<int64_t>(row.size())}, torch::kFloat)
                         .to(v.device()));

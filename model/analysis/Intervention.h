@@ -2,8 +2,10 @@
 // Interventions on knowledge neurons (Dai et al., ACL 2022):
 //  - activation scaling at the answer position (suppress x0, amplify x2),
 //    measured as the relative change of the answer's probability;
-//  - reversible weight edits of FFN value slots (row i of layer l's
-//    mlp.c_proj.weight): updating a fact <s, r, o> -> <s, r, o'> with
+//  - reversible weight edits of FFN value slots (neuron i's value vector:
+//    row i of layer l's down projection in the engine's [in, out] layout,
+//    GPT-2's mlp.c_proj.weight row, Llama's mlp.down_proj.weight column),
+//    with E the unembedding: updating a fact <s, r, o> -> <s, r, o'> with
 //    v <- v - l1 E[o] + l2 E[o'], l1 = |v|/|E[o]|, l2 = 8 |v|/|E[o']|, and
 //    erasing a relation by zeroing slots. Every change saves the original row
 //    first; restoring gives bit-identical weights.

@@ -95,7 +95,7 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
         // Suppress / amplify, own vs another relation's fact vs random neurons.
         int counted = 0;
         double neuronsTotal = 0;
-        e.byLayer.assign(static_cast<std::size_t>(cfg.nLayer), {});
+        e.byLayer.assign(static_cast<std::size_t>(cfg.layers), {});
         for (std::size_t fi = 0; fi < facts.size(); ++fi) {
             const auto& ns = neuronsOf[fi];
             neuronsTotal += ns.size();
@@ -111,8 +111,8 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             const FactPrompts other = promptsOf(m, world, pool[rng() % pool.size()]);
             std::vector<NeuronId> random;
             for (std::size_t k = 0; k < ns.size(); ++k)
-                random.push_back({static_cast<int>(rng() % cfg.nLayer),
-                                  static_cast<int>(rng() % cfg.neuronsPerLayer())});
+                random.push_back({static_cast<int>(rng() % cfg.layers),
+                                  static_cast<int>(rng() % cfg.neurons)});
             // The unmodified probabilities of each prompt set, computed once
             // for all the interventions compared against them.
             const auto ownBefore = answerProbs(m, own.prompts, {own.object});
@@ -128,7 +128,7 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             e.amplifyOther += effect(other, otherBefore, ns, 2.f);
             e.suppressRandom += effect(own, ownBefore, random, 0.f);
             e.amplifyRandom += effect(own, ownBefore, random, 2.f);
-            for (int l = 0; l < cfg.nLayer; ++l) {
+            for (int l = 0; l < cfg.layers; ++l) {
                 std::vector<NeuronId> inLayer;
                 for (const auto& id : ns)
                     if (id.layer == l)
@@ -238,7 +238,7 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
     auto& a = result.average;
     a.relation = "average";
     const double R = static_cast<double>(result.relations.size());
-    a.byLayer.assign(static_cast<std::size_t>(cfg.nLayer), {});
+    a.byLayer.assign(static_cast<std::size_t>(cfg.layers), {});
     for (const auto& e : result.relations)
         for (std::size_t l = 0; l < e.byLayer.size(); ++l) {
             const auto& le = e.byLayer[l];

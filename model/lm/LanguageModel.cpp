@@ -4,11 +4,15 @@
 #include "Error.h"
 #include "ModelInternals.h"
 #include "Safetensors.h"
+#include "WeightStore.h"
+#include "Weights.h"
 
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
+
+#include <unistd.h>
 
 namespace scalpel {
 
@@ -40,57 +44,17 @@ std::string resolveDevice(const std::string& request) {
     throw Error("unknown device '" + request + "' (cpu, cuda or auto)");
 }
 
-void loadGpt2Weights(Gpt2& net, const std::string& path) {
-    auto file = SafetensorsFile::open(path);
-    torch::NoGradGuard guard;
-    for (auto& p : net->named_parameters()) {
-        const std::string& name = p.key(); // "transformer.h.0.ln_1.weight"
-        std::string key = name;
-        if (!file.contains(key)) {
-            const std::string bare = name.substr(std::string("transformer.").size());
-            if (file.contains(bare))
-                key = bare;
-            else
-                throw Error(path + ": tensor '" + name +
-                            "' is missing; this is not a GPT-2 "
-                            "checkpoint with the expected layers");
-        }
-        const auto& e = file.entry(key);
-        std::vector<int64_t> want = p.value().sizes().vec();
-        if (e.shape != want) {
-            std::string got, exp;
-            for (auto d : e.shape)
-                got += (got.empty() ? "" : "x") + std::to_string(d);
-            for (auto d : want)
-                exp += (exp.empty() ? "" : "x") + std::to_string(d);
-            throw Error(path + ": tensor '" + key + "' has shape [" + got +
-                        "], config.json says [" + exp + "]");
-        }
-        auto data = file.readFloat(key);
-        auto t = torch::from_blob(data.data(), {static_cast<int64_t>(data.size())}, torch::kFloat)
-                     .view(want);
-        if (!torch::isfinite(t).all().item<bool>())
-            throw Error(path + ": tensor '" + key + "' contains NaN or infinite values");
-        p.value().copy_(t);
-    }
+torch::Tensor idsTensor(const LanguageModel& m, const std::vector<int>& ids) {
+    std::vector<int64_t> v(ids.begin(), ids.end());
+    return torch::tensor(v, torch::kLong).view({1, -1}).to(deviceOf(m));
 }
 
-void saveGpt2Weights(Gpt2& net, const std::string& path) {
-    std::vector<torch::Tensor> keep;
-    std::vector<SafetensorsTensor> tensors;
-    for (auto& p : net->named_parameters()) {
-        auto t = p.value().detach().to(torch::kCPU).contiguous();
-        keep.push_back(t);
-        tensors.push_back({p.key(), t.sizes().vec(), t.data_ptr<float>()});
-    }
-    writeSafetensors(path, tensors, {{"format", "pt"}});
-}
-
-void LanguageModel::Internals::checkNeuron(int layer, int neuron) const {
-    const int N = config.neuronsPerLayer();
-    if (layer < 0 || layer >= config.nLayer || neuron < 0 || neuron >= N)
+void checkNeuron(const LanguageModel& m, int layer, int neuron) {
+    const auto& c = m.config();
+    const int N = c.neurons;
+    if (layer < 0 || layer >= c.layers || neuron < 0 || neuron >= N)
         throw Error("neuron " + std::to_string(layer) + ":" + std::to_string(neuron) +
-                    " does not exist (layers 0-" + std::to_string(config.nLayer - 1) +
+                    " does not exist (layers 0-" + std::to_string(c.layers - 1) +
                     ", neurons 0-" + std::to_string(N - 1) + ")");
 }
 
@@ -100,20 +64,61 @@ torch::Tensor answerLogProb(const torch::Tensor& logits, const torch::Tensor& ta
     return lp.gather(2, idx).squeeze(2).sum(1);                     // [R]
 }
 
-std::map<int, torch::Tensor>
-LanguageModel::Internals::scaleFactors(const std::vector<NeuronScale>& scales) const {
+std::map<int, torch::Tensor> scaleFactors(const LanguageModel& m,
+                                          const std::vector<NeuronScale>& scales) {
     std::map<int, torch::Tensor> out;
     for (const auto& s : scales) {
-        checkNeuron(s.layer, s.neuron);
+        checkNeuron(m, s.layer, s.neuron);
         auto it = out.find(s.layer);
         if (it == out.end())
-            it = out.emplace(s.layer, torch::ones({config.neuronsPerLayer()})).first;
+            it = out.emplace(s.layer, torch::ones({m.config().neurons})).first;
         it->second[s.neuron] = s.factor;
     }
     for (auto& [l, t] : out)
-        t = t.to(device);
+        t = t.to(deviceOf(m));
     return out;
 }
+
+Hooks neuronScaleHooks(const LanguageModel& m, const std::vector<NeuronScale>& scales,
+                       int64_t position) {
+    Hooks hooks;
+    for (auto& [layer, factor] : scaleFactors(m, scales)) {
+        Hook h;
+        h.site = HookSite::Neurons;
+        h.layer = layer;
+        h.op = HookOp::Scale;
+        h.position = position;
+        h.value = factor;
+        hooks.add(std::move(h));
+    }
+    return hooks;
+}
+
+namespace {
+
+// Refuses a model that cannot fit in this machine's memory before any of it
+// is allocated.
+void checkFitsInMemory(const ModelConfig& c, const std::string& where) {
+    const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || pageSize <= 0)
+        return;
+    const double bytes = static_cast<double>(c.parameterCount()) * 4.0;
+    const double memory = static_cast<double>(pages) * static_cast<double>(pageSize);
+    if (bytes > memory)
+        throw Error(where + ": the model has " + std::to_string(c.parameterCount()) +
+                    " parameters (" + std::to_string(static_cast<long long>(bytes / 1e6)) +
+                    " MB as float32), more than this machine's " +
+                    std::to_string(static_cast<long long>(memory / 1e6)) + " MB of memory");
+}
+
+int64_t countParameters(TransformerImpl& net) {
+    int64_t n = 0;
+    for (const auto& p : net.parameters())
+        n += p.numel();
+    return n;
+}
+
+} // namespace
 
 LanguageModel::LanguageModel() : m_internals(std::make_unique<Internals>()) {}
 LanguageModel::~LanguageModel() = default;
@@ -127,19 +132,23 @@ std::shared_ptr<LanguageModel> LanguageModel::load(const std::string& dir,
     const fs::path p(dir);
     if (!fs::exists(p / "config.json"))
         throw Error(dir + " has no config.json; it is not a model folder in Hugging Face layout");
-    if (!fs::exists(p / "model.safetensors"))
-        throw Error(dir + " has no model.safetensors");
+    refusePickleCheckpoint(dir);
     std::shared_ptr<LanguageModel> m(new LanguageModel());
     auto& in = *m->m_internals;
     in.path = fs::absolute(p).lexically_normal().string();
-    in.config = GptConfig::fromFile((p / "config.json").string());
+    const std::string configPath = (p / "config.json").string();
+    in.config = ModelConfig::fromFile(configPath);
+    checkFitsInMemory(in.config, configPath);
     in.tokenizer = Tokenizer::fromModelFolder(dir);
     if (in.tokenizer.vocabSize() > in.config.vocabSize)
         throw Error(dir + ": the tokenizer has " + std::to_string(in.tokenizer.vocabSize()) +
                     " tokens but config.json says vocab_size " +
                     std::to_string(in.config.vocabSize));
-    in.net = Gpt2(in.config);
-    loadGpt2Weights(in.net, (p / "model.safetensors").string());
+    const WeightStore store = WeightStore::open(dir);
+    in.dtypeOnDisk = store.dominantDtype();
+    in.net = Transformer(in.config);
+    loadWeights(*in.net, store);
+    in.parameters = countParameters(*in.net);
     in.device = torch::Device(resolveDevice(device));
     in.net->to(in.device);
     in.net->eval();
@@ -150,13 +159,21 @@ std::shared_ptr<LanguageModel> LanguageModel::createRandom(const GptConfig& conf
                                                            const Tokenizer& tokenizer,
                                                            uint64_t seed,
                                                            const std::string& device) {
+    return createRandom(ModelConfig::fromGpt(config), tokenizer, seed, device);
+}
+
+std::shared_ptr<LanguageModel> LanguageModel::createRandom(const ModelConfig& config,
+                                                           const Tokenizer& tokenizer,
+                                                           uint64_t seed,
+                                                           const std::string& device) {
     initThreads();
     std::shared_ptr<LanguageModel> m(new LanguageModel());
     auto& in = *m->m_internals;
     in.config = config;
     in.tokenizer = tokenizer;
-    torch::manual_seed(seed);
-    in.net = Gpt2(config);
+    in.net = Transformer(config);
+    in.net->initRandom(seed);
+    in.parameters = countParameters(*in.net);
     in.device = torch::Device(resolveDevice(device));
     in.net->to(in.device);
     in.net->eval();
@@ -171,7 +188,7 @@ void LanguageModel::save(const std::string& dir) const {
     const fs::path p(dir);
     writeFileAtomically((p / "config.json").string(), m_internals->config.toJson());
     writeFileAtomically((p / "tokenizer.json").string(), m_internals->tokenizer.toJson());
-    saveGpt2Weights(m_internals->net, (p / "model.safetensors").string());
+    saveWeights(*m_internals->net, (p / "model.safetensors").string());
 }
 
 ModelInfo LanguageModel::info() const {
@@ -179,18 +196,23 @@ ModelInfo LanguageModel::info() const {
     ModelInfo i;
     i.path = m_internals->path;
     i.device = m_internals->device.str();
-    i.layers = c.nLayer;
-    i.heads = c.nHead;
-    i.hidden = c.nEmbd;
-    i.neuronsPerLayer = c.neuronsPerLayer();
+    i.family = c.family;
+    i.modelType = c.modelType;
+    i.dtypeOnDisk = m_internals->dtypeOnDisk;
+    i.tiedEmbeddings = c.tiedEmbeddings;
+    i.kvHeads = c.kvHeads;
+    i.headDim = c.headDim;
+    i.layers = c.layers;
+    i.heads = c.heads;
+    i.hidden = c.hidden;
+    i.neuronsPerLayer = c.neurons;
     i.vocab = c.vocabSize;
-    i.contextLength = c.nPositions;
-    for (const auto& p : m_internals->net->parameters())
-        i.parameters += p.numel();
+    i.contextLength = c.contextLength;
+    i.parameters = m_internals->parameters;
     return i;
 }
 
-const GptConfig& LanguageModel::config() const {
+const ModelConfig& LanguageModel::config() const {
     return m_internals->config;
 }
 const Tokenizer& LanguageModel::tokenizer() const {
@@ -209,7 +231,7 @@ PreparedPrompt LanguageModel::prepare(const std::string& text) const {
         throw Error("the prompt has no tokens");
     PreparedPrompt p;
     p.unknownWords = e.unknownWords();
-    const auto ctx = static_cast<std::size_t>(m_internals->config.nPositions);
+    const auto ctx = static_cast<std::size_t>(m_internals->config.contextLength);
     if (e.ids.size() > ctx) {
         p.droppedTokens = static_cast<int>(e.ids.size() - ctx);
         p.warning = "the prompt has " + std::to_string(e.ids.size()) +
@@ -218,6 +240,13 @@ PreparedPrompt LanguageModel::prepare(const std::string& text) const {
         e.ids.erase(e.ids.begin(), e.ids.begin() + p.droppedTokens);
         e.tokens.erase(e.tokens.begin(), e.tokens.begin() + p.droppedTokens);
     }
+    const int window = m_internals->config.slidingWindow;
+    if (window > 0 && e.ids.size() > static_cast<std::size_t>(window))
+        p.warning += std::string(p.warning.empty() ? "" : "; ") + "the prompt has " +
+                     std::to_string(e.ids.size()) + " tokens, more than the model's sliding " +
+                     "window of " + std::to_string(window) +
+                     "; Scalpel attends to the whole prompt, so positions past the window "
+                     "differ from the model's own windowed attention";
     p.ids = std::move(e.ids);
     p.tokens = std::move(e.tokens);
     return p;
@@ -229,10 +258,8 @@ std::vector<float> LanguageModel::nextTokenProbs(const std::vector<int>& ids,
         throw Error("the prompt is empty");
     auto& in = *m_internals;
     torch::NoGradGuard guard;
-    NeuronTaps taps;
-    taps.scalePosition = static_cast<int64_t>(ids.size()) - 1;
-    taps.scale = in.scaleFactors(scales);
-    auto logits = in.net->forward(in.idsTensor(ids), scales.empty() ? nullptr : &taps);
+    const Hooks hooks = neuronScaleHooks(*this, scales, static_cast<int64_t>(ids.size()) - 1);
+    auto logits = in.net->forward(idsTensor(*this, ids), scales.empty() ? nullptr : &hooks);
     auto probs = torch::softmax(logits[0][-1], -1).to(torch::kCPU).contiguous();
     return std::vector<float>(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
 }
@@ -257,15 +284,15 @@ std::vector<int> LanguageModel::generate(const std::vector<int>& ids, int maxNew
     torch::NoGradGuard guard;
     KvCache cache;
     std::vector<int> out;
-    auto logits = in.net->forward(in.idsTensor(ids), nullptr, &cache);
+    auto logits = in.net->forward(idsTensor(*this, ids), nullptr, &cache);
     for (int i = 0; i < maxNewTokens; ++i) {
-        if (cache.length() >= in.config.nPositions)
+        if (cache.length() >= in.config.contextLength)
             break;
         const int next = static_cast<int>(logits[0][-1].argmax().item<int64_t>());
         out.push_back(next);
-        if (cache.length() + 1 > in.config.nPositions || i + 1 == maxNewTokens)
+        if (cache.length() + 1 > in.config.contextLength || i + 1 == maxNewTokens)
             break;
-        logits = in.net->forward(in.idsTensor({next}), nullptr, &cache);
+        logits = in.net->forward(idsTensor(*this, {next}), nullptr, &cache);
     }
     return out;
 }

@@ -1,8 +1,11 @@
 #pragma once
-// A loaded GPT-2-family model: weights, config and tokenizer from a folder in
-// Hugging Face layout, on the CPU or a CUDA device. Callers see plain values
-// only; the LibTorch module stays inside the engine (ModelInternals.h).
+// A loaded transformer language model of any supported family: weights,
+// config and tokenizer from a folder in Hugging Face layout, on the CPU or a
+// CUDA device. Callers see plain values only; the network stays inside the
+// engine, where analyses reach it through the transformer interface
+// (ModelInternals.h, arch/Transformer.h) and nothing else.
 #include "GptConfig.h"
+#include "ModelConfig.h"
 #include "Tokenizer.h"
 
 #include <cstdint>
@@ -15,6 +18,12 @@ namespace scalpel {
 struct ModelInfo {
     std::string path;
     std::string device; // "cpu" or "cuda:0"
+    std::string family;    // the builder: gpt2, llama, gpt_neox
+    std::string modelType; // config.json's model_type
+    std::string dtypeOnDisk; // F32, F16, BF16 ("" for a model made in memory)
+    bool tiedEmbeddings = true;
+    int kvHeads = 0;
+    int headDim = 0;
     int layers = 0;
     int heads = 0;
     int hidden = 0;
@@ -48,11 +57,17 @@ struct PreparedPrompt {
 class LanguageModel {
 public:
     struct Internals;
+    friend struct ModelAccess;
 
     // device: "auto" (CUDA when available, else CPU), "cpu" or "cuda".
     static std::shared_ptr<LanguageModel> load(const std::string& dir,
                                                const std::string& device = "auto");
     static std::shared_ptr<LanguageModel> createRandom(const GptConfig& config,
+                                                       const Tokenizer& tokenizer, uint64_t seed,
+                                                       const std::string& device = "cpu");
+    // A model of any family with its own random initialisation; the seed
+    // feeds a generator of its own (LibTorch's global one is left alone).
+    static std::shared_ptr<LanguageModel> createRandom(const ModelConfig& config,
                                                        const Tokenizer& tokenizer, uint64_t seed,
                                                        const std::string& device = "cpu");
     ~LanguageModel();
@@ -61,7 +76,7 @@ public:
     void save(const std::string& dir) const;
 
     ModelInfo info() const;
-    const GptConfig& config() const;
+    const ModelConfig& config() const;
     const Tokenizer& tokenizer() const;
 
     // Tokenizes; an empty prompt is an Error; a prompt longer than the
@@ -74,8 +89,6 @@ public:
                                       const std::vector<NeuronScale>& scales = {}) const;
     std::vector<TokenProb> topK(const std::vector<float>& probs, int k) const;
     std::vector<int> generate(const std::vector<int>& ids, int maxNewTokens) const;
-
-    Internals& internals() const { return *m_internals; }
 
 private:
     LanguageModel();

@@ -1,36 +1,54 @@
 #pragma once
-// Engine-internal view of a LanguageModel: the LibTorch module and device.
-#include "Gpt2.h"
+// Engine-internal access to a LanguageModel: its network, seen only through
+// the transformer interface (arch/Transformer.h), and the device it runs on.
+// Analyses, trainers and engine tests include this; the studio and the CLI
+// never do.
+#include "Hooks.h"
 #include "LanguageModel.h"
+#include "Transformer.h"
+
+#include <map>
+#include <vector>
 
 namespace scalpel {
 
 struct LanguageModel::Internals {
-    GptConfig config;
+    ModelConfig config;
     Tokenizer tokenizer;
-    Gpt2 net{nullptr};
+    Transformer net{nullptr};
     torch::Device device{torch::kCPU};
     std::string path;
-
-    torch::Tensor idsTensor(const std::vector<int>& ids) const {
-        std::vector<int64_t> v(ids.begin(), ids.end());
-        return torch::tensor(v, torch::kLong).view({1, -1}).to(device);
-    }
-
-    // Error unless (layer, neuron) exists in this model.
-    void checkNeuron(int layer, int neuron) const;
-    // Per-layer factor vectors ([neurons], on the device) for NeuronTaps::scale;
-    // every neuron is checked first.
-    std::map<int, torch::Tensor> scaleFactors(const std::vector<NeuronScale>& scales) const;
+    std::string dtypeOnDisk;
+    int64_t parameters = 0;
 };
+
+struct ModelAccess {
+    static LanguageModel::Internals& of(const LanguageModel& m) { return *m.m_internals; }
+};
+
+inline TransformerImpl& network(const LanguageModel& m) {
+    return *ModelAccess::of(m).net;
+}
+inline torch::Device deviceOf(const LanguageModel& m) {
+    return ModelAccess::of(m).device;
+}
+
+// ids as a [1, T] tensor on the model's device.
+torch::Tensor idsTensor(const LanguageModel& m, const std::vector<int>& ids);
+
+// Error unless (layer, neuron) exists in this model.
+void checkNeuron(const LanguageModel& m, int layer, int neuron);
+
+// Per-layer factor vectors ([neurons], on the device); every neuron is
+// checked first.
+std::map<int, torch::Tensor> scaleFactors(const LanguageModel& m,
+                                          const std::vector<NeuronScale>& scales);
+// Hooks that multiply the given neurons at `position` (-1: everywhere).
+Hooks neuronScaleHooks(const LanguageModel& m, const std::vector<NeuronScale>& scales,
+                       int64_t position);
 
 // log P(answer | prompt) per row, teacher-forced: logits [R, n, V] at the n
 // positions that predict the answer's n tokens, target [n] -> [R].
 torch::Tensor answerLogProb(const torch::Tensor& logits, const torch::Tensor& target);
-
-// Loads a GPT-2 state (HF names, with or without the "transformer." prefix)
-// from a safetensors file into `net`; Error names the missing or mismatched tensor.
-void loadGpt2Weights(Gpt2& net, const std::string& safetensorsPath);
-void saveGpt2Weights(Gpt2& net, const std::string& safetensorsPath);
 
 } // namespace scalpel

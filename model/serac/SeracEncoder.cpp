@@ -5,6 +5,8 @@
 #include "JsonFields.h"
 #include "ModelInternals.h"
 #include "Safetensors.h"
+#include "WeightStore.h"
+#include "Weights.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,8 +24,10 @@ const char* kindName(SeracEncoderKind k) {
 
 SeracEncoderImpl::SeracEncoderImpl(const GptConfig& config, SeracEncoderKind kind, int embeddingDim)
     : m_config(config), m_kind(kind), m_embeddingDim(embeddingDim) {
-    lm = Gpt2(config);
-    register_module("transformer", lm->transformer);
+    lm = register_module("transformer", Transformer(ModelConfig::fromGpt(config)));
+    // From LibTorch's default generator, which the trainer seeds: the same
+    // draws as always, so a seed trains the same classifier.
+    lm->initRandom(at::detail::getDefaultCPUGenerator());
     if (kind == SeracEncoderKind::Embedding) {
         proj = register_module("proj", torch::nn::Linear(config.nEmbd, embeddingDim));
         // Starts at prob = sigmoid(4 - 4 d^2): 0.98 for identical texts,
@@ -39,10 +43,7 @@ SeracEncoderImpl::SeracEncoderImpl(const GptConfig& config, SeracEncoderKind kin
 }
 
 torch::Tensor SeracEncoderImpl::hidden(const torch::Tensor& ids) {
-    auto h = lm->embed(ids, 0);
-    for (int l = 0; l < m_config.nLayer; ++l)
-        h = lm->block(l, h, nullptr, nullptr);
-    return lm->transformer->ln_f(h);
+    return lm->finalNorm(lm->hidden(ids));
 }
 
 torch::Tensor SeracEncoderImpl::embed(const torch::Tensor& ids, const torch::Tensor& lengths) {
@@ -71,13 +72,14 @@ void SeracEncoderImpl::save(const std::string& dir) {
     cfg["serac_kind"] = kindName(m_kind);
     cfg["embedding_dim"] = m_embeddingDim;
     writeFileAtomically((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
-    std::vector<torch::Tensor> keep;
+    // The stack under GPT-2's checkpoint names, then this network's head.
+    auto keep = checkpointTensors(*lm);
+    for (auto& p : named_parameters())
+        if (p.key().rfind("transformer.", 0) != 0)
+            keep.emplace_back(p.key(), p.value().detach().to(torch::kCPU).contiguous());
     std::vector<SafetensorsTensor> tensors;
-    for (auto& p : named_parameters()) {
-        auto t = p.value().detach().to(torch::kCPU).contiguous();
-        keep.push_back(t);
-        tensors.push_back({p.key(), t.sizes().vec(), t.data_ptr<float>()});
-    }
+    for (const auto& [name, t] : keep)
+        tensors.push_back({name, t.sizes().vec(), t.data_ptr<float>()});
     writeSafetensors((fs::path(dir) / "model.safetensors").string(), tensors,
                      {{"format", "pt"}, {"serac_kind", kindName(m_kind)}});
 }
@@ -94,9 +96,12 @@ std::shared_ptr<SeracEncoderImpl> SeracEncoderImpl::load(const std::string& dir,
     auto net = std::make_shared<SeracEncoderImpl>(config, kind,
                                                   jsonField(j, "embedding_dim", 64, configPath));
     const std::string weights = (p / "model.safetensors").string();
-    auto file = SafetensorsFile::open(weights);
+    const WeightStore file = WeightStore::open(weights);
+    loadWeights(*net->lm, file);
     torch::NoGradGuard guard;
     for (auto& param : net->named_parameters()) {
+        if (param.key().rfind("transformer.", 0) == 0)
+            continue;
         if (!file.contains(param.key()))
             throw Error(weights + ": tensor '" + param.key() + "' is missing");
         const auto& e = file.entry(param.key());

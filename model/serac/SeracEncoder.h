@@ -1,6 +1,7 @@
 #pragma once
-// The two networks of SERAC's scope classifier, both GPT-2 stacks (Gpt2
-// blocks, Hugging Face names under "transformer.") with a small head:
+// The two networks of SERAC's scope classifier, both GPT-2 stacks (the
+// engine's Transformer, saved under GPT-2's Hugging Face names with the
+// "transformer." prefix) with a small head:
 //
 // - Embedding: a text -> a unit vector (masked mean of the final hidden
 //   states, projected). An input and an edit are encoded separately and
@@ -17,7 +18,8 @@
 //
 // Engine-internal: includes LibTorch. A folder holds config.json (GPT-2 keys
 // plus "serac_kind" and "embedding_dim") and model.safetensors.
-#include "Gpt2.h"
+#include "GptConfig.h"
+#include "Transformer.h"
 #include "Tokenizer.h"
 
 #include <string>
@@ -48,7 +50,7 @@ public:
     SeracEncoderKind kind() const { return m_kind; }
     int embeddingDim() const { return m_embeddingDim; }
 
-    Gpt2 lm{nullptr};
+    Transformer lm{nullptr};
     torch::nn::Linear proj{nullptr}; // embedding kind
     torch::Tensor score;             // embedding kind: [a, log b]
     torch::nn::Linear head{nullptr}; // cross-attention kind

@@ -321,11 +321,11 @@ double trainClassifier(SeracEncoder& net, SeracEncoder& embedNet, Sampler& s,
 
 double trainCounterfactual(LanguageModel& model, Sampler& s, const SeracTrainOptions& o, int pad,
                            double lrBase, Reporter& rep) {
-    auto& net = model.internals().net;
+    TransformerImpl* net = &network(model);
     net->train();
     torch::optim::AdamW opt(net->parameters(),
                             torch::optim::AdamWOptions(lrBase).weight_decay(0.01));
-    const int context = model.config().nPositions;
+    const int context = model.config().contextLength;
     const int batch = std::max(8, o.batchSize / 2);
     for (int step = 0; step < o.counterfactualSteps; ++step) {
         std::vector<std::vector<int>> seqs;
@@ -397,8 +397,8 @@ SeracTrainResult trainSerac(const SeracTrainOptions& o) {
         // The embedding model already tells subjects and relations apart;
         // starting from its stack spares the classifier most of that work.
         torch::NoGradGuard guard;
-        auto from = embedNet->lm->transformer->named_parameters();
-        for (auto& p : crossNet->lm->transformer->named_parameters())
+        auto from = embedNet->lm->named_parameters();
+        for (auto& p : crossNet->lm->named_parameters())
             p.value().copy_(from[p.key()]);
     }
     crossNet->train();

@@ -5,6 +5,8 @@
 #include "JsonFields.h"
 #include "FactWorld.h"
 #include "ModelInternals.h"
+#include "WeightStore.h"
+#include "Weights.h"
 
 #include <nlohmann/json.hpp>
 
@@ -86,9 +88,8 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
     cfg.vocabSize = tok.vocabSize();
     cfg.activation = "gelu_new";
 
-    torch::manual_seed(o.seed);
     auto model = LanguageModel::createRandom(cfg, tok, o.seed, "cpu");
-    auto& net = model->internals().net;
+    TransformerImpl* net = &network(*model);
     net->train();
     torch::optim::AdamW optimizer(
         net->parameters(),
@@ -107,7 +108,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
             jsonField(state, "steps", 0, statePath) == o.steps &&
             jsonField(state, "label_smoothing", o.labelSmoothing, statePath) == o.labelSmoothing &&
             jsonField(state, "ffn_drop", o.ffnDrop, statePath) == o.ffnDrop) {
-            loadGpt2Weights(net, (ckptDir / "model.safetensors").string());
+            loadWeights(*net, WeightStore::open((ckptDir / "model.safetensors").string()));
             torch::load(optimizer, (ckptDir / "optimizer.pt").string());
             step = jsonField(state, "step", 0, statePath);
             result.resumedFrom = step;
@@ -125,7 +126,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
     int firstCount = 0;
     auto saveCheckpoint = [&](int atStep) {
         fs::create_directories(ckptDir);
-        saveGpt2Weights(net, (ckptDir / "model.safetensors").string());
+        saveWeights(*net, (ckptDir / "model.safetensors").string());
         torch::save(optimizer, (ckptDir / "optimizer.pt").string());
         nlohmann::json state = {{"step", atStep},        {"steps", o.steps},
                                 {"seed", o.seed},        {"label_smoothing", o.labelSmoothing},
@@ -167,7 +168,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         for (auto& group : optimizer.param_groups())
             static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
         optimizer.zero_grad();
-        NeuronTaps drop;
+        Hooks drop;
         if (o.ffnDrop > 0) {
             // Drawn from the seed and the step alone, so a resumed run draws
             // the same masks.
@@ -177,7 +178,12 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                 std::vector<float> mask(static_cast<std::size_t>(batch));
                 for (auto& m : mask)
                     m = keep(rng) ? 1.0f : 0.0f;
-                drop.scale[l] = torch::tensor(mask).view({batch, 1});
+                Hook h;
+                h.site = HookSite::Neurons;
+                h.layer = l;
+                h.op = HookOp::Scale;
+                h.value = torch::tensor(mask).view({batch, 1});
+                drop.add(h);
             }
         }
         auto logits = net->forward(x, o.ffnDrop > 0 ? &drop : nullptr);

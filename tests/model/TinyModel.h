@@ -38,7 +38,7 @@ inline std::shared_ptr<LanguageModel> tinyModel(uint64_t seed = 1, int layers = 
     auto m = LanguageModel::createRandom(tinyConfig(layers, hidden), tinyTokenizer(), seed, "cpu");
     torch::NoGradGuard g;
     torch::manual_seed(seed);
-    for (auto& p : m->internals().net->parameters())
+    for (auto& p : network(*m).parameters())
         p.add_(torch::randn_like(p) * 0.3);
     return m;
 }

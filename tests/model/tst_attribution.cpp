@@ -34,20 +34,19 @@ AttributionGrid handGrid(int layers, int neurons, std::vector<float> scores) {
 }
 
 std::vector<float> valueRow(LanguageModel& m, int layer, int neuron) {
-    auto r =
-        m.internals().net->transformer->blocks[layer]->mlp->c_proj->weight[neuron].contiguous();
+    auto r = network(m).valueVector(layer, neuron).contiguous();
     return std::vector<float>(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
 }
 
 std::vector<torch::Tensor> snapshot(LanguageModel& m) {
     std::vector<torch::Tensor> out;
-    for (auto& p : m.internals().net->parameters())
+    for (auto& p : network(m).parameters())
         out.push_back(p.detach().clone());
     return out;
 }
 
 bool bitIdentical(LanguageModel& m, const std::vector<torch::Tensor>& s) {
-    auto params = m.internals().net->parameters();
+    auto params = network(m).parameters();
     for (std::size_t i = 0; i < s.size(); ++i)
         if (!torch::equal(params[i], s[i]))
             return false;
@@ -123,7 +122,7 @@ private Q_SLOTS:
             QVERIFY2(e.amplifyOwn > 0, e.relation.c_str());
             QVERIFY2(std::abs(e.suppressOwn) > 5 * std::abs(e.suppressRandom), e.relation.c_str());
             QVERIFY2(std::abs(e.amplifyOwn) > 5 * std::abs(e.amplifyRandom), e.relation.c_str());
-            QCOMPARE(e.byLayer.size(), std::size_t(m->config().nLayer));
+            QCOMPARE(e.byLayer.size(), std::size_t(m->config().layers));
             double neurons = 0;
             for (const auto& le : e.byLayer) {
                 QVERIFY(le.facts == 0 || le.facts == 1);
@@ -161,7 +160,7 @@ private Q_SLOTS:
         auto m = tinyModel(6);
         {
             torch::NoGradGuard g;
-            m->internals().net->transformer->blocks[1]->mlp->c_proj->weight[10].zero_();
+            network(*m).valueVector(1, 10).zero_();
         }
         const auto g = attribute(*m, "The capital of Ireland is", "Dublin");
         QCOMPARE(g.at(1, 10), 0.0f);
@@ -209,14 +208,15 @@ private Q_SLOTS:
         const double before = answerProbs(*m, {p.ids}, {target})[0];
         const double suppressed = answerProbs(*m, {p.ids}, {target}, scalesFor(ns, 0.f))[0];
         // The same as the forward pass with those activations set to zero.
-        NeuronTaps taps;
-        taps.scalePosition = static_cast<int64_t>(p.ids.size()) - 1;
-        taps.scale[0] = torch::ones({64});
-        taps.scale[0][3] = 0;
-        taps.scale[1] = torch::ones({64});
-        taps.scale[1][7] = 0;
+        const int64_t last = static_cast<int64_t>(p.ids.size()) - 1;
+        auto f0 = torch::ones({64}), f1 = torch::ones({64});
+        f0[3] = 0;
+        f1[7] = 0;
+        Hooks taps;
+        taps.add({HookSite::Neurons, 0, HookOp::Scale, last, f0, {}, nullptr});
+        taps.add({HookSite::Neurons, 1, HookOp::Scale, last, f1, {}, nullptr});
         torch::NoGradGuard g;
-        auto logits = m->internals().net->forward(m->internals().idsTensor(p.ids), &taps);
+        auto logits = network(*m).forward(idsTensor(*m, p.ids), &taps);
         const double direct = torch::softmax(logits[0][-1], -1)[target].item<double>();
         QVERIFY(std::abs(direct - suppressed) < 1e-6);
         QVERIFY(suppressed != before);
@@ -231,7 +231,7 @@ private Q_SLOTS:
         const int id = ed.updateFact({{1, 5}}, "Dublin", "Paris");
         QCOMPARE(ed.changes().size(), std::size_t(1));
         QCOMPARE(ed.changes()[0].kind, std::string("update-fact"));
-        const auto& E = m->internals().net->transformer->wte->weight;
+        const auto E = network(*m).unembedding();
         auto eo = E[*m->tokenizer().tokenId("Dublin")], en = E[*m->tokenizer().tokenId("Paris")];
         auto vt = torch::tensor(v);
         const double norm = vt.norm().item<double>();

@@ -1,9 +1,10 @@
-// The GPT-2 engine: Hugging Face names and shapes, the KV cache, batching,
-// and the neuron taps (read, scale, replace with gradient) behave as the
-// attribution and intervention code relies on.
+// The transformer on GPT-2: Hugging Face names and shapes, the KV cache,
+// batching, and the neuron hooks (read, scale, replace with gradient) behave
+// as the attribution and intervention code relies on.
 #include "Error.h"
 #include "Safetensors.h"
 #include "TinyModel.h"
+#include "Weights.h"
 
 #include <QtTest>
 
@@ -39,7 +40,9 @@ class TestGpt2 : public QObject {
 private Q_SLOTS:
     void parameterNamesAreHuggingFaces() {
         auto m = tinyModel();
-        auto params = m->internals().net->named_parameters();
+        std::map<std::string, torch::Tensor> params;
+        for (auto& [name, t] : checkpointTensors(network(*m)))
+            params[name] = t;
         const int N = 4 * 16;
         QCOMPARE(params["transformer.wte.weight"].sizes().vec(),
                  (std::vector<int64_t>{tinyTokenizer().vocabSize(), 16}));
@@ -50,11 +53,11 @@ private Q_SLOTS:
                  (std::vector<int64_t>{16, N}));
         QCOMPARE(params["transformer.h.1.mlp.c_proj.weight"].sizes().vec(),
                  (std::vector<int64_t>{N, 16}));
-        QVERIFY(params.contains("transformer.h.0.ln_1.weight"));
-        QVERIFY(params.contains("transformer.h.0.ln_2.bias"));
-        QVERIFY(params.contains("transformer.h.0.attn.c_proj.bias"));
-        QVERIFY(params.contains("transformer.ln_f.weight"));
-        QVERIFY(!params.contains("lm_head.weight")); // tied to wte
+        QVERIFY(params.count("transformer.h.0.ln_1.weight"));
+        QVERIFY(params.count("transformer.h.0.ln_2.bias"));
+        QVERIFY(params.count("transformer.h.0.attn.c_proj.bias"));
+        QVERIFY(params.count("transformer.ln_f.weight"));
+        QVERIFY(!params.count("lm_head.weight")); // tied to wte
     }
 
     void saveAndLoadGiveTheSameLogits() {
@@ -63,7 +66,7 @@ private Q_SLOTS:
         auto r = reloaded(m, dir);
         torch::NoGradGuard g;
         auto x = ids({4, 5, 6, 14, 7});
-        QCOMPARE(maxAbsDiff(m->internals().net->forward(x), r->internals().net->forward(x)), 0.0f);
+        QCOMPARE(maxAbsDiff(network(*m).forward(x), network(*r).forward(x)), 0.0f);
         QCOMPARE(r->info().layers, 2);
         QCOMPARE(r->info().neuronsPerLayer, 64);
     }
@@ -75,21 +78,20 @@ private Q_SLOTS:
         // Rewrite the weights with bare names, as some exports do.
         std::vector<torch::Tensor> keep;
         std::vector<SafetensorsTensor> ts;
-        for (auto& p : m->internals().net->named_parameters()) {
-            keep.push_back(p.value().detach().contiguous());
-            ts.push_back(
-                {p.key().substr(12), keep.back().sizes().vec(), keep.back().data_ptr<float>()});
+        for (auto& [name, t] : checkpointTensors(network(*m))) {
+            keep.push_back(t);
+            ts.push_back({name.substr(12), t.sizes().vec(), t.data_ptr<float>()});
         }
         writeSafetensors(dir.filePath("model.safetensors").toStdString(), ts);
         auto r = LanguageModel::load(dir.path().toStdString(), "cpu");
         torch::NoGradGuard g;
         auto x = ids({4, 5, 6});
-        QCOMPARE(maxAbsDiff(m->internals().net->forward(x), r->internals().net->forward(x)), 0.0f);
+        QCOMPARE(maxAbsDiff(network(*m).forward(x), network(*r).forward(x)), 0.0f);
     }
 
     void kvCacheMatchesFullForward() {
         auto m = tinyModel(5);
-        auto& net = m->internals().net;
+        TransformerImpl* net = &network(*m);
         torch::NoGradGuard g;
         auto x = ids({4, 5, 6, 14, 7, 8, 9, 10});
         auto full = net->forward(x);
@@ -103,27 +105,31 @@ private Q_SLOTS:
     }
 
     void sharedPrefixAttentionEqualsExpandedPrefix() {
-        // The fast attribution runs many rows over one cached prefix; its
-        // attention must equal the ordinary one over a copied prefix, for
+        // The fast attribution runs many rows over one cached prefix; a block
+        // run that way must equal the ordinary run over a copied prefix, for
         // one and several suffix tokens and for an empty prefix, gradients
         // included.
         auto m = tinyModel(16);
-        auto& net = m->internals().net;
-        auto& attn = *net->transformer->blocks[0]->attn;
-        const int64_t D = m->config().nEmbd;
+        TransformerImpl* net = &network(*m);
+        const int64_t D = m->config().hidden;
         for (int64_t P : {0, 1, 5})
             for (int64_t n : {1, 3}) {
-                torch::Tensor pk, pv;
+                KvCache prefix;
                 if (P > 0) {
                     torch::NoGradGuard g;
-                    auto prefix = torch::randn({1, P, D});
-                    attn.forward(prefix, {}, {}, &pk, &pv);
+                    AttentionContext grow;
+                    grow.cache = &prefix;
+                    net->block(0, torch::randn({1, P, D}), grow);
                 }
                 auto x = torch::randn({4, n, D}).requires_grad_(true);
-                auto fast = attn.forwardSharedPrefix(x, pk, pv);
-                auto ek = P > 0 ? pk.expand({4, -1, -1, -1}) : torch::Tensor();
-                auto ev = P > 0 ? pv.expand({4, -1, -1, -1}) : torch::Tensor();
-                auto ref = attn.forward(x, ek, ev, nullptr, nullptr);
+                AttentionContext shared;
+                shared.prefix = &prefix;
+                shared.sharedPrefix = true;
+                auto fast = net->block(0, x, shared);
+                KvCache copied = prefix.expanded(4);
+                AttentionContext plain;
+                plain.prefix = &copied;
+                auto ref = net->block(0, x, plain);
                 QVERIFY2(
                     maxAbsDiff(fast, ref) < 1e-5f,
                     qPrintable(QString("P %1 n %2: %3").arg(P).arg(n).arg(maxAbsDiff(fast, ref))));
@@ -136,7 +142,7 @@ private Q_SLOTS:
 
     void batchEqualsRowsAlone() {
         auto m = tinyModel(6);
-        auto& net = m->internals().net;
+        TransformerImpl* net = &network(*m);
         torch::NoGradGuard g;
         auto batch = torch::tensor({4, 5, 6, 14, 7, 4, 11, 12, 13, 16}).view({2, 5});
         auto both = net->forward(batch);
@@ -146,18 +152,18 @@ private Q_SLOTS:
 
     void scaleByOneChangesNothingByZeroChangesLogits() {
         auto m = tinyModel(7);
-        auto& net = m->internals().net;
+        TransformerImpl* net = &network(*m);
         torch::NoGradGuard g;
         auto x = ids({4, 5, 6, 14, 7});
         auto base = net->forward(x);
-        NeuronTaps one;
-        one.scale[1] = torch::ones({64});
+        Hooks one;
+        one.add({HookSite::Neurons, 1, HookOp::Scale, -1, torch::ones({64}), {}, nullptr});
         QCOMPARE(maxAbsDiff(net->forward(x, &one), base), 0.0f);
-        NeuronTaps zero;
-        zero.scale[1] = torch::ones({64});
-        zero.scale[1][3] = 0;
-        zero.scale[1][17] = 0;
-        zero.scalePosition = 4;
+        auto factor = torch::ones({64});
+        factor[3] = 0;
+        factor[17] = 0;
+        Hooks zero;
+        zero.add({HookSite::Neurons, 1, HookOp::Scale, 4, factor, {}, nullptr});
         auto changed = net->forward(x, &zero);
         QVERIFY(maxAbsDiff(changed.select(1, 4), base.select(1, 4)) > 1e-4f);
         // Scaling one position leaves the earlier positions alone.
@@ -166,12 +172,12 @@ private Q_SLOTS:
 
     void readTapRecordsPostActivationNeurons() {
         auto m = tinyModel(8);
-        auto& net = m->internals().net;
+        TransformerImpl* net = &network(*m);
         torch::NoGradGuard g;
         std::map<int, torch::Tensor> rec;
-        NeuronTaps t;
-        t.readLayers = {0, 1};
-        t.recorded = &rec;
+        Hooks t;
+        for (int l : {0, 1})
+            t.add({HookSite::Neurons, l, HookOp::Read, -1, {}, {}, &rec[l]});
         net->forward(ids({4, 5, 6}), &t);
         QCOMPARE(rec.size(), std::size_t(2));
         QCOMPARE(rec[1].sizes().vec(), (std::vector<int64_t>{1, 3, 64}));
@@ -181,26 +187,24 @@ private Q_SLOTS:
 
     void replacingWithItselfChangesNothingAndGradientFlows() {
         auto m = tinyModel(9);
-        auto& net = m->internals().net;
+        TransformerImpl* net = &network(*m);
         auto x = ids({4, 5, 6, 14, 7});
         std::map<int, torch::Tensor> rec;
-        NeuronTaps read;
-        read.readLayers = {0};
-        read.recorded = &rec;
+        Hooks read;
+        read.add({HookSite::Neurons, 0, HookOp::Read, -1, {}, {}, &rec[0]});
         torch::Tensor base;
         {
             torch::NoGradGuard g;
             base = net->forward(x, &read);
         }
-        NeuronTaps rep;
-        rep.replaceLayer = 0;
-        rep.replacePosition = 4;
-        rep.replacement = rec[0].select(1, 4).detach().clone().requires_grad_(true);
+        auto replacement = rec[0].select(1, 4).detach().clone().requires_grad_(true);
+        Hooks rep;
+        rep.add({HookSite::Neurons, 0, HookOp::Replace, 4, replacement, {}, nullptr});
         auto out = net->forward(x, &rep);
         QVERIFY(maxAbsDiff(out.detach(), base) < 1e-6f);
         torch::softmax(out[0][-1], -1)[9].backward();
-        QVERIFY(rep.replacement.grad().defined());
-        QVERIFY(rep.replacement.grad().abs().sum().item<float>() > 0);
+        QVERIFY(replacement.grad().defined());
+        QVERIFY(replacement.grad().abs().sum().item<float>() > 0);
     }
 
     void predictAndGenerateThroughThePublicApi() {
@@ -261,8 +265,10 @@ private Q_SLOTS:
         QTemporaryDir dir;
         tinyModel(15)->save(dir.path().toStdString());
         std::ofstream(dir.filePath("config.json").toStdString())
-            << "{\"model_type\":\"llama\",\"hidden_size\":16,\"num_hidden_layers\":2}";
-        expectError([&] { LanguageModel::load(dir.path().toStdString(), "cpu"); }, "llama");
+            << "{\"model_type\":\"mamba\",\"hidden_size\":16,\"num_hidden_layers\":2}";
+        expectError([&] { LanguageModel::load(dir.path().toStdString(), "cpu"); }, "mamba");
+        expectError([&] { LanguageModel::load(dir.path().toStdString(), "cpu"); },
+                    "supported: gpt2, llama, mistral, qwen2, qwen3, gpt_neox");
     }
 
     void brokenModelFoldersAreClearErrors() {
@@ -279,7 +285,7 @@ private Q_SLOTS:
         m->save(d);
         // A config whose shapes do not match the weights.
         {
-            GptConfig c = m->config();
+            GptConfig c = m->config().toGpt();
             c.nEmbd = 32;
             std::ofstream(d + "/config.json") << c.toJson();
         }
@@ -299,7 +305,7 @@ private Q_SLOTS:
         auto m = tinyModel(13);
         {
             torch::NoGradGuard g;
-            m->internals().net->named_parameters()["transformer.h.0.mlp.c_fc.weight"][0][0] = NAN;
+            network(*m).layer(0).upW[0][0] = NAN;
         }
         m->save(dir.path().toStdString());
         expectError([&] { LanguageModel::load(dir.path().toStdString(), "cpu"); }, "NaN");

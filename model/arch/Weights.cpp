@@ -1,0 +1,161 @@
+#include "Weights.h"
+
+#include "Error.h"
+#include "TensorNames.h"
+
+namespace scalpel {
+
+namespace {
+
+std::string shapeText(const std::vector<int64_t>& s) {
+    std::string out;
+    for (auto d : s)
+        out += (out.empty() ? "" : "x") + std::to_string(d);
+    return "[" + out + "]";
+}
+
+// The engine tensor (or the slice of one) that holds a checkpoint tensor.
+torch::Tensor slot(TransformerImpl& net, const TensorName& t) {
+    const auto& c = net.config();
+    const int64_t qSize = int64_t(c.heads) * c.headDim, kvSize = int64_t(c.kvHeads) * c.headDim;
+    if (t.layer < 0) {
+        switch (t.role) {
+        case TensorRole::TokenEmbedding: return net.embedding;
+        case TensorRole::PositionEmbedding: return net.positionEmbedding;
+        case TensorRole::FinalNormWeight: return net.finalNormW;
+        case TensorRole::FinalNormBias: return net.finalNormB;
+        case TensorRole::Unembedding: return net.lmHead;
+        default: break;
+        }
+        throw Error(std::string("no engine tensor for the ") + roleName(t.role));
+    }
+    auto& w = net.layer(t.layer);
+    switch (t.role) {
+    case TensorRole::AttnNormWeight: return w.attnNormW;
+    case TensorRole::AttnNormBias: return w.attnNormB;
+    case TensorRole::Q: return w.qkvW.narrow(1, 0, qSize);
+    case TensorRole::K: return w.qkvW.narrow(1, qSize, kvSize);
+    case TensorRole::V: return w.qkvW.narrow(1, qSize + kvSize, kvSize);
+    case TensorRole::QBias: return w.qkvB.narrow(0, 0, qSize);
+    case TensorRole::KBias: return w.qkvB.narrow(0, qSize, kvSize);
+    case TensorRole::VBias: return w.qkvB.narrow(0, qSize + kvSize, kvSize);
+    case TensorRole::Qkv: return w.qkvW;
+    case TensorRole::QkvBias: return w.qkvB;
+    case TensorRole::QNorm: return w.qNorm;
+    case TensorRole::KNorm: return w.kNorm;
+    case TensorRole::AttnOut: return w.outW;
+    case TensorRole::AttnOutBias: return w.outB;
+    case TensorRole::FfnNormWeight: return w.ffnNormW;
+    case TensorRole::FfnNormBias: return w.ffnNormB;
+    case TensorRole::Gate: return w.gateW;
+    case TensorRole::Up: return w.upW;
+    case TensorRole::UpBias: return w.upB;
+    case TensorRole::Down: return w.downW;
+    case TensorRole::DownBias: return w.downB;
+    default: break;
+    }
+    throw Error(std::string("no engine tensor for the ") + roleName(t.role));
+}
+
+// GPT-NeoX's fused rows, per head [q_h | k_h | v_h], <-> the engine's
+// [all q | all k | all v]. Works on [rows, ...] tensors (weights or biases).
+torch::Tensor neoxToEngine(const torch::Tensor& disk, int64_t heads, int64_t headDim) {
+    auto rest = disk.sizes().vec();
+    rest.erase(rest.begin());
+    std::vector<int64_t> split{heads, 3, headDim};
+    split.insert(split.end(), rest.begin(), rest.end());
+    auto v = disk.reshape(split).transpose(0, 1); // [3, heads, headDim, ...]
+    std::vector<int64_t> flat{3 * heads * headDim};
+    flat.insert(flat.end(), rest.begin(), rest.end());
+    return v.reshape(flat);
+}
+
+torch::Tensor engineToNeox(const torch::Tensor& engine, int64_t heads, int64_t headDim) {
+    auto rest = engine.sizes().vec();
+    rest.erase(rest.begin());
+    std::vector<int64_t> split{3, heads, headDim};
+    split.insert(split.end(), rest.begin(), rest.end());
+    auto v = engine.reshape(split).transpose(0, 1); // [heads, 3, headDim, ...]
+    std::vector<int64_t> flat{3 * heads * headDim};
+    flat.insert(flat.end(), rest.begin(), rest.end());
+    return v.reshape(flat);
+}
+
+// The checkpoint's shape of an engine slot.
+std::vector<int64_t> diskShape(const torch::Tensor& s, TensorLayout layout) {
+    if (s.dim() == 2 && (layout == TensorLayout::OutIn || layout == TensorLayout::OutInNeoxQkv))
+        return {s.size(1), s.size(0)};
+    return s.sizes().vec();
+}
+
+} // namespace
+
+void loadWeights(TransformerImpl& net, const WeightStore& store,
+                 const std::function<bool(double)>& progress) {
+    torch::NoGradGuard guard;
+    const auto names = tensorNames(net.config());
+    const int64_t heads = net.config().heads, headDim = net.config().headDim;
+    std::size_t done = 0;
+    for (const auto& t : names) {
+        std::string key = t.name;
+        if (!store.contains(key)) {
+            for (const auto& alt : t.alternatives)
+                if (store.contains(alt))
+                    key = alt;
+        }
+        if (!store.contains(key))
+            throw Error(store.path() + ": tensor '" + t.name + "' (" + roleName(t.role) +
+                        (t.layer >= 0 ? ", layer " + std::to_string(t.layer) : std::string()) +
+                        ") is missing; the checkpoint does not match config.json's " +
+                        net.config().modelType + " layout");
+        const WeightEntry& e = store.entry(key);
+        torch::Tensor dst = slot(net, t);
+        const auto want = diskShape(dst, t.layout);
+        if (e.shape != want)
+            throw Error(store.path() + ": tensor '" + key + "' has shape " + shapeText(e.shape) +
+                        ", config.json says " + shapeText(want));
+        auto disk = torch::empty(want, torch::kFloat);
+        store.readInto(key, disk.data_ptr<float>(), static_cast<std::size_t>(disk.numel()));
+        store.release(key);
+        if (!torch::isfinite(disk).all().item<bool>())
+            throw Error(store.path() + ": tensor '" + key + "' contains NaN or infinite values");
+        torch::Tensor engine = disk;
+        if (t.layout == TensorLayout::OutInNeoxQkv)
+            engine = neoxToEngine(disk, heads, headDim);
+        if (engine.dim() == 2 &&
+            (t.layout == TensorLayout::OutIn || t.layout == TensorLayout::OutInNeoxQkv))
+            engine = engine.t();
+        dst.copy_(engine);
+        ++done;
+        if (progress && !progress(static_cast<double>(done) / names.size()))
+            throw Cancelled();
+    }
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> checkpointTensors(TransformerImpl& net,
+                                                                     const std::string& prefix) {
+    torch::NoGradGuard guard;
+    const int64_t heads = net.config().heads, headDim = net.config().headDim;
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& t : tensorNames(net.config())) {
+        torch::Tensor v = slot(net, t).detach().to(torch::kCPU, torch::kFloat);
+        if (v.dim() == 2 &&
+            (t.layout == TensorLayout::OutIn || t.layout == TensorLayout::OutInNeoxQkv))
+            v = v.t();
+        if (t.layout == TensorLayout::OutInNeoxQkv)
+            v = engineToNeox(v, heads, headDim);
+        out.emplace_back(prefix + t.name, v.contiguous());
+    }
+    return out;
+}
+
+void saveWeights(TransformerImpl& net, const std::string& path,
+                 const std::map<std::string, std::string>& metadata) {
+    const auto tensors = checkpointTensors(net);
+    std::vector<SafetensorsTensor> list;
+    for (const auto& [name, t] : tensors)
+        list.push_back({name, t.sizes().vec(), t.data_ptr<float>()});
+    writeSafetensors(path, list, metadata);
+}
+
+} // namespace scalpel
