@@ -292,9 +292,10 @@ AttributionGrid attributeIds(const LanguageModel& model, const std::vector<int>&
         if (id < 0 || id >= model.config().vocabSize)
             throw Error("target token id " + std::to_string(id) + " is outside the vocabulary");
     const auto start = Clock::now();
-    AttributionGrid g = o.method == AttributionMethod::Fast && network(model).rowsMayShareCausalPrefix()
-                            ? attributeFast(model, promptIds, targetIds, o)
-                            : attributeReference(model, promptIds, targetIds, o);
+    AttributionGrid g =
+        o.method == AttributionMethod::Fast && network(model).rowsMayShareCausalPrefix()
+            ? attributeFast(model, promptIds, targetIds, o)
+            : attributeReference(model, promptIds, targetIds, o);
     g.promptIds = promptIds;
     for (int id : promptIds)
         g.promptTokens.push_back(model.tokenizer().tokenText(id));

@@ -45,9 +45,8 @@ std::vector<double> answerProbs(const LanguageModel& model,
             flat.insert(flat.end(), target.begin(), target.end() - 1);
         }
         const int64_t len = static_cast<int64_t>(T) + n - 1;
-        auto x = torch::tensor(flat)
-                     .view({static_cast<int64_t>(rows.size()), len})
-                     .to(deviceOf(model));
+        auto x =
+            torch::tensor(flat).view({static_cast<int64_t>(rows.size()), len}).to(deviceOf(model));
         Hooks hooks;
         for (const auto& [layer, factor] : scaleTensors) {
             Hook h;
@@ -116,9 +115,8 @@ std::vector<PromptScore> scoreEach(const LanguageModel& model,
             auto x = torch::tensor(flat)
                          .view({static_cast<int64_t>(s1 - s0), static_cast<int64_t>(T)})
                          .to(deviceOf(model));
-            auto lp =
-                torch::log_softmax(net.forward(x).select(1, static_cast<int64_t>(T) - 1), -1)
-                    .to(torch::kCPU);
+            auto lp = torch::log_softmax(net.forward(x).select(1, static_cast<int64_t>(T) - 1), -1)
+                          .to(torch::kCPU);
             auto t = torch::tensor(tg).view({-1, 1});
             auto chosen = lp.gather(1, t).view({-1});
             auto top = lp.argmax(1);

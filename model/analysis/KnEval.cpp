@@ -111,8 +111,8 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             const FactPrompts other = promptsOf(m, world, pool[rng() % pool.size()]);
             std::vector<NeuronId> random;
             for (std::size_t k = 0; k < ns.size(); ++k)
-                random.push_back({static_cast<int>(rng() % cfg.layers),
-                                  static_cast<int>(rng() % cfg.neurons)});
+                random.push_back(
+                    {static_cast<int>(rng() % cfg.layers), static_cast<int>(rng() % cfg.neurons)});
             // The unmodified probabilities of each prompt set, computed once
             // for all the interventions compared against them.
             const auto ownBefore = answerProbs(m, own.prompts, {own.object});

@@ -82,8 +82,7 @@ void neoxNames(const ModelConfig& c, std::vector<TensorName>& out) {
         const std::string p = layerPrefix("gpt_neox.layers.", l);
         add(TensorRole::AttnNormWeight, l, p + "input_layernorm.weight", TensorLayout::Plain);
         add(TensorRole::AttnNormBias, l, p + "input_layernorm.bias", TensorLayout::Plain);
-        add(TensorRole::Qkv, l, p + "attention.query_key_value.weight",
-            TensorLayout::OutInNeoxQkv);
+        add(TensorRole::Qkv, l, p + "attention.query_key_value.weight", TensorLayout::OutInNeoxQkv);
         if (c.qkvBias)
             add(TensorRole::QkvBias, l, p + "attention.query_key_value.bias",
                 TensorLayout::OutInNeoxQkv);
@@ -119,32 +118,58 @@ std::vector<TensorName> tensorNames(const ModelConfig& c) {
 
 const char* roleName(TensorRole r) {
     switch (r) {
-    case TensorRole::TokenEmbedding: return "token embedding";
-    case TensorRole::PositionEmbedding: return "position embedding";
-    case TensorRole::AttnNormWeight: return "attention norm";
-    case TensorRole::AttnNormBias: return "attention norm bias";
-    case TensorRole::Q: return "query projection";
-    case TensorRole::K: return "key projection";
-    case TensorRole::V: return "value projection";
-    case TensorRole::QBias: return "query bias";
-    case TensorRole::KBias: return "key bias";
-    case TensorRole::VBias: return "value bias";
-    case TensorRole::Qkv: return "fused query/key/value projection";
-    case TensorRole::QkvBias: return "fused query/key/value bias";
-    case TensorRole::QNorm: return "query norm";
-    case TensorRole::KNorm: return "key norm";
-    case TensorRole::AttnOut: return "attention output projection";
-    case TensorRole::AttnOutBias: return "attention output bias";
-    case TensorRole::FfnNormWeight: return "FFN norm";
-    case TensorRole::FfnNormBias: return "FFN norm bias";
-    case TensorRole::Gate: return "FFN gate projection";
-    case TensorRole::Up: return "FFN up projection";
-    case TensorRole::UpBias: return "FFN up bias";
-    case TensorRole::Down: return "FFN down projection";
-    case TensorRole::DownBias: return "FFN down bias";
-    case TensorRole::FinalNormWeight: return "final norm";
-    case TensorRole::FinalNormBias: return "final norm bias";
-    case TensorRole::Unembedding: return "unembedding";
+    case TensorRole::TokenEmbedding:
+        return "token embedding";
+    case TensorRole::PositionEmbedding:
+        return "position embedding";
+    case TensorRole::AttnNormWeight:
+        return "attention norm";
+    case TensorRole::AttnNormBias:
+        return "attention norm bias";
+    case TensorRole::Q:
+        return "query projection";
+    case TensorRole::K:
+        return "key projection";
+    case TensorRole::V:
+        return "value projection";
+    case TensorRole::QBias:
+        return "query bias";
+    case TensorRole::KBias:
+        return "key bias";
+    case TensorRole::VBias:
+        return "value bias";
+    case TensorRole::Qkv:
+        return "fused query/key/value projection";
+    case TensorRole::QkvBias:
+        return "fused query/key/value bias";
+    case TensorRole::QNorm:
+        return "query norm";
+    case TensorRole::KNorm:
+        return "key norm";
+    case TensorRole::AttnOut:
+        return "attention output projection";
+    case TensorRole::AttnOutBias:
+        return "attention output bias";
+    case TensorRole::FfnNormWeight:
+        return "FFN norm";
+    case TensorRole::FfnNormBias:
+        return "FFN norm bias";
+    case TensorRole::Gate:
+        return "FFN gate projection";
+    case TensorRole::Up:
+        return "FFN up projection";
+    case TensorRole::UpBias:
+        return "FFN up bias";
+    case TensorRole::Down:
+        return "FFN down projection";
+    case TensorRole::DownBias:
+        return "FFN down bias";
+    case TensorRole::FinalNormWeight:
+        return "final norm";
+    case TensorRole::FinalNormBias:
+        return "final norm bias";
+    case TensorRole::Unembedding:
+        return "unembedding";
     }
     return "tensor";
 }

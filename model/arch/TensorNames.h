@@ -43,17 +43,18 @@ enum class TensorRole {
 // ([in, out], so x W is one product and row i of the down projection is
 // neuron i's value vector).
 enum class TensorLayout {
-    Plain,      // vectors and embeddings: as stored
-    InOut,      // GPT-2's Conv1D: already [in, out]
-    OutIn,      // torch.nn.Linear: [out, in], transposed at load
+    Plain,       // vectors and embeddings: as stored
+    InOut,       // GPT-2's Conv1D: already [in, out]
+    OutIn,       // torch.nn.Linear: [out, in], transposed at load
     OutInNeoxQkv // GPT-NeoX's fused qkv: [heads * (q|k|v) * head_dim, in], per head interleaved
 };
 
 struct TensorName {
     TensorRole role;
-    int layer = -1;             // -1 for tensors outside the blocks
-    std::string name;           // as in the checkpoint
-    std::vector<std::string> alternatives; // also accepted at load (GPT-2 with or without "transformer.")
+    int layer = -1;   // -1 for tensors outside the blocks
+    std::string name; // as in the checkpoint
+    std::vector<std::string>
+        alternatives; // also accepted at load (GPT-2 with or without "transformer.")
     TensorLayout layout = TensorLayout::Plain;
 };
 

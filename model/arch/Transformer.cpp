@@ -80,7 +80,9 @@ TransformerImpl::TransformerImpl(const ModelConfig& c) : m_config(c) {
     const int64_t D = c.hidden, N = c.neurons, V = c.vocabSize, dh = c.headDim;
     const int64_t qkv = (int64_t(c.heads) + 2 * c.kvHeads) * dh, q = int64_t(c.heads) * dh;
     const bool layerNorm = c.norm == NormKind::LayerNorm;
-    auto reg = [&](const std::string& name, torch::Tensor t) { return register_parameter(name, t); };
+    auto reg = [&](const std::string& name, torch::Tensor t) {
+        return register_parameter(name, t);
+    };
     embedding = reg("embedding", torch::zeros({V, D}));
     if (c.positions == PositionKind::Learned)
         positionEmbedding = reg("position_embedding", torch::zeros({c.contextLength, D}));
@@ -237,7 +239,7 @@ torch::Tensor TransformerImpl::rotate(const torch::Tensor& x, int64_t offset) co
     auto pos = torch::arange(offset, offset + T, torch::TensorOptions().dtype(torch::kFloat))
                    .to(x.device());
     auto freqs = torch::outer(pos, m_invFreq.to(x.device())); // [T, r / 2]
-    auto emb = torch::cat({freqs, freqs}, -1);                 // [T, r]
+    auto emb = torch::cat({freqs, freqs}, -1);                // [T, r]
     auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
     auto rot = r < dh ? x.narrow(-1, 0, r) : x;
     auto half1 = rot.narrow(-1, 0, r / 2), half2 = rot.narrow(-1, r / 2, r / 2);
@@ -363,8 +365,9 @@ FfnSplit TransformerImpl::attend(int layer, const torch::Tensor& hIn, const Atte
     auto& w = m_layers[static_cast<std::size_t>(layer)];
     const torch::Tensor h = applyHooks(ctx.hooks, HookSite::BlockInput, layer, hIn);
     const torch::Tensor normed = norm(h, w.attnNormW, w.attnNormB);
-    torch::Tensor a = ctx.sharedPrefix && ctx.prefix ? attentionSharedPrefix(layer, normed, *ctx.prefix)
-                                                     : attention(layer, normed, ctx);
+    torch::Tensor a = ctx.sharedPrefix && ctx.prefix
+                          ? attentionSharedPrefix(layer, normed, *ctx.prefix)
+                          : attention(layer, normed, ctx);
     a = applyHooks(ctx.hooks, HookSite::AttentionOutput, layer, a);
     FfnSplit s;
     s.residual = h + a;
@@ -415,8 +418,8 @@ torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, const Hooks* hoo
     return h;
 }
 
-torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, const Hooks* hooks,
-                                       KvCache* cache, bool lastOnly) {
+torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, const Hooks* hooks, KvCache* cache,
+                                       bool lastOnly) {
     auto h = hidden(ids, hooks, cache);
     if (lastOnly)
         h = h.narrow(1, h.size(1) - 1, 1);

@@ -31,7 +31,8 @@ struct KvCache {
     std::vector<torch::Tensor> values;
     int64_t length() const { return keys.empty() || !keys[0].defined() ? 0 : keys[0].size(2); }
     int64_t length(int layer) const {
-        return static_cast<int>(keys.size()) > layer && keys[static_cast<std::size_t>(layer)].defined()
+        return static_cast<int>(keys.size()) > layer &&
+                       keys[static_cast<std::size_t>(layer)].defined()
                    ? keys[static_cast<std::size_t>(layer)].size(2)
                    : 0;
     }
@@ -67,8 +68,8 @@ struct LayerWeights {
     torch::Tensor qNorm, kNorm;
     torch::Tensor outW, outB; // [H dh, D]
     torch::Tensor ffnNormW, ffnNormB;
-    torch::Tensor gateW;      // [D, N]
-    torch::Tensor upW, upB;   // [D, N]
+    torch::Tensor gateW;        // [D, N]
+    torch::Tensor upW, upB;     // [D, N]
     torch::Tensor downW, downB; // [N, D]
 };
 
@@ -112,7 +113,9 @@ public:
     // Neuron (l, i)'s value vector: a writable view of row i of the down
     // projection, [D].
     torch::Tensor valueVector(int layer, int neuron);
-    torch::Tensor downProjection(int layer) { return m_layers[static_cast<std::size_t>(layer)].downW; }
+    torch::Tensor downProjection(int layer) {
+        return m_layers[static_cast<std::size_t>(layer)].downW;
+    }
     torch::Tensor downBias(int layer) { return m_layers[static_cast<std::size_t>(layer)].downB; }
 
     torch::Tensor finalNorm(const torch::Tensor& h);
@@ -134,9 +137,11 @@ public:
     torch::Tensor embedding, positionEmbedding, finalNormW, finalNormB, lmHead;
 
 private:
-    torch::Tensor norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const;
+    torch::Tensor norm(const torch::Tensor& x, const torch::Tensor& w,
+                       const torch::Tensor& b) const;
     torch::Tensor activate(const torch::Tensor& x) const;
-    torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const;
+    torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w,
+                         const torch::Tensor& b) const;
     torch::Tensor rotate(const torch::Tensor& x, int64_t offset) const; // [B, H, T, dh]
     torch::Tensor headNorm(const torch::Tensor& x, const torch::Tensor& w) const;
     torch::Tensor attention(int layer, const torch::Tensor& x, const AttentionContext& ctx);

@@ -20,39 +20,67 @@ torch::Tensor slot(TransformerImpl& net, const TensorName& t) {
     const int64_t qSize = int64_t(c.heads) * c.headDim, kvSize = int64_t(c.kvHeads) * c.headDim;
     if (t.layer < 0) {
         switch (t.role) {
-        case TensorRole::TokenEmbedding: return net.embedding;
-        case TensorRole::PositionEmbedding: return net.positionEmbedding;
-        case TensorRole::FinalNormWeight: return net.finalNormW;
-        case TensorRole::FinalNormBias: return net.finalNormB;
-        case TensorRole::Unembedding: return net.lmHead;
-        default: break;
+        case TensorRole::TokenEmbedding:
+            return net.embedding;
+        case TensorRole::PositionEmbedding:
+            return net.positionEmbedding;
+        case TensorRole::FinalNormWeight:
+            return net.finalNormW;
+        case TensorRole::FinalNormBias:
+            return net.finalNormB;
+        case TensorRole::Unembedding:
+            return net.lmHead;
+        default:
+            break;
         }
         throw Error(std::string("no engine tensor for the ") + roleName(t.role));
     }
     auto& w = net.layer(t.layer);
     switch (t.role) {
-    case TensorRole::AttnNormWeight: return w.attnNormW;
-    case TensorRole::AttnNormBias: return w.attnNormB;
-    case TensorRole::Q: return w.qkvW.narrow(1, 0, qSize);
-    case TensorRole::K: return w.qkvW.narrow(1, qSize, kvSize);
-    case TensorRole::V: return w.qkvW.narrow(1, qSize + kvSize, kvSize);
-    case TensorRole::QBias: return w.qkvB.narrow(0, 0, qSize);
-    case TensorRole::KBias: return w.qkvB.narrow(0, qSize, kvSize);
-    case TensorRole::VBias: return w.qkvB.narrow(0, qSize + kvSize, kvSize);
-    case TensorRole::Qkv: return w.qkvW;
-    case TensorRole::QkvBias: return w.qkvB;
-    case TensorRole::QNorm: return w.qNorm;
-    case TensorRole::KNorm: return w.kNorm;
-    case TensorRole::AttnOut: return w.outW;
-    case TensorRole::AttnOutBias: return w.outB;
-    case TensorRole::FfnNormWeight: return w.ffnNormW;
-    case TensorRole::FfnNormBias: return w.ffnNormB;
-    case TensorRole::Gate: return w.gateW;
-    case TensorRole::Up: return w.upW;
-    case TensorRole::UpBias: return w.upB;
-    case TensorRole::Down: return w.downW;
-    case TensorRole::DownBias: return w.downB;
-    default: break;
+    case TensorRole::AttnNormWeight:
+        return w.attnNormW;
+    case TensorRole::AttnNormBias:
+        return w.attnNormB;
+    case TensorRole::Q:
+        return w.qkvW.narrow(1, 0, qSize);
+    case TensorRole::K:
+        return w.qkvW.narrow(1, qSize, kvSize);
+    case TensorRole::V:
+        return w.qkvW.narrow(1, qSize + kvSize, kvSize);
+    case TensorRole::QBias:
+        return w.qkvB.narrow(0, 0, qSize);
+    case TensorRole::KBias:
+        return w.qkvB.narrow(0, qSize, kvSize);
+    case TensorRole::VBias:
+        return w.qkvB.narrow(0, qSize + kvSize, kvSize);
+    case TensorRole::Qkv:
+        return w.qkvW;
+    case TensorRole::QkvBias:
+        return w.qkvB;
+    case TensorRole::QNorm:
+        return w.qNorm;
+    case TensorRole::KNorm:
+        return w.kNorm;
+    case TensorRole::AttnOut:
+        return w.outW;
+    case TensorRole::AttnOutBias:
+        return w.outB;
+    case TensorRole::FfnNormWeight:
+        return w.ffnNormW;
+    case TensorRole::FfnNormBias:
+        return w.ffnNormB;
+    case TensorRole::Gate:
+        return w.gateW;
+    case TensorRole::Up:
+        return w.upW;
+    case TensorRole::UpBias:
+        return w.upB;
+    case TensorRole::Down:
+        return w.downW;
+    case TensorRole::DownBias:
+        return w.downB;
+    default:
+        break;
     }
     throw Error(std::string("no engine tensor for the ") + roleName(t.role));
 }

@@ -22,8 +22,8 @@ void loadWeights(TransformerImpl& net, const WeightStore& store,
 
 // The network's tensors under their checkpoint names, in the checkpoint's
 // layout, on the CPU, in table order. `prefix` is prepended to each name.
-std::vector<std::pair<std::string, torch::Tensor>> checkpointTensors(TransformerImpl& net,
-                                                                     const std::string& prefix = {});
+std::vector<std::pair<std::string, torch::Tensor>>
+checkpointTensors(TransformerImpl& net, const std::string& prefix = {});
 
 // Writes model.safetensors (F32) in the family's own names and layout.
 void saveWeights(TransformerImpl& net, const std::string& safetensorsPath,

@@ -40,8 +40,8 @@ struct Reader {
             return fallback;
         const auto& v = j[key];
         if (!v.is_number() || (mustBePositive && v.get<double>() <= 0))
-            throw Error(where + ": '" + key + "' must be a " +
-                        (mustBePositive ? "positive " : "") + "number");
+            throw Error(where + ": '" + key + "' must be a " + (mustBePositive ? "positive " : "") +
+                        "number");
         return v.get<double>();
     }
     bool flag(const char* key, bool fallback) const {
@@ -99,7 +99,8 @@ RopeScaling readRopeScaling(const Reader& r) {
         s.highFreqFactor = sr.number("high_freq_factor", 4.0);
         s.originalContext = sr.positive("original_max_position_embeddings", 8192);
         if (s.highFreqFactor <= s.lowFreqFactor)
-            throw Error(r.where + ": rope_scaling 'high_freq_factor' must exceed 'low_freq_factor'");
+            throw Error(r.where +
+                        ": rope_scaling 'high_freq_factor' must exceed 'low_freq_factor'");
     }
     return s;
 }

@@ -54,8 +54,8 @@ void checkNeuron(const LanguageModel& m, int layer, int neuron) {
     const int N = c.neurons;
     if (layer < 0 || layer >= c.layers || neuron < 0 || neuron >= N)
         throw Error("neuron " + std::to_string(layer) + ":" + std::to_string(neuron) +
-                    " does not exist (layers 0-" + std::to_string(c.layers - 1) +
-                    ", neurons 0-" + std::to_string(N - 1) + ")");
+                    " does not exist (layers 0-" + std::to_string(c.layers - 1) + ", neurons 0-" +
+                    std::to_string(N - 1) + ")");
 }
 
 torch::Tensor answerLogProb(const torch::Tensor& logits, const torch::Tensor& target) {

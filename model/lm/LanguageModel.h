@@ -17,9 +17,9 @@ namespace scalpel {
 
 struct ModelInfo {
     std::string path;
-    std::string device; // "cpu" or "cuda:0"
-    std::string family;    // the builder: gpt2, llama, gpt_neox
-    std::string modelType; // config.json's model_type
+    std::string device;      // "cpu" or "cuda:0"
+    std::string family;      // the builder: gpt2, llama, gpt_neox
+    std::string modelType;   // config.json's model_type
     std::string dtypeOnDisk; // F32, F16, BF16 ("" for a model made in memory)
     bool tiedEmbeddings = true;
     int kvHeads = 0;
