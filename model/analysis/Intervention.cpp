@@ -169,13 +169,15 @@ void WeightEditor::checkNeurons(const std::vector<NeuronId>& neurons) const {
 }
 
 int WeightEditor::updateFact(const std::vector<NeuronId>& neurons, const std::string& oldObject,
-                             const std::string& newObject, const std::string& description) {
+                             const std::string& newObject, const std::string& description,
+                             const std::vector<std::vector<int>>& prompts) {
     checkNeurons(neurons);
     const auto oldIds = encodeTarget(*m_model, oldObject);
     const auto newIds = encodeTarget(*m_model, newObject);
     if (oldIds.size() != 1 || newIds.size() != 1)
         throw Error("updating a fact needs single-token objects ('" + oldObject + "' and '" +
                     newObject + "')");
+    const std::vector<float> signs = activationSigns(neurons, prompts);
     TransformerImpl& net = network(*m_model);
     torch::NoGradGuard g;
     // The answer's direction in the output space: its unembedding row (the
@@ -183,18 +185,50 @@ int WeightEditor::updateFact(const std::vector<NeuronId>& neurons, const std::st
     auto eOld = net.unembeddingRow(oldIds[0]), eNew = net.unembeddingRow(newIds[0]);
     const int id = m_nextId++;
     auto& before = m_before[id];
-    for (const auto& n : neurons) {
+    for (std::size_t k = 0; k < neurons.size(); ++k) {
+        const auto& n = neurons[k];
         auto v = valueRow(*m_model, n);
         before.emplace(n, toVector(v));
         const double norm = v.norm().item<double>();
         const double l1 = norm / eOld.norm().item<double>() * 1.0;
         const double l2 = norm / eNew.norm().item<double>() * 8.0;
-        v.copy_(v - l1 * eOld + l2 * eNew);
+        if (signs[k] > 0)
+            v.copy_(v - l1 * eOld + l2 * eNew);
+        else
+            v.copy_(v + l1 * eOld - l2 * eNew);
     }
     m_changes.push_back({id, "update-fact",
                          description.empty() ? oldObject + " -> " + newObject : description,
                          neurons});
     return id;
+}
+
+std::vector<float>
+WeightEditor::activationSigns(const std::vector<NeuronId>& neurons,
+                              const std::vector<std::vector<int>>& prompts) const {
+    std::vector<float> signs(neurons.size(), 1.0f);
+    if (prompts.empty())
+        return signs;
+    TransformerImpl& net = network(*m_model);
+    torch::NoGradGuard g;
+    std::vector<double> sum(neurons.size(), 0.0);
+    for (const auto& p : prompts) {
+        if (p.empty())
+            throw Error("the prompt is empty");
+        std::map<int, torch::Tensor> rec;
+        Hooks read;
+        for (const auto& n : neurons)
+            if (!rec.count(n.layer)) {
+                rec[n.layer] = torch::Tensor();
+                read.add({HookSite::Neurons, n.layer, HookOp::Read, -1, {}, {}, &rec[n.layer]});
+            }
+        net.forward(idsTensor(*m_model, p), &read, nullptr, true);
+        for (std::size_t k = 0; k < neurons.size(); ++k)
+            sum[k] += rec[neurons[k].layer][0][-1][neurons[k].neuron].item<double>();
+    }
+    for (std::size_t k = 0; k < neurons.size(); ++k)
+        signs[k] = sum[k] < 0 ? -1.0f : 1.0f;
+    return signs;
 }
 
 int WeightEditor::eraseRelation(const std::vector<NeuronId>& neurons,

@@ -74,8 +74,15 @@ public:
     explicit WeightEditor(std::shared_ptr<LanguageModel> model);
 
     // Returns the change's id. Errors leave the weights unchanged.
+    // `prompts` (token ids of the fact's prompts) give each neuron's sign: a
+    // gated MLP's neuron act(gate x) * (up x) may carry a fact while
+    // negative, and then its value vector moves the other way (-E[o] + E[o']
+    // scaled as above, times the sign of its mean activation at the prompts'
+    // last position). Without prompts every sign is +1, the paper's rule for
+    // GELU neurons.
     int updateFact(const std::vector<NeuronId>& neurons, const std::string& oldObject,
-                   const std::string& newObject, const std::string& description = {});
+                   const std::string& newObject, const std::string& description = {},
+                   const std::vector<std::vector<int>>& prompts = {});
     int eraseRelation(const std::vector<NeuronId>& neurons, const std::string& description = {});
     // Undoes one change, and every change made after it, so the weights are
     // bit-identical to those before it.
@@ -86,6 +93,8 @@ public:
 
 private:
     void checkNeurons(const std::vector<NeuronId>& neurons) const;
+    std::vector<float> activationSigns(const std::vector<NeuronId>& neurons,
+                                       const std::vector<std::vector<int>>& prompts) const;
     void saveOriginal(const NeuronId& n);
 
     std::shared_ptr<LanguageModel> m_model;

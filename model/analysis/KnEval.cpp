@@ -187,7 +187,11 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             do {
                 newObject = factsByRelation[rel][rng() % factsByRelation[rel].size()].object;
             } while (newObject == facts[fi].object);
-            editor.updateFact(ns, facts[fi].object, newObject);
+            // A gated MLP's neurons may be negative: their signs come from the
+            // fact's prompts. GELU neurons keep the paper's rule (all +1).
+            editor.updateFact(ns, facts[fi].object, newObject, {},
+                              m.config().gatedMlp ? fps[fi].prompts
+                                                  : std::vector<std::vector<int>>{});
             FactPrompts target = fps[fi];
             target.object = encodeTarget(m, newObject)[0];
             success += scoreFacts(m, {target}).accuracy();
