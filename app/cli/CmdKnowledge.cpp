@@ -39,6 +39,18 @@ std::pair<Fact, std::vector<std::string>> factPrompts(const Args& a, const FactW
     return {*f, w.paraphrases(subject, relation, TemplateSplit::Train)};
 }
 
+// --target-id N (a token id) or --target TEXT, as token ids.
+std::vector<int> targetIds(const Args& a, const LanguageModel& m) {
+    if (a.has("target-id")) {
+        const long long id = a.integer("target-id", -1);
+        if (id < 0 || id >= m.config().vocabSize)
+            throw Error("--target-id " + std::to_string(id) + " is outside the vocabulary (0-" +
+                        std::to_string(m.config().vocabSize - 1) + ")");
+        return {static_cast<int>(id)};
+    }
+    return encodeTarget(m, a.required("target"));
+}
+
 nlohmann::ordered_json neuronsJson(const std::vector<KnowledgeNeuron>& ns) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& n : ns)
@@ -66,12 +78,16 @@ std::vector<std::string> readPrompts(const std::string& path) {
 } // namespace
 
 int cmdAttribute(const Args& a) {
-    a.allow({"model", "device", "prompt", "target", "steps", "method"});
+    a.allow({"model", "device", "prompt", "target", "target-id", "steps", "method",
+             "no-special-tokens"});
     auto m = loadModel(a);
     AttributionOptions o;
     o.steps = static_cast<int>(a.integer("steps", 20));
     o.method = parseMethod(a.get("method", "fast"));
-    const AttributionGrid g = attribute(*m, a.required("prompt"), a.required("target"), o);
+    // The ids `tokenize` prints for the prompt, special tokens included.
+    const PreparedPrompt p = m->prepare(a.required("prompt"), !a.flag("no-special-tokens"));
+    AttributionGrid g = attributeIds(*m, p.ids, targetIds(a, *m), o);
+    g.promptTokens = p.tokens;
     nlohmann::ordered_json scores = nlohmann::ordered_json::array();
     for (int l = 0; l < g.layers; ++l)
         scores.push_back(
@@ -92,8 +108,8 @@ int cmdAttribute(const Args& a) {
 }
 
 int cmdKnowledgeNeurons(const Args& a) {
-    a.allow({"model", "device", "facts", "fact", "prompts-file", "target", "threshold", "share",
-             "steps", "method"});
+    a.allow({"model", "device", "facts", "fact", "prompts-file", "target", "target-id", "threshold",
+             "share", "steps", "method"});
     auto m = loadModel(a);
     std::vector<std::string> prompts;
     std::string target;
@@ -104,16 +120,22 @@ int cmdKnowledgeNeurons(const Args& a) {
         target = a.get("target", fact.object);
     } else if (a.has("prompts-file")) {
         prompts = readPrompts(a.required("prompts-file"));
-        target = a.required("target");
+        if (!a.has("target-id"))
+            target = a.required("target");
     } else {
-        throw Error("give --fact SUBJECT:RELATION or --prompts-file F --target T");
+        throw Error(
+            "give --fact SUBJECT:RELATION or --prompts-file F (--target T | --target-id N)");
     }
     AttributionOptions o;
     o.steps = static_cast<int>(a.integer("steps", 20));
     o.method = parseMethod(a.get("method", "fast"));
-    const auto s = findKnowledgeNeurons(*m, prompts, target, a.number("threshold", 0.2),
+    const std::vector<int> ids = a.has("target-id") ? targetIds(a, *m) : encodeTarget(*m, target);
+    if (target.empty())
+        target = m->tokenizer().decode(ids, false);
+    const auto s = findKnowledgeNeurons(*m, prompts, ids, a.number("threshold", 0.2),
                                         a.number("share", 0.7), o);
     printJson({{"target", target},
+               {"target_ids", ids},
                {"prompts", s.prompts},
                {"prompts_needed",
                 promptsNeeded(static_cast<int>(prompts.size()), a.number("share", 0.7))},

@@ -34,6 +34,7 @@ std::vector<NeuronScale> parseScales(const Args& a) {
 
 nlohmann::ordered_json promptJson(const PreparedPrompt& p) {
     nlohmann::ordered_json j;
+    j["ids"] = p.ids;
     j["tokens"] = p.tokens;
     if (!p.unknownWords.empty())
         j["unknown_words"] = p.unknownWords;
@@ -50,8 +51,14 @@ int cmdInfo(const Args& a) {
     a.allow({"model", "device"});
     auto m = loadModel(a);
     const ModelInfo i = m->info();
-    printJson({{"layers", i.layers},
+    printJson({{"family", i.family},
+               {"model_type", i.modelType},
+               {"dtype_on_disk", i.dtypeOnDisk},
+               {"tied_embeddings", i.tiedEmbeddings},
+               {"layers", i.layers},
                {"heads", i.heads},
+               {"kv_heads", i.kvHeads},
+               {"head_dim", i.headDim},
                {"hidden", i.hidden},
                {"neurons_per_layer", i.neuronsPerLayer},
                {"vocab", i.vocab},
@@ -63,15 +70,22 @@ int cmdInfo(const Args& a) {
 }
 
 int cmdTokenize(const Args& a) {
-    a.allow({"model", "device", "text"});
+    a.allow({"model", "device", "text", "no-special-tokens"});
     auto m = loadModel(a);
     if (!a.has("text"))
         throw Error("--text is required");
-    const Encoding e = m->tokenizer().encodeDetailed(a.get("text"));
+    const std::string text = a.get("text");
+    const Encoding e = m->tokenizer().encodeDetailed(text, !a.flag("no-special-tokens"));
     nlohmann::ordered_json j;
     j["ids"] = e.ids;
-    j["tokens"] = e.tokens;
+    // The vocabulary's own spelling (Hugging Face's convert_ids_to_tokens) and
+    // the text each token shows, U+FFFD where a byte-level token holds part
+    // of a character: both always valid UTF-8.
+    j["tokens"] = e.spellings;
+    j["display"] = e.tokens;
+    j["offsets"] = e.charOffsets(text);
     j["unknown_words"] = e.unknownWords();
+    j["decoded"] = m->tokenizer().decode(e.ids, false);
     printJson(j);
     return 0;
 }
@@ -79,9 +93,9 @@ int cmdTokenize(const Args& a) {
 int cmdPredict(const Args& a) {
     if (a.has("edits"))
         return cmdPredictWithEdits(a);
-    a.allow({"model", "device", "prompt", "top-k", "scale"});
+    a.allow({"model", "device", "prompt", "top-k", "scale", "no-special-tokens"});
     auto m = loadModel(a);
-    const PreparedPrompt p = m->prepare(a.required("prompt"));
+    const PreparedPrompt p = m->prepare(a.required("prompt"), !a.flag("no-special-tokens"));
     const int k = static_cast<int>(a.integer("top-k", 10));
     if (k <= 0)
         throw Error("--top-k must be positive");
@@ -104,7 +118,7 @@ int cmdGenerate(const Args& a) {
         throw Error("--max-new-tokens must be positive");
     const auto ids = m->generate(p.ids, n);
     nlohmann::ordered_json j = promptJson(p);
-    j["ids"] = ids;
+    j["new_ids"] = ids;
     std::vector<std::string> toks;
     for (int id : ids)
         toks.push_back(m->tokenizer().tokenText(id));

@@ -10,15 +10,17 @@ namespace {
 
 const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   info        [--model DIR] [--device cpu|cuda|auto]
-  tokenize    [--model DIR] --text T
+  tokenize    [--model DIR] --text T [--no-special-tokens]
   predict     [--model DIR] --prompt P [--top-k K] [--scale LAYER:NEURON=FACTOR ...]
+              [--no-special-tokens]
   generate    [--model DIR] --prompt P --max-new-tokens N
   train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X] [--label-smoothing 0.1]
               [--ffn-drop 0.2]
               [--layers L] [--hidden H] [--heads A] [--checkpoint-every N] [--facts-per-relation N]
   eval-facts  [--model DIR] [--facts FILE] [--split train|heldout|novel]
-  attribute   [--model DIR] --prompt P --target T [--steps 20] [--method fast|reference]
-  knowledge-neurons [--model DIR] (--fact SUBJECT:RELATION | --prompts-file F --target T)
+  attribute   [--model DIR] --prompt P (--target T | --target-id N) [--steps 20]
+              [--method fast|reference] [--no-special-tokens]
+  knowledge-neurons [--model DIR] (--fact SUBJECT:RELATION | --prompts-file F (--target T | --target-id N))
               [--threshold 0.2] [--share 0.7] [--steps 20]
   kn-eval     [--model DIR] [--facts-per-relation N] [--seed S]
   kn-edit     [--model DIR] (--fact S:R --new-object O | --erase-relation R) --out DIR2
@@ -30,8 +32,33 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   eval-edits  [--model DIR] [--serac DIR] [--edits-in-memory N] [--seed S]
               [--backend trained|in-context]
 --serac defaults to resources/models/serac.
---model defaults to the built-in model (resources/models/factworld).
+--model defaults to the built-in model (resources/models/factworld); a model is a
+Hugging Face folder of family gpt2, llama, mistral, qwen2, qwen3 or gpt_neox.
+Prompts get the special tokens Hugging Face adds by default (Llama's BOS, for
+instance); --no-special-tokens leaves them out.
 )";
+
+// The usage lines of one command: its line and the indented ones after it.
+std::string usageOf(const std::string& command) {
+    std::string out, line;
+    bool inside = false;
+    for (const char* p = kUsage; *p; ++p) {
+        if (*p != '\n') {
+            line += *p;
+            continue;
+        }
+        const bool starts = line.rfind("  " + command + " ", 0) == 0;
+        const bool continues = line.rfind("              ", 0) == 0;
+        if (starts || (inside && continues)) {
+            out += line + "\n";
+            inside = true;
+        } else {
+            inside = false;
+        }
+        line.clear();
+    }
+    return out;
+}
 
 } // namespace
 
@@ -61,6 +88,11 @@ int main(int argc, char** argv) {
         std::cerr << "scalpel-cli: unknown command '" << argv[1] << "' (see --help)" << std::endl;
         return 2;
     }
+    for (int i = 2; i < argc; ++i)
+        if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+            std::cout << "usage: scalpel-cli " << argv[1] << " [options]\n" << usageOf(argv[1]);
+            return 0;
+        }
     try {
         Args args(argc, argv, 2);
         return it->second(args);

@@ -276,7 +276,8 @@ std::vector<int> encodeTarget(const LanguageModel& model, const std::string& tar
     std::string text = target;
     if (tok.kind() == Tokenizer::Kind::ByteLevelBpe && !text.empty() && text[0] != ' ')
         text = " " + text;
-    const Encoding e = tok.encodeDetailed(text);
+    // A continuation: no BOS or other special tokens.
+    const Encoding e = tok.encodeDetailed(text, false);
     if (e.ids.empty())
         throw Error("the target is empty");
     const auto unknown = e.unknownWords();
@@ -362,6 +363,14 @@ KnowledgeNeuronSearch findKnowledgeNeurons(const LanguageModel& model,
                                            const std::vector<std::string>& prompts,
                                            const std::string& target, double threshold,
                                            double share, const AttributionOptions& options) {
+    return findKnowledgeNeurons(model, prompts, encodeTarget(model, target), threshold, share,
+                                options);
+}
+
+KnowledgeNeuronSearch findKnowledgeNeurons(const LanguageModel& model,
+                                           const std::vector<std::string>& prompts,
+                                           const std::vector<int>& targetIds, double threshold,
+                                           double share, const AttributionOptions& options) {
     if (prompts.empty())
         throw Error("no prompts to refine over");
     if (threshold <= 0 || threshold > 1)
@@ -370,7 +379,6 @@ KnowledgeNeuronSearch findKnowledgeNeurons(const LanguageModel& model,
         throw Error("the share of prompts must be in (0, 1]");
     KnowledgeNeuronSearch s;
     s.prompts = prompts;
-    const auto targetIds = encodeTarget(model, target);
     for (std::size_t i = 0; i < prompts.size(); ++i) {
         AttributionOptions o = options;
         if (options.progress)

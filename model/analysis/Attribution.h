@@ -63,8 +63,8 @@ struct KnowledgeNeuron {
     double meanScore = 0; // mean attribution over all prompts
 };
 
-// Target text -> token ids (a leading space is added for byte-level BPE);
-// an unknown word is an Error naming it.
+// Target text -> token ids, as a continuation (a leading space is added for
+// byte-level BPE; no special tokens); an unknown word is an Error naming it.
 std::vector<int> encodeTarget(const LanguageModel& model, const std::string& target);
 
 AttributionGrid attribute(const LanguageModel& model, const std::string& prompt,
@@ -91,6 +91,12 @@ struct KnowledgeNeuronSearch {
 KnowledgeNeuronSearch findKnowledgeNeurons(const LanguageModel& model,
                                            const std::vector<std::string>& prompts,
                                            const std::string& target, double threshold,
+                                           double share, const AttributionOptions& options = {});
+// The same with the target as token ids (for answers whose spelling is
+// ambiguous under a subword tokenizer).
+KnowledgeNeuronSearch findKnowledgeNeurons(const LanguageModel& model,
+                                           const std::vector<std::string>& prompts,
+                                           const std::vector<int>& targetIds, double threshold,
                                            double share, const AttributionOptions& options = {});
 
 } // namespace scalpel

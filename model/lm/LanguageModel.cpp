@@ -124,7 +124,8 @@ LanguageModel::LanguageModel() : m_internals(std::make_unique<Internals>()) {}
 LanguageModel::~LanguageModel() = default;
 
 std::shared_ptr<LanguageModel> LanguageModel::load(const std::string& dir,
-                                                   const std::string& device) {
+                                                   const std::string& device,
+                                                   const std::function<bool(double)>& progress) {
     initThreads();
     if (!fs::is_directory(dir))
         throw Error(dir + " is not a folder; a model is a folder with config.json, "
@@ -147,7 +148,7 @@ std::shared_ptr<LanguageModel> LanguageModel::load(const std::string& dir,
     const WeightStore store = WeightStore::open(dir);
     in.dtypeOnDisk = store.dominantDtype();
     in.net = Transformer(in.config);
-    loadWeights(*in.net, store);
+    loadWeights(*in.net, store, progress);
     in.parameters = countParameters(*in.net);
     in.device = torch::Device(resolveDevice(device));
     in.net->to(in.device);
@@ -219,14 +220,14 @@ const Tokenizer& LanguageModel::tokenizer() const {
     return m_internals->tokenizer;
 }
 
-PreparedPrompt LanguageModel::prepare(const std::string& text) const {
+PreparedPrompt LanguageModel::prepare(const std::string& text, bool addSpecialTokens) const {
     bool blank = true;
     for (char ch : text)
         if (!std::isspace(static_cast<unsigned char>(ch)))
             blank = false;
     if (blank)
         throw Error("the prompt is empty");
-    Encoding e = m_internals->tokenizer.encodeDetailed(text);
+    Encoding e = m_internals->tokenizer.encodeDetailed(text, addSpecialTokens);
     if (e.ids.empty())
         throw Error("the prompt has no tokens");
     PreparedPrompt p;

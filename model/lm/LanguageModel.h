@@ -9,6 +9,7 @@
 #include "Tokenizer.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,8 +61,11 @@ public:
     friend struct ModelAccess;
 
     // device: "auto" (CUDA when available, else CPU), "cpu" or "cuda".
+    // progress (fraction of the weights read) returning false cancels with
+    // Cancelled; nothing is kept.
     static std::shared_ptr<LanguageModel> load(const std::string& dir,
-                                               const std::string& device = "auto");
+                                               const std::string& device = "auto",
+                                               const std::function<bool(double)>& progress = {});
     static std::shared_ptr<LanguageModel> createRandom(const GptConfig& config,
                                                        const Tokenizer& tokenizer, uint64_t seed,
                                                        const std::string& device = "cpu");
@@ -81,7 +85,9 @@ public:
 
     // Tokenizes; an empty prompt is an Error; a prompt longer than the
     // context keeps its last tokens and says so in `warning`.
-    PreparedPrompt prepare(const std::string& text) const;
+    // With addSpecialTokens the tokenizer's post-processor adds what Hugging
+    // Face adds by default (Llama's BOS, for instance).
+    PreparedPrompt prepare(const std::string& text, bool addSpecialTokens = true) const;
 
     // Distribution of the next token after `ids`, with neurons scaled at the
     // last position (the one that predicts).
