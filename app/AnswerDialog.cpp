@@ -3,6 +3,8 @@
 #include "PredictionView.h"
 
 #include <QCompleter>
+#include <QHeaderView>
+#include <QTableWidget>
 #include <QDialogButtonBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -42,6 +44,15 @@ AnswerDialog::AnswerDialog(Mode mode, const QString& title, const QString& quest
         m_preview->setColumn(PredictionView::BaseColumn, tr("Before"), {}, {});
         m_preview->setColumn(PredictionView::EditedColumn, tr("After"), {}, {});
         layout->addWidget(m_preview, 1);
+        m_others = new QTableWidget(0, 3, this);
+        m_others->setObjectName(QStringLiteral("otherFacts"));
+        m_others->setHorizontalHeaderLabels({tr("Other facts"), tr("Before"), tr("After")});
+        m_others->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+        m_others->verticalHeader()->hide();
+        m_others->setEditTriggers(QAbstractItemView::NoEditTriggers);
+        m_others->setMaximumHeight(170);
+        m_others->setVisible(false);
+        layout->addWidget(m_others);
         m_previewButton = buttons->addButton(tr("Preview"), QDialogButtonBox::ActionRole);
         connect(m_previewButton, &QPushButton::clicked, this,
                 [this] { Q_EMIT previewRequested(answer()); });
@@ -63,11 +74,30 @@ void AnswerDialog::setAnswer(const QString& text) {
 }
 
 void AnswerDialog::setPreview(const QVector<PredictionRow>& before,
-                              const QVector<PredictionRow>& after, const QString& error) {
+                              const QVector<PredictionRow>& after, const QString& error,
+                              const QVector<PreviewLine>& others) {
     if (!m_preview)
         return;
     m_preview->setColumn(PredictionView::BaseColumn, tr("Before"), {}, before);
     m_preview->setColumn(PredictionView::EditedColumn, tr("After"), error, after);
+    auto cell = [](const PredictionRow& r) {
+        return r.token.isEmpty()
+                   ? QString()
+                   : QStringLiteral("%1 (%2)").arg(r.token.trimmed()).arg(r.prob, 0, 'f', 2);
+    };
+    m_others->setRowCount(others.size());
+    for (int i = 0; i < others.size(); ++i) {
+        m_others->setItem(i, 0, new QTableWidgetItem(others[i].prompt));
+        m_others->setItem(i, 1, new QTableWidgetItem(cell(others[i].before)));
+        auto* after = new QTableWidgetItem(cell(others[i].after));
+        if (others[i].before.token != others[i].after.token) {
+            QFont bold = after->font();
+            bold.setBold(true);
+            after->setFont(bold);
+        }
+        m_others->setItem(i, 2, after);
+    }
+    m_others->setVisible(!others.isEmpty());
 }
 
 void AnswerDialog::updateButtons() {

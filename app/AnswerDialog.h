@@ -4,6 +4,7 @@
 // preview that its owner fills in. In erase mode there is no word to ask for,
 // only the preview and a confirmation.
 #include "WidgetTypes.h"
+#include "WorkerTypes.h"
 
 #include <QDialog>
 #include <QStringList>
@@ -25,8 +26,10 @@ public:
 
     QString answer() const;
     void setAnswer(const QString& text);
+    // `others`: the top answer of other facts before and after, so the
+    // preview shows what else the change moves.
     void setPreview(const QVector<PredictionRow>& before, const QVector<PredictionRow>& after,
-                    const QString& error);
+                    const QString& error, const QVector<PreviewLine>& others = {});
     QLineEdit* answerEdit() const { return m_edit; }
 
 Q_SIGNALS:
@@ -42,5 +45,6 @@ private:
     QPushButton* m_okButton = nullptr;
     QPushButton* m_previewButton = nullptr;
     PredictionView* m_preview = nullptr;
+    class QTableWidget* m_others = nullptr;
     QStringList m_known;
 };

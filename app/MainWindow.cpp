@@ -14,31 +14,49 @@
 
 #include <QAction>
 #include <QCloseEvent>
+#include <QCoreApplication>
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
-#include <QLabel>
-#include <QCoreApplication>
 #include <QFileInfo>
+#include <QKeyEvent>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
-#include <QStandardPaths>
 #include <QStatusBar>
 #include <QThread>
 #include <QTimer>
 #include <QToolBar>
 #include <QUndoStack>
 
+namespace {
+
+EditRow toRow(const scalpel::Edit& e) {
+    EditRow r;
+    r.id = QString::fromStdString(e.id);
+    r.enabled = e.enabled;
+    r.prompt = QString::fromStdString(e.prompt);
+    r.answer = QString::fromStdString(e.answer);
+    return r;
+}
+
+} // namespace
+
 MainWindow::MainWindow(const Options& options, QWidget* parent)
     : QMainWindow(parent), m_options(options) {
     registerWorkerTypes();
     setWindowTitle(tr("Scalpel"));
-    m_undo = new QUndoStack(this);
+    m_doc = new StudioDocument(this);
     buildWidgets();
     buildDocks();
     buildMenus();
+    observeDocument();
+    // The layout as built, for View > Reset layout.
+    m_defaultLayout = saveState();
 
     if (m_options.restoreWindowState) {
         QSettings settings;
@@ -46,7 +64,6 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
         restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     }
 
-    connect(m_undo, &QUndoStack::indexChanged, this, [this] { markDirty(); });
     m_autosaveTimer = new QTimer(this);
     m_autosaveTimer->setInterval(m_options.autosaveIntervalMs);
     connect(m_autosaveTimer, &QTimer::timeout, this, &MainWindow::autosave);
@@ -56,13 +73,17 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
     const QString modelDir = m_options.modelDir.isEmpty()
                                  ? QString::fromStdString(scalpel::defaultModelDir())
                                  : m_options.modelDir;
-    m_requestedModel = modelDir;
-    m_worker->post(RequestKind::LoadModel, modelDir);
+    loadModel(modelDir);
     m_console->setPrompt(m_options.initialPrompt);
+    m_doc->setPrompt(m_options.initialPrompt);
     m_console->lineEdit()->setFocus();
 
-    if (m_options.offerRecovery && recoveryAvailable())
+    if (m_options.offerRecovery && recoveryAvailable()) {
+        // Until the question is answered the autosave is the only copy of
+        // the last session: nothing may be written over it.
+        m_recoveryPending = true;
         QTimer::singleShot(0, this, &MainWindow::offerRecovery);
+    }
     // A marker that stays behind after a crash is how the next start knows
     // to offer the autosave.
     QDir().mkpath(QFileInfo(markerPath()).absolutePath());
@@ -73,13 +94,19 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
 
 MainWindow::~MainWindow() {
     stopWorker();
-    // ~QWidget deletes the children after this object has stopped being a
-    // MainWindow; the undo stack clears itself then and must not call back.
-    disconnect(m_undo, nullptr, this, nullptr);
+    // The document's observers are this window's members.
+    disconnect(m_doc, nullptr, this, nullptr);
+}
+
+QUndoStack* MainWindow::undoStack() const {
+    return m_doc->undoStack();
 }
 
 void MainWindow::buildWidgets() {
     m_console = new PromptConsole(this);
+    // The prompt dock holds its two lines and never takes the window's
+    // spare height (it used to grow a little with every status-bar change).
+    m_console->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
     m_predictions = new PredictionView(this);
     m_predictions->setColumn(PredictionView::BaseColumn, tr("Base model"), tr("loading…"), {});
     m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"), {}, {});
@@ -89,31 +116,61 @@ void MainWindow::buildWidgets() {
     m_refinePanel = new RefinePanel(this);
     m_neuronPanel = new NeuronPanel(this);
     m_progress = new ProgressStrip(this);
+    // A fixed height: the status bar never changes height when a job
+    // starts or ends, so the docks above it never move.
+    m_progress->setFixedHeight(m_progress->sizeHint().height());
     m_modelLabel = new QLabel(tr("no model"), this);
     m_deviceLabel = new QLabel(this);
+    m_weightsLabel = new QLabel(this);
+    m_weightsLabel->setObjectName(QStringLiteral("weightsLabel"));
     m_timingLabel = new QLabel(this);
     m_timingLabel->setToolTip(tr("Time from the request to the predictions on screen"));
     statusBar()->addWidget(m_modelLabel);
     statusBar()->addWidget(m_deviceLabel);
+    statusBar()->addWidget(m_weightsLabel);
     statusBar()->addWidget(m_timingLabel);
     statusBar()->addPermanentWidget(m_progress, 1);
 
-    connect(m_console, &PromptConsole::promptChanged, this, [this] {
-        markDirty();
+    // Widgets -> document.
+    connect(m_console, &PromptConsole::promptChanged, this, [this](const QString& text) {
+        if (!m_applying)
+            m_doc->setPrompt(text);
+    });
+    connect(m_console, &PromptConsole::promptSubmitted, this, [this](const QString& text) {
+        m_doc->setPrompt(text);
+        m_doc->setHistory(m_console->history());
         requestPrediction();
     });
-    connect(m_console, &PromptConsole::promptSubmitted, this, [this] { requestPrediction(); });
+    // The studio's undo works with the focus in the prompt too.
+    m_console->lineEdit()->installEventFilter(this);
     connect(m_editView, &EditMemoryView::addRequested, this, &MainWindow::askMakeAnswer);
     connect(m_editView, &EditMemoryView::deleteRequested, this, &MainWindow::deleteEdits);
     connect(m_editView, &EditMemoryView::importRequested, this, &MainWindow::askImportEdits);
     connect(m_editView, &EditMemoryView::exportRequested, this, &MainWindow::askExportEdits);
     connect(m_editView->model(), &EditMemoryModel::editChanged, this,
             &MainWindow::onEditChangedInTable);
-    connect(m_heatmap, &AttributionHeatmap::neuronClicked, this, &MainWindow::selectNeuron);
-    connect(m_heatmap, &AttributionHeatmap::thresholdChanged, this, [this] { markDirty(); });
+    connect(m_heatmap, &AttributionHeatmap::neuronClicked, this,
+            &MainWindow::selectNeuronFromHeatmap);
+    connect(m_heatmap, &AttributionHeatmap::thresholdChanged, this, [this](double f) {
+        if (!m_applying)
+            m_doc->setHeatmapThreshold(f);
+    });
     connect(m_refinePanel, &RefinePanel::runRequested, this, [this] { runRefine(); });
-    connect(m_refinePanel, &RefinePanel::neuronActivated, this, &MainWindow::selectNeuron);
-    connect(m_neuronPanel, &NeuronPanel::scalesChanged, this, &MainWindow::onScalesChanged);
+    connect(m_refinePanel, &RefinePanel::neuronActivated, this, [this](int layer, int neuron) {
+        m_doc->selectNeuron(layer, neuron, m_doc->refine().source);
+    });
+    connect(m_refinePanel, &RefinePanel::setupChanged, this, [this] {
+        if (m_applying)
+            return;
+        m_doc->setRefineSetup(m_refinePanel->prompts(), m_refinePanel->target(),
+                              m_refinePanel->share(), m_refinePanel->threshold(),
+                              m_refinePanel->steps());
+    });
+    connect(m_neuronPanel, &NeuronPanel::scalesChanged, this,
+            [this](const QVector<NeuronScale>& scales) {
+                if (!m_applying)
+                    m_doc->changeScales(scales, m_dragging ? m_dragId : 0);
+            });
     connect(m_neuronPanel, &NeuronPanel::dragStarted, this, [this] {
         m_dragging = true;
         ++m_dragId;
@@ -125,6 +182,130 @@ void MainWindow::buildWidgets() {
     connect(m_neuronPanel, &NeuronPanel::updateFactRequested, this, &MainWindow::askUpdateFact);
     connect(m_neuronPanel, &NeuronPanel::eraseRelationRequested, this,
             &MainWindow::askEraseRelation);
+}
+
+void MainWindow::observeDocument() {
+    StudioDocument* d = m_doc;
+    connect(d, &StudioDocument::promptChanged, this, [this](const QString& prompt) {
+        if (m_console->prompt() != prompt) {
+            m_applying = true;
+            m_console->setPrompt(prompt);
+            m_applying = false;
+        }
+        requestPrediction();
+    });
+    connect(d, &StudioDocument::historyChanged, this, [this] {
+        if (m_console->history() != m_doc->history())
+            m_console->setHistory(m_doc->history());
+    });
+    connect(d, &StudioDocument::editInserted, this, [this](const scalpel::Edit& e, int at) {
+        auto* table = m_editView->model();
+        if (at == table->rowCount())
+            table->addEdit(toRow(e));
+        else
+            showEditsInTable();
+    });
+    connect(d, &StudioDocument::editRemoved, this,
+            [this](const QString& id) { m_editView->model()->removeEdit(id); });
+    connect(d, &StudioDocument::editReplaced, this,
+            [this](const scalpel::Edit& e) { m_editView->model()->updateEdit(toRow(e)); });
+    connect(d, &StudioDocument::editsReset, this, &MainWindow::showEditsInTable);
+    connect(d, &StudioDocument::editsChanged, this, [this] {
+        syncEdits();
+        requestPrediction();
+    });
+    connect(d, &StudioDocument::neuronsChanged, this, [this] {
+        showNeurons();
+        requestPrediction();
+        requestCurve();
+    });
+    connect(d, &StudioDocument::scalesChanged, this, [this] {
+        m_applying = true;
+        m_neuronPanel->setScales(m_doc->scales());
+        m_applying = false;
+        requestPrediction();
+        if (!m_dragging)
+            requestCurve();
+    });
+    connect(d, &StudioDocument::weightChangeApplied, this, [this](const WeightOp& op) {
+        postWeightOp(op);
+        requestPrediction();
+    });
+    connect(d, &StudioDocument::weightChangeRestored, this, [this](int token) {
+        WeightOp op;
+        op.kind = WeightOp::Kind::Restore;
+        op.token = token;
+        postWeightOp(op);
+        requestPrediction();
+    });
+    connect(d, &StudioDocument::weightsReset, this, [this](const QVector<WeightOp>& ops) {
+        WeightOp reset;
+        reset.kind = WeightOp::Kind::RestoreAll;
+        postWeightOp(reset);
+        for (const auto& op : ops)
+            postWeightOp(op);
+        requestPrediction();
+    });
+    connect(d, &StudioDocument::weightsModifiedChanged, this, &MainWindow::updateWeightsIndicator);
+    connect(d, &StudioDocument::attributionChanged, this, [this] {
+        const AttributionData grid = m_doc->attribution();
+        if (grid.isEmpty()) {
+            m_heatmap->clear();
+            return;
+        }
+        m_heatmap->setGrid(
+            grid.layers, grid.neurons, grid.scores,
+            tr("“%1” → %2 (p = %3)").arg(grid.prompt, grid.target).arg(grid.targetProb, 0, 'f', 3));
+        m_applying = true;
+        m_heatmap->setThreshold(m_doc->heatmapThreshold());
+        m_applying = false;
+    });
+    connect(d, &StudioDocument::heatmapThresholdChanged, this, [this](double f) {
+        m_applying = true;
+        m_heatmap->setThreshold(f);
+        m_applying = false;
+    });
+    connect(d, &StudioDocument::refineChanged, this, &MainWindow::showRefineSetup);
+    connect(d, &StudioDocument::changed, this, [this] { m_dirty = true; });
+    connect(d, &StudioDocument::modifiedChanged, this, &MainWindow::updateWindowTitle);
+    connect(d, &StudioDocument::restored, this, [this] {
+        m_factKey.clear();
+        requestPrediction();
+        Q_EMIT sessionRestored();
+    });
+}
+
+void MainWindow::showEditsInTable() {
+    QVector<EditRow> rows;
+    const auto& edits = m_doc->editMemory().edits();
+    rows.reserve(static_cast<int>(edits.size()));
+    for (const auto& e : edits)
+        rows.push_back(toRow(e));
+    m_editView->model()->setEdits(rows);
+}
+
+void MainWindow::showRefineSetup() {
+    const StudioDocument::RefineSetup r = m_doc->refine();
+    m_applying = true;
+    if (m_refinePanel->prompts() != r.prompts || m_refinePanel->target() != r.target)
+        m_refinePanel->setPrompts(r.prompts, r.target);
+    m_refinePanel->setShare(r.share);
+    m_refinePanel->setThreshold(r.threshold);
+    m_refinePanel->setSteps(r.steps);
+    m_refinePanel->setResult(r.result, r.source);
+    m_applying = false;
+    QVector<NeuronRef> knowledge;
+    for (const auto& n : r.result)
+        knowledge.push_back({n.layer, n.neuron});
+    m_heatmap->setKnowledgeNeurons(knowledge);
+}
+
+void MainWindow::showNeurons() {
+    m_applying = true;
+    m_neuronPanel->setNeurons(m_doc->neurons(), m_doc->neuronLabels());
+    m_neuronPanel->setScales(m_doc->scales());
+    m_neuronPanel->setSource(m_doc->neuronSource());
+    m_applying = false;
 }
 
 QDockWidget* MainWindow::addDock(const QString& title, const QString& name, QWidget* widget,
@@ -150,8 +331,16 @@ void MainWindow::buildDocks() {
                          Qt::RightDockWidgetArea);
     auto* refine = addDock(tr("Refining"), QStringLiteral("refineDock"), m_refinePanel,
                            Qt::RightDockWidgetArea);
-    auto* neurons = addDock(tr("Neurons"), QStringLiteral("neuronDock"), m_neuronPanel,
-                            Qt::RightDockWidgetArea);
+    // The sliders and their buttons scroll in a small window instead of
+    // being cut off or squashed to a bare handle.
+    auto* neuronScroll = new QScrollArea(this);
+    neuronScroll->setWidget(m_neuronPanel);
+    neuronScroll->setWidgetResizable(true);
+    neuronScroll->setFrameShape(QFrame::NoFrame);
+    m_neuronPanel->setMinimumSize(320, 300);
+    auto* neurons =
+        addDock(tr("Neurons"), QStringLiteral("neuronDock"), neuronScroll, Qt::RightDockWidgetArea);
+    m_heatmap->setMinimumSize(240, 200);
     splitDockWidget(predictions, edits, Qt::Vertical);
     splitDockWidget(heat, refine, Qt::Vertical);
     splitDockWidget(refine, neurons, Qt::Horizontal);
@@ -168,7 +357,9 @@ void MainWindow::buildMenus() {
     file->addAction(tr("Open &model folder…"), this, &MainWindow::askOpenModel);
     file->addSeparator();
     file->addAction(tr("&Open session…"), QKeySequence::Open, this, &MainWindow::askOpenSession);
-    file->addAction(tr("&Save session…"), QKeySequence::Save, this, &MainWindow::askSaveSession);
+    file->addAction(tr("&Save session"), QKeySequence::Save, this, &MainWindow::askSaveSession);
+    file->addAction(tr("Save session &as…"), QKeySequence::SaveAs, this,
+                    &MainWindow::askSaveSessionAs);
     file->addSeparator();
     file->addAction(tr("&Import edits…"), this, &MainWindow::askImportEdits);
     file->addAction(tr("&Export edits…"), this, &MainWindow::askExportEdits);
@@ -182,13 +373,14 @@ void MainWindow::buildMenus() {
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
+    QUndoStack* stack = m_doc->undoStack();
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
-    QAction* undo = m_undo->createUndoAction(this, tr("&Undo"));
-    undo->setShortcut(QKeySequence::Undo);
-    QAction* redo = m_undo->createRedoAction(this, tr("&Redo"));
-    redo->setShortcut(QKeySequence::Redo);
-    edit->addAction(undo);
-    edit->addAction(redo);
+    m_undoAction = stack->createUndoAction(this, tr("&Undo"));
+    m_undoAction->setShortcuts(QKeySequence::Undo);
+    m_redoAction = stack->createRedoAction(this, tr("&Redo"));
+    m_redoAction->setShortcuts(QKeySequence::Redo);
+    edit->addAction(m_undoAction);
+    edit->addAction(m_redoAction);
     edit->addSeparator();
     m_makeAnswerAction = edit->addAction(tr("&Make the answer…"), this, &MainWindow::askMakeAnswer);
     m_makeAnswerAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
@@ -199,22 +391,53 @@ void MainWindow::buildMenus() {
         analysis->addAction(tr("&Attribute the answer"), this, &MainWindow::runAttribution);
     m_attributeAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
     analysis->addAction(tr("Re&fine knowledge neurons"), this, &MainWindow::runRefine);
+    m_cancelAction =
+        analysis->addAction(tr("&Cancel the running job"), this, &MainWindow::cancelJobs);
+    m_cancelAction->setShortcut(QKeySequence(Qt::Key_Escape));
     analysis->addSeparator();
     analysis->addAction(tr("&Update fact…"), this, &MainWindow::askUpdateFact);
     analysis->addAction(tr("&Erase relation…"), this, &MainWindow::askEraseRelation);
+    m_revertWeightsAction =
+        analysis->addAction(tr("&Revert weights"), this, &MainWindow::revertWeights);
+    m_revertWeightsAction->setToolTip(
+        tr("Undo every weight change at once: back to the weights in the model folder"));
+    m_revertWeightsAction->setEnabled(false);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (auto* dock : findChildren<QDockWidget*>())
         view->addAction(dock->toggleViewAction());
+    view->addSeparator();
+    view->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
 
     auto* tools = addToolBar(tr("Actions"));
     tools->setObjectName(QStringLiteral("actionsToolBar"));
     tools->setToolButtonStyle(Qt::ToolButtonTextOnly);
-    tools->addAction(undo);
-    tools->addAction(redo);
+    tools->addAction(m_undoAction);
+    tools->addAction(m_redoAction);
     tools->addSeparator();
     tools->addAction(m_makeAnswerAction);
     tools->addAction(m_attributeAction);
+    tools->addAction(m_revertWeightsAction);
+}
+
+void MainWindow::resetLayout() {
+    restoreState(m_defaultLayout);
+    for (auto* dock : findChildren<QDockWidget*>()) {
+        dock->setFloating(false);
+        dock->show();
+    }
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+    // A line edit takes Ctrl+Z / Ctrl+Shift+Z for its own text undo before
+    // any window shortcut sees them. Refusing the override lets the studio's
+    // Undo and Redo act wherever the focus is, as Edit > Undo says.
+    if (watched == m_console->lineEdit() && event->type() == QEvent::ShortcutOverride) {
+        auto* key = static_cast<QKeyEvent*>(event);
+        if (key->matches(QKeySequence::Undo) || key->matches(QKeySequence::Redo))
+            return true;
+    }
+    return QMainWindow::eventFilter(watched, event);
 }
 
 void MainWindow::startWorker() {
@@ -226,18 +449,12 @@ void MainWindow::startWorker() {
     m_thread->setObjectName(QStringLiteral("ModelWorker"));
     m_worker = new ModelWorker(config);
     m_worker->moveToThread(m_thread);
-    connect(m_worker, &ModelWorker::modelLoaded, this, &MainWindow::onModelLoaded);
-    connect(m_worker, &ModelWorker::predicted, this, &MainWindow::onPredicted);
-    connect(m_worker, &ModelWorker::attributed, this, &MainWindow::onAttributed);
-    connect(m_worker, &ModelWorker::refined, this, &MainWindow::onRefined);
-    connect(m_worker, &ModelWorker::curveReady, this, &MainWindow::onCurve);
-    connect(m_worker, &ModelWorker::weightOpDone, this, &MainWindow::onWeightOpDone);
     connect(m_worker, &ModelWorker::jobStarted, m_progress, &ProgressStrip::startJob);
     connect(m_worker, &ModelWorker::jobProgress, m_progress,
             [this](double f, const QString& detail) { m_progress->setProgress(f, detail); });
     connect(m_worker, &ModelWorker::jobFinished, m_progress,
             [this](const QString& message) { m_progress->finishJob(message); });
-    connect(m_progress, &ProgressStrip::cancelRequested, this, [this] { m_worker->cancelJobs(); });
+    connect(m_progress, &ProgressStrip::cancelRequested, this, &MainWindow::cancelJobs);
     if constexpr (tsan::kEnabled) {
         // QThread::wait() orders the thread's end before stopWorker() through
         // a lock inside libQt6Core, which ThreadSanitizer cannot see.
@@ -260,62 +477,87 @@ void MainWindow::stopWorker() {
     m_thread = nullptr;
 }
 
-void MainWindow::onModelLoaded(const ModelLoadResult& r) {
-    const bool first = !m_modelReady;
-    if (!r.ok) {
-        Q_EMIT modelChanged(false, r.error);
-        if (first) {
-            m_predictions->setColumn(PredictionView::BaseColumn, tr("Base model"),
-                                     tr("No model: %1").arg(r.error), {});
-            m_modelLabel->setText(tr("no model — File ▸ Open model folder"));
-        } else if (isVisible()) {
-            // Not modal: the studio stays usable behind the message.
-            auto* box = new QMessageBox(QMessageBox::Warning, tr("Not a model folder"),
-                                        tr("%1 could not be opened as a model:\n\n%2\n\nThe "
-                                           "studio keeps the model it had (%3).")
-                                            .arg(r.path, r.error, m_model.name),
-                                        QMessageBox::Ok, this);
-            box->setAttribute(Qt::WA_DeleteOnClose);
-            box->open();
-        }
-        return;
-    }
-    if (!first) {
-        // Weight changes and neuron indices belong to the old model.
-        m_undo->clear();
-        m_appliedWeightOps.clear();
-        m_attribution = {};
-        m_heatmap->clear();
-        applyNeuronSet({}, {}, {});
-        m_refinePanel->setResult({});
-    }
-    m_model = r;
-    m_modelReady = true;
-    updateStatus();
-    postEdits();
-    if (m_hasPendingSession) {
-        m_hasPendingSession = false;
-        applySession(m_pendingSession);
-    }
-    requestPrediction();
-    Q_EMIT modelChanged(true, {});
+int MainWindow::staleResultsDropped() const {
+    return m_worker ? m_worker->staleResultsDropped() : 0;
+}
+
+void MainWindow::cancelJobs() {
+    if (m_worker)
+        m_worker->cancelJobs();
 }
 
 void MainWindow::updateStatus() {
-    m_modelLabel->setText(tr("Model: %1 (%2 layers × %3 neurons, %4 M parameters)")
-                              .arg(m_model.name)
+    const QString dtype =
+        m_model.dtypeOnDisk.isEmpty() ? QString() : m_model.dtypeOnDisk + QLatin1Char(' ');
+    m_modelLabel->setText(tr("Model: %1 (%2, %3%4 M parameters; %5 layers × %6 neurons)")
+                              .arg(m_model.name,
+                                   m_model.family.isEmpty() ? tr("unknown family") : m_model.family,
+                                   dtype)
+                              .arg(m_model.parameters / 1e6, 0, 'f', 1)
                               .arg(m_model.layers)
-                              .arg(m_model.neuronsPerLayer)
-                              .arg(m_model.parameters / 1e6, 0, 'f', 1));
-    m_modelLabel->setToolTip(m_model.path);
+                              .arg(m_model.neuronsPerLayer));
+    m_modelLabel->setToolTip(tr("%1\nmodel_type: %2").arg(m_model.path, m_model.modelType));
     m_deviceLabel->setText(tr("Device: %1")
                                .arg(m_model.device.startsWith(QLatin1String("cuda"))
                                         ? m_model.device.toUpper()
                                         : QStringLiteral("CPU")));
-    setWindowTitle(tr("Scalpel — %1").arg(m_model.name));
+    updateWeightsIndicator();
+}
+
+void MainWindow::updateWeightsIndicator() {
+    const int changes = m_doc->weightChanges().size();
+    m_revertWeightsAction->setEnabled(changes > 0);
+    if (changes > 0) {
+        m_weightsLabel->setText(tr("⚠ weights edited (%n change(s))", nullptr, changes));
+        m_weightsLabel->setToolTip(tr("The weights differ from the model folder; "
+                                      "Analysis ▸ Revert weights goes back"));
+        m_weightsLabel->setStyleSheet(QStringLiteral("color: #b45f06; font-weight: bold;"));
+    } else {
+        m_weightsLabel->setText({});
+        m_weightsLabel->setToolTip({});
+    }
+    m_predictions->setColumn(PredictionView::BaseColumn, baseTitle(),
+                             m_predictions->subtitle(PredictionView::BaseColumn),
+                             m_predictions->rows(PredictionView::BaseColumn));
+    updateWindowTitle();
+}
+
+void MainWindow::updateWindowTitle() {
+    QString title = m_model.name.isEmpty() ? tr("Scalpel") : tr("Scalpel — %1").arg(m_model.name);
+    if (m_doc->weightsModified())
+        title += tr(" (weights edited)");
+    if (!m_sessionPath.isEmpty())
+        title += QStringLiteral(" — ") + QFileInfo(m_sessionPath).fileName();
+    if (m_doc->isModified())
+        title += QStringLiteral(" *");
+    setWindowTitle(title);
+}
+
+void MainWindow::showStatusMessage(const QString& message) {
+    statusBar()->showMessage(message, 5000);
+    if (!m_progress->isBusy())
+        m_progress->finishJob(message);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    if (isVisible() && m_doc->isModified() && !m_recoveryPending) {
+        const auto answer = QMessageBox::question(
+            this, tr("Save the session?"),
+            tr("The session has changes that are not saved in a session file. Save them before "
+               "quitting?"),
+            QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+        if (answer == QMessageBox::Cancel) {
+            event->ignore();
+            return;
+        }
+        if (answer == QMessageBox::Save) {
+            askSaveSession();
+            if (m_doc->isModified()) { // the save was cancelled or failed
+                event->ignore();
+                return;
+            }
+        }
+    }
     QSettings settings;
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState());

@@ -1,23 +1,26 @@
 #pragma once
-// The studio window. It owns the widgets, the undo stack and the UI-side
-// truth of the session (the edit memory, the selected neurons and their
-// factors, the weight changes applied), and talks to the ModelWorker thread
-// only by posting plain-value requests and taking its result signals.
-// Split by concern: MainWindow.cpp (building, worker wiring),
-// MainWindowPredict.cpp (predictions and long jobs), MainWindowActions.cpp
-// (menus and undoable changes), MainWindowSession.cpp (sessions, autosave).
+// The studio window. It arranges the docks, menus and status bar, and
+// connects three things that do not know each other: the StudioDocument
+// (what the user works on, with the undo stack), the widgets that show and
+// change it, and the ModelWorker that runs the engine on its own thread.
+// Split by concern: MainWindow.cpp (building, layout, document -> widgets),
+// MainWindowPredict.cpp (the jobs given to the worker and their results),
+// MainWindowActions.cpp (menus, dialogs, widgets -> document),
+// MainWindowSession.cpp (sessions, autosave, crash recovery, the demo).
+#include "AnswerDialog.h"
 #include "EditMemory.h"
-#include "GenerationGate.h"
 #include "Session.h"
-#include "UndoCommands.h"
+#include "StudioDocument.h"
 #include "WorkerTypes.h"
 
+#include <QByteArray>
 #include <QElapsedTimer>
 #include <QMainWindow>
+#include <QMessageBox>
+#include <QPointer>
 #include <QStringList>
 #include <QVector>
 
-class AnswerDialog;
 class AttributionHeatmap;
 class EditMemoryView;
 class ModelWorker;
@@ -33,7 +36,7 @@ class QTimer;
 class QUndoStack;
 class RefinePanel;
 
-class MainWindow : public QMainWindow, public UndoTarget {
+class MainWindow : public QMainWindow {
     Q_OBJECT
 
 public:
@@ -56,6 +59,7 @@ public:
     explicit MainWindow(const Options& options, QWidget* parent = nullptr);
     ~MainWindow() override;
 
+    StudioDocument* document() const { return m_doc; }
     PromptConsole* promptConsole() const { return m_console; }
     PredictionView* predictionView() const { return m_predictions; }
     EditMemoryView* editMemoryView() const { return m_editView; }
@@ -63,17 +67,21 @@ public:
     NeuronPanel* neuronPanel() const { return m_neuronPanel; }
     RefinePanel* refinePanel() const { return m_refinePanel; }
     ProgressStrip* progressStrip() const { return m_progress; }
-    QUndoStack* undoStack() const { return m_undo; }
+    QUndoStack* undoStack() const;
     ModelWorker* worker() const { return m_worker; }
+    QLabel* weightsLabel() const { return m_weightsLabel; }
+    QAction* revertWeightsAction() const { return m_revertWeightsAction; }
+    QAction* undoAction() const { return m_undoAction; }
 
     bool modelReady() const { return m_modelReady; }
     const ModelLoadResult& modelInfo() const { return m_model; }
     const PredictResult& lastPrediction() const { return m_lastPrediction; }
-    const scalpel::EditMemory& editMemory() const { return m_memory; }
-    QVector<NeuronScale> currentScales() const { return m_scales; }
+    const scalpel::EditMemory& editMemory() const { return m_doc->editMemory(); }
+    QVector<NeuronScale> currentScales() const { return m_doc->scales(); }
     QStringList knownAnswers() const { return m_model.entities; }
-    int staleResultsDropped() const { return m_staleDropped; }
+    int staleResultsDropped() const;
     int pendingWeightOps() const { return m_pendingWeightOps; }
+    bool loadingModel() const { return m_loading; }
 
     // The actions behind the menus, callable without their dialogs.
     void openModelFolder(const QString& dir);
@@ -83,26 +91,25 @@ public:
     void runRefine();
     void updateFact(const QString& newObject);
     void eraseRelation();
+    void revertWeights();
+    void cancelJobs();
     void requestPrediction();
+    void resetLayout();
     bool saveSession(const QString& path, QString* error = nullptr);
     bool openSession(const QString& path, QString* error = nullptr);
-    bool importEdits(const QString& path, QString* error = nullptr);
+    bool importEdits(const QString& path, QString* error = nullptr,
+                     StudioDocument::Duplicates duplicates = StudioDocument::Duplicates::Skip);
     bool exportEdits(const QString& path, QString* error = nullptr);
     SessionState captureSession() const;
+    // The file Ctrl+S writes to; empty until a session is saved or opened.
+    QString sessionPath() const { return m_sessionPath; }
     QString autosavePath() const;
     // True when the last run ended without closing and left an autosave.
     bool recoveryAvailable() const;
-
-    // UndoTarget
-    void applyScales(const QVector<NeuronScale>& scales) override;
-    void applyNeuronSet(const QVector<NeuronRef>& neurons, const QStringList& labels,
-                        const QVector<NeuronScale>& scales) override;
-    void insertEdit(const scalpel::Edit& edit, int position) override;
-    void removeEdit(const QString& id) override;
-    void replaceEdit(const scalpel::Edit& edit) override;
-    void replaceAllEdits(const std::vector<scalpel::Edit>& edits) override;
-    void applyWeightChange(const WeightOp& op) override;
-    void restoreWeightChange(int token) override;
+    // The "Restore the last session?" question while it is open.
+    QMessageBox* recoveryQuestion() const { return m_recoveryBox; }
+    // Whether an answer the user typed is one the model can say.
+    bool isKnownAnswer(const QString& answer) const;
 
 Q_SIGNALS:
     void modelChanged(bool ok, const QString& error);
@@ -110,44 +117,58 @@ Q_SIGNALS:
     // is from the request to the repaint being scheduled.
     void predictionShown(double roundTripMs);
     void attributionShown();
+    void attributionFinished(const AttributionResult& result);
     void refineShown();
+    // Every refine that was asked for ends here, cancelled or not.
+    void refineFinished(const RefineResult& result);
     void curveShown();
+    void curveReady(const CurveResult& result);
     void weightOpFinished(bool ok, const QString& error);
     void sessionRestored();
+    void sessionSaved(const QString& path);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     // MainWindow.cpp
     void buildWidgets();
     void buildDocks();
     void buildMenus();
+    void observeDocument();
     void startWorker();
     void stopWorker();
     QDockWidget* addDock(const QString& title, const QString& name, QWidget* widget,
                          Qt::DockWidgetArea area);
-    void onModelLoaded(const ModelLoadResult& result);
     void updateStatus();
+    void updateWeightsIndicator();
+    void updateWindowTitle();
+    void showStatusMessage(const QString& message);
+    void showEditsInTable();
+    void showRefineSetup();
+    void showNeurons();
 
     // MainWindowPredict.cpp
+    void loadModel(const QString& dir);
+    void onModelLoaded(const ModelLoadResult& result);
+    void syncEdits();
+    void postWeightOp(const WeightOp& op);
     void onPredicted(const PredictResult& result);
     void onAttributed(const AttributionResult& result);
     void onRefined(const RefineResult& result);
     void onCurve(const CurveResult& result);
     void onWeightOpDone(const WeightOpResult& result);
+    void requestPreview(const WeightOp& op);
     void requestCurve();
-    void showAttribution(const AttributionData& grid);
     QString currentAnswer() const;
     QString editedSubtitle(const PredictResult& r) const;
+    QString baseTitle() const;
     void runDemoStep();
 
     // MainWindowActions.cpp
-    void onScalesChanged(const QVector<NeuronScale>& scales);
     void onEditChangedInTable(const QString& id, const EditRow& now, const EditRow& before);
-    void selectNeuron(int layer, int neuron);
-    void setRefinedNeurons(const QVector<RefinedNeuron>& neurons);
-    void postEdits();
+    void selectNeuronFromHeatmap(int layer, int neuron);
     void askOpenModel();
     void askMakeAnswer();
     void askUpdateFact();
@@ -155,22 +176,22 @@ private:
     void askImportEdits();
     void askExportEdits();
     void askExportHeatmap(const QString& format);
-    QVector<NeuronRef> factNeurons() const;
-    int nextWeightToken() { return ++m_lastWeightToken; }
+    QString promptOrComplain(const QString& what);
 
     // MainWindowSession.cpp
     void askOpenSession();
     void askSaveSession();
+    void askSaveSessionAs();
     void autosave();
-    void markDirty() { m_dirty = true; }
     void offerRecovery();
-    void applySession(const SessionState& state);
+    void onRecoveryAnswered(bool restore);
     QString markerPath() const;
+    QString defaultSessionDir() const;
 
     Options m_options;
+    StudioDocument* m_doc = nullptr;
     QThread* m_thread = nullptr;
     ModelWorker* m_worker = nullptr;
-    GenerationGate m_gate;
 
     PromptConsole* m_console = nullptr;
     PredictionView* m_predictions = nullptr;
@@ -181,33 +202,35 @@ private:
     ProgressStrip* m_progress = nullptr;
     QLabel* m_modelLabel = nullptr;
     QLabel* m_deviceLabel = nullptr;
+    QLabel* m_weightsLabel = nullptr;
     QLabel* m_timingLabel = nullptr;
-    QUndoStack* m_undo = nullptr;
     QTimer* m_autosaveTimer = nullptr;
+    QAction* m_undoAction = nullptr;
+    QAction* m_redoAction = nullptr;
     QAction* m_makeAnswerAction = nullptr;
     QAction* m_attributeAction = nullptr;
-    AnswerDialog* m_previewDialog = nullptr;
+    QAction* m_revertWeightsAction = nullptr;
+    QAction* m_cancelAction = nullptr;
+    QPointer<AnswerDialog> m_previewDialog;
+    QPointer<QMessageBox> m_recoveryBox;
+    QByteArray m_defaultLayout;
 
     ModelLoadResult m_model;
     bool m_modelReady = false;
-    QString m_requestedModel;
+    bool m_loading = false;
+    QString m_requestedModel; // the model loaded or being loaded
     PredictResult m_lastPrediction;
     QElapsedTimer m_predictClock;
-    QString m_factKey; // the fact whose paraphrases fill the refining panel
+    QString m_factKey;     // the fact whose paraphrases fill the refining panel
+    QString m_curvePrompt; // the prompt the shown curve was computed for
 
-    scalpel::EditMemory m_memory;
-    QVector<NeuronScale> m_scales;
-    QStringList m_neuronLabels;
     bool m_dragging = false;
     int m_dragId = 0;
-    bool m_applying = false;
-    AttributionData m_attribution;
-    QVector<WeightOp> m_appliedWeightOps;
-    int m_lastWeightToken = 0;
+    bool m_applying = false; // showing the document: widget signals are echoes
     int m_pendingWeightOps = 0;
-    int m_previewToken = 0;
-    int m_staleDropped = 0;
-    bool m_dirty = false;
+    bool m_dirty = false;           // changed since the last autosave
+    bool m_recoveryPending = false; // nothing is autosaved until it is answered
+    QString m_sessionPath;
     int m_demoStage = 0;
     SessionState m_pendingSession;
     bool m_hasPendingSession = false;

@@ -1,22 +1,21 @@
-// The menu actions and every undoable change: each user action builds a
-// command and pushes it; the command calls back into the UndoTarget methods
-// here, which change the UI-side truth, the widgets and the worker together.
+// The menu actions and what the widgets ask for: each builds a change and
+// hands it to the document, which records it on the undo stack.
 #include "MainWindow.h"
 
 #include "AnswerDialog.h"
 #include "AttributionHeatmap.h"
 #include "EditMemoryModel.h"
 #include "EditMemoryView.h"
-#include "ModelWorker.h"
 #include "NeuronPanel.h"
-#include "PredictionView.h"
 #include "ProgressStrip.h"
 #include "PromptConsole.h"
 #include "RefinePanel.h"
 
 #include <QFileDialog>
+#include <QLineEdit>
 #include <QMessageBox>
-#include <QUndoStack>
+#include <QPushButton>
+#include <QStatusBar>
 
 namespace {
 
@@ -29,185 +28,82 @@ EditRow toRow(const scalpel::Edit& e) {
     return r;
 }
 
-QVector<EditRow> toRows(const std::vector<scalpel::Edit>& edits) {
-    QVector<EditRow> rows;
-    rows.reserve(static_cast<int>(edits.size()));
-    for (const auto& e : edits)
-        rows.push_back(toRow(e));
-    return rows;
-}
-
-QString neuronLabel(const RefinedNeuron& n, int prompts) {
-    return QObject::tr("in %1/%2 prompts").arg(n.prompts).arg(prompts);
-}
-
 } // namespace
+
+QString MainWindow::promptOrComplain(const QString& what) {
+    const QString prompt = m_doc->prompt().trimmed();
+    if (prompt.isEmpty()) {
+        showStatusMessage(tr("%1 needs a prompt: type one in the Prompt panel first").arg(what));
+        m_console->lineEdit()->setFocus();
+    }
+    return prompt;
+}
+
+bool MainWindow::isKnownAnswer(const QString& answer) const {
+    // A byte-level model can say any text; a word-level one only its words.
+    if (m_model.openVocabulary || m_model.entities.isEmpty())
+        return true;
+    return m_model.entities.contains(answer.trimmed());
+}
 
 // ---- interventions --------------------------------------------------------
 
-void MainWindow::onScalesChanged(const QVector<NeuronScale>& scales) {
-    if (m_applying)
-        return;
-    // One drag is one undo step: its commands share a drag id and merge.
-    m_undo->push(new ScalesCommand(this, m_scales, scales, m_dragging ? m_dragId : 0));
-}
-
-void MainWindow::applyScales(const QVector<NeuronScale>& scales) {
-    m_scales = scales;
-    m_applying = true;
-    m_neuronPanel->setScales(scales);
-    m_applying = false;
-    requestPrediction();
-    if (!m_dragging)
-        requestCurve();
-}
-
-void MainWindow::applyNeuronSet(const QVector<NeuronRef>& neurons, const QStringList& labels,
-                                const QVector<NeuronScale>& scales) {
-    m_applying = true;
-    m_neuronPanel->setNeurons(neurons, labels);
-    m_neuronPanel->setScales(scales);
-    m_applying = false;
-    m_neuronLabels = labels;
-    m_scales = m_neuronPanel->scales();
-    requestPrediction();
-    requestCurve();
-}
-
-void MainWindow::selectNeuron(int layer, int neuron) {
-    QVector<NeuronRef> neurons = m_neuronPanel->neurons();
-    for (const auto& n : neurons)
-        if (n.layer == layer && n.neuron == neuron)
-            return;
-    NeuronSetCommand::State before{neurons, m_neuronLabels, m_scales};
-    neurons.push_back({layer, neuron});
-    QStringList labels = m_neuronLabels;
-    while (labels.size() < neurons.size() - 1)
-        labels.push_back({});
-    labels.push_back(tr("picked"));
-    QVector<NeuronScale> scales = m_scales;
-    scales.push_back({layer, neuron, 1.0});
-    m_undo->push(new NeuronSetCommand(this, before, {neurons, labels, scales},
-                                      tr("Select neuron L%1 · N%2").arg(layer).arg(neuron)));
-}
-
-void MainWindow::setRefinedNeurons(const QVector<RefinedNeuron>& refined) {
-    NeuronSetCommand::State before{m_neuronPanel->neurons(), m_neuronLabels, m_scales};
-    NeuronSetCommand::State after;
-    const int prompts = m_refinePanel->prompts().size();
-    for (const auto& n : refined) {
-        after.neurons.push_back({n.layer, n.neuron});
-        after.labels.push_back(neuronLabel(n, prompts));
-        after.scales.push_back({n.layer, n.neuron, 1.0});
-    }
-    m_undo->push(new NeuronSetCommand(this, before, after,
-                                      tr("Select %n refined neuron(s)", nullptr, refined.size())));
-}
-
-QVector<NeuronRef> MainWindow::factNeurons() const {
-    return m_neuronPanel->neurons();
+void MainWindow::selectNeuronFromHeatmap(int layer, int neuron) {
+    const AttributionData grid = m_doc->attribution();
+    m_doc->selectNeuron(layer, neuron, StudioDocument::factLabel(grid.prompt, grid.target));
 }
 
 // ---- edit memory ------------------------------------------------------------
 
-void MainWindow::postEdits() {
-    // The table's rows are the memory's; sending them is a shared copy.
-    m_worker->post(RequestKind::SyncEdits, QVariant::fromValue(m_editView->model()->edits()));
-    requestPrediction();
-    markDirty();
-}
-
 QString MainWindow::addEditFromPrompt(const QString& answer) {
-    const QString prompt = m_console->prompt().trimmed();
-    if (prompt.isEmpty() || answer.trimmed().isEmpty())
-        return {};
-    // add() hands out a fresh id; the command then owns putting it in.
-    scalpel::Edit e;
-    try {
-        e = m_memory.add(prompt.toStdString(), answer.trimmed().toStdString());
-    } catch (const std::exception& ex) {
-        if (isVisible())
-            QMessageBox::warning(this, tr("Edit not added"), QString::fromUtf8(ex.what()));
-        return {};
-    }
-    m_memory.remove(e.id);
-    m_undo->push(new AddEditCommand(this, e));
-    return QString::fromStdString(e.id);
+    m_doc->setPrompt(m_console->prompt());
+    QString error;
+    const QString id = m_doc->addEdit(m_doc->prompt(), answer, &error);
+    if (id.isEmpty() && isVisible())
+        showStatusMessage(tr("Edit not added: %1").arg(error));
+    return id;
 }
 
 void MainWindow::deleteEdits(const QStringList& ids) {
-    std::vector<std::pair<scalpel::Edit, int>> removed;
-    for (const auto& id : ids) {
-        const int at = m_memory.indexOf(id.toStdString());
-        if (at >= 0)
-            removed.push_back({m_memory.edits()[static_cast<std::size_t>(at)], at});
-    }
-    if (!removed.empty())
-        m_undo->push(new RemoveEditsCommand(this, std::move(removed)));
+    m_doc->deleteEdits(ids);
 }
 
 void MainWindow::onEditChangedInTable(const QString& id, const EditRow& now, const EditRow&) {
-    const scalpel::Edit* old = m_memory.find(id.toStdString());
+    const scalpel::Edit* old = m_doc->editMemory().find(id.toStdString());
     if (!old)
         return;
     scalpel::Edit after = *old;
-    after.prompt = now.prompt.toStdString();
-    after.answer = now.answer.toStdString();
+    after.prompt = now.prompt.trimmed().toStdString();
+    after.answer = now.answer.trimmed().toStdString();
     after.enabled = now.enabled;
-    if (after.prompt.empty() || after.answer.empty()) {
-        m_editView->model()->updateEdit(toRow(*old)); // an empty field is refused
+    QString refusal;
+    if (after.prompt.empty() || after.answer.empty())
+        refusal = tr("An edit needs a prompt and an answer.");
+    else if (after.answer != old->answer && !isKnownAnswer(now.answer))
+        refusal = tr("The model does not know the word “%1”, so it cannot answer it. "
+                     "Pick one of the words it knows (Edit ▸ Make the answer… completes them).")
+                      .arg(now.answer.trimmed());
+    if (!refusal.isEmpty()) {
+        // The table already shows the new text: put the old edit back.
+        m_editView->model()->updateEdit(toRow(*old));
+        showStatusMessage(refusal);
+        if (isVisible()) {
+            auto* box = new QMessageBox(QMessageBox::Warning, tr("Edit not changed"), refusal,
+                                        QMessageBox::Ok, this);
+            box->setAttribute(Qt::WA_DeleteOnClose);
+            box->open();
+        }
         return;
     }
-    m_undo->push(new ModifyEditCommand(this, *old, after));
+    if (!m_doc->modifyEdit(after))
+        m_editView->model()->updateEdit(toRow(*old));
 }
 
-void MainWindow::insertEdit(const scalpel::Edit& edit, int position) {
-    m_memory.insert(edit, position);
-    if (position < 0 || position >= static_cast<int>(m_memory.size()) - 1)
-        m_editView->model()->addEdit(toRow(edit));
-    else
-        m_editView->model()->setEdits(toRows(m_memory.edits()));
-    postEdits();
-}
-
-void MainWindow::removeEdit(const QString& id) {
-    m_memory.remove(id.toStdString());
-    m_editView->model()->removeEdit(id);
-    postEdits();
-}
-
-void MainWindow::replaceEdit(const scalpel::Edit& edit) {
-    m_memory.update(edit.id, edit.prompt, edit.answer);
-    m_memory.setEnabled(edit.id, edit.enabled);
-    m_editView->model()->updateEdit(toRow(edit));
-    postEdits();
-}
-
-void MainWindow::replaceAllEdits(const std::vector<scalpel::Edit>& edits) {
-    m_memory.clear();
-    for (const auto& e : edits)
-        m_memory.insert(e);
-    m_editView->model()->setEdits(toRows(m_memory.edits()));
-    postEdits();
-}
-
-bool MainWindow::importEdits(const QString& path, QString* error) {
+bool MainWindow::importEdits(const QString& path, QString* error,
+                             StudioDocument::Duplicates duplicates) {
     try {
         const scalpel::EditMemory loaded = scalpel::EditMemory::loadFile(path.toStdString());
-        scalpel::EditMemory merged = m_memory;
-        for (const auto& e : loaded.edits()) {
-            scalpel::Edit copy = e;
-            // An id already here keeps both edits: the import gets a fresh id.
-            if (merged.find(e.id)) {
-                copy.id = merged.add(e.prompt, e.answer).id;
-                merged.remove(copy.id);
-            }
-            merged.insert(copy);
-        }
-        const std::vector<scalpel::Edit> after = merged.edits();
-        m_undo->push(new ReplaceEditsCommand(
-            this, m_memory.edits(), after,
-            tr("Import %n edit(s)", nullptr, static_cast<int>(loaded.size()))));
+        m_doc->importEdits(loaded, duplicates);
         return true;
     } catch (const std::exception& e) {
         if (error)
@@ -218,7 +114,7 @@ bool MainWindow::importEdits(const QString& path, QString* error) {
 
 bool MainWindow::exportEdits(const QString& path, QString* error) {
     try {
-        m_memory.save(path.toStdString());
+        m_doc->editMemory().save(path.toStdString());
         return true;
     } catch (const std::exception& e) {
         if (error)
@@ -229,68 +125,45 @@ bool MainWindow::exportEdits(const QString& path, QString* error) {
 
 // ---- weights ------------------------------------------------------------------
 
-void MainWindow::applyWeightChange(const WeightOp& op) {
-    m_appliedWeightOps.push_back(op);
-    ++m_pendingWeightOps;
-    m_worker->post(RequestKind::WeightOp, QVariant::fromValue(op));
-    requestPrediction();
-}
-
-void MainWindow::restoreWeightChange(int token) {
-    for (int i = 0; i < m_appliedWeightOps.size(); ++i) {
-        if (m_appliedWeightOps[i].token == token) {
-            m_appliedWeightOps.resize(i);
-            break;
-        }
-    }
-    WeightOp op;
-    op.kind = WeightOp::Kind::Restore;
-    op.token = token;
-    ++m_pendingWeightOps;
-    m_worker->post(RequestKind::WeightOp, QVariant::fromValue(op));
-    requestPrediction();
-}
-
 void MainWindow::updateFact(const QString& newObject) {
     WeightOp op;
     op.kind = WeightOp::Kind::UpdateFact;
-    op.token = nextWeightToken();
-    op.neurons = factNeurons();
+    op.neurons = m_doc->neurons();
     op.oldObject = currentAnswer();
     op.newObject = newObject.trimmed();
     op.description = tr("Update fact: %1 → %2").arg(op.oldObject, op.newObject);
     if (op.neurons.isEmpty() || op.oldObject.isEmpty() || op.newObject.isEmpty())
         return;
-    m_undo->push(new WeightChangeCommand(this, op));
+    m_doc->changeWeights(op);
 }
 
 void MainWindow::eraseRelation() {
     WeightOp op;
     op.kind = WeightOp::Kind::EraseRelation;
-    op.token = nextWeightToken();
-    op.neurons = factNeurons();
+    op.neurons = m_doc->neurons();
     op.description = tr("Erase relation (%n neuron(s))", nullptr, op.neurons.size());
     if (op.neurons.isEmpty())
         return;
-    m_undo->push(new WeightChangeCommand(this, op));
+    m_doc->changeWeights(op);
+}
+
+void MainWindow::revertWeights() {
+    if (!m_doc->revertWeights())
+        showStatusMessage(tr("The weights are those of the model folder already"));
 }
 
 // ---- dialogs ------------------------------------------------------------------
 
 void MainWindow::askOpenModel() {
     const QString dir = QFileDialog::getExistingDirectory(
-        this, tr("Open a GPT-2 model folder (Hugging Face layout)"), m_model.path);
+        this, tr("Open a model folder (Hugging Face layout)"), m_model.path);
     if (!dir.isEmpty())
         openModelFolder(dir);
 }
 
-void MainWindow::openModelFolder(const QString& dir) {
-    m_requestedModel = dir;
-    m_worker->post(RequestKind::LoadModel, dir);
-}
-
 void MainWindow::askMakeAnswer() {
-    const QString prompt = m_console->prompt().trimmed();
+    m_doc->setPrompt(m_console->prompt());
+    const QString prompt = promptOrComplain(tr("Make the answer"));
     if (prompt.isEmpty())
         return;
     AnswerDialog dialog(AnswerDialog::Mode::Answer, tr("Make the answer…"),
@@ -301,29 +174,29 @@ void MainWindow::askMakeAnswer() {
 }
 
 void MainWindow::askUpdateFact() {
-    if (factNeurons().isEmpty()) {
+    if (m_doc->neurons().isEmpty()) {
         QMessageBox::information(this, tr("Update fact"),
                                  tr("Select the fact's knowledge neurons first: refine them, or "
                                     "click neurons in the heatmap."));
         return;
     }
     const QString old = currentAnswer();
+    const int count = m_doc->neurons().size();
     AnswerDialog dialog(AnswerDialog::Mode::AnswerWithPreview, tr("Update fact…"),
                         tr("Rewrite the value slots of %n neuron(s) so that “%1” answers the new "
                            "object instead of %2:",
-                           nullptr, factNeurons().size())
-                            .arg(m_console->prompt().trimmed(), old),
+                           nullptr, count)
+                            .arg(m_doc->prompt().trimmed(), old),
                         knownAnswers(), this);
     m_previewDialog = &dialog;
     connect(&dialog, &AnswerDialog::previewRequested, this, [this, old](const QString& answer) {
         WeightOp op;
         op.kind = WeightOp::Kind::Preview;
-        op.token = m_previewToken = nextWeightToken();
-        op.neurons = factNeurons();
+        op.neurons = m_doc->neurons();
         op.oldObject = old;
         op.newObject = answer;
-        op.prompt = m_console->prompt();
-        m_worker->post(RequestKind::WeightOp, QVariant::fromValue(op));
+        op.prompt = m_doc->prompt();
+        requestPreview(op);
     });
     const int result = dialog.exec();
     m_previewDialog = nullptr;
@@ -332,24 +205,23 @@ void MainWindow::askUpdateFact() {
 }
 
 void MainWindow::askEraseRelation() {
-    if (factNeurons().isEmpty()) {
+    if (m_doc->neurons().isEmpty()) {
         QMessageBox::information(this, tr("Erase relation"),
                                  tr("Select the relation's knowledge neurons first."));
         return;
     }
     AnswerDialog dialog(AnswerDialog::Mode::ConfirmWithPreview, tr("Erase relation…"),
                         tr("Zero the value slots of %n neuron(s)? Undo restores them exactly.",
-                           nullptr, factNeurons().size()),
+                           nullptr, m_doc->neurons().size()),
                         {}, this);
     m_previewDialog = &dialog;
     connect(&dialog, &AnswerDialog::previewRequested, this, [this] {
         WeightOp op;
         op.kind = WeightOp::Kind::Preview;
         op.erase = true;
-        op.token = m_previewToken = nextWeightToken();
-        op.neurons = factNeurons();
-        op.prompt = m_console->prompt();
-        m_worker->post(RequestKind::WeightOp, QVariant::fromValue(op));
+        op.neurons = m_doc->neurons();
+        op.prompt = m_doc->prompt();
+        requestPreview(op);
     });
     Q_EMIT dialog.previewRequested({});
     const int result = dialog.exec();
@@ -363,29 +235,60 @@ void MainWindow::askImportEdits() {
         QFileDialog::getOpenFileName(this, tr("Import edits"), {}, tr("Edit memory (*.json)"));
     if (path.isEmpty())
         return;
+    StudioDocument::Duplicates policy = StudioDocument::Duplicates::KeepBoth;
+    try {
+        const scalpel::EditMemory loaded = scalpel::EditMemory::loadFile(path.toStdString());
+        const int duplicates = m_doc->countDuplicates(loaded);
+        if (duplicates > 0) {
+            QMessageBox box(QMessageBox::Question, tr("Import edits"),
+                            tr("%n edit(s) in this file have the prompt of an edit already in "
+                               "the memory.",
+                               nullptr, duplicates),
+                            QMessageBox::NoButton, this);
+            auto* skip = box.addButton(tr("Skip them"), QMessageBox::AcceptRole);
+            auto* replace = box.addButton(tr("Replace the old ones"), QMessageBox::AcceptRole);
+            auto* both = box.addButton(tr("Keep both"), QMessageBox::AcceptRole);
+            box.addButton(QMessageBox::Cancel);
+            box.setDefaultButton(skip);
+            box.exec();
+            if (box.clickedButton() == skip)
+                policy = StudioDocument::Duplicates::Skip;
+            else if (box.clickedButton() == replace)
+                policy = StudioDocument::Duplicates::Replace;
+            else if (box.clickedButton() != both)
+                return;
+        }
+    } catch (const std::exception& e) {
+        QMessageBox::warning(this, tr("Import failed"), QString::fromUtf8(e.what()));
+        return;
+    }
     QString error;
-    if (!importEdits(path, &error))
+    if (!importEdits(path, &error, policy))
         QMessageBox::warning(this, tr("Import failed"), error);
 }
 
 void MainWindow::askExportEdits() {
     const QString path = QFileDialog::getSaveFileName(
-        this, tr("Export edits"), QStringLiteral("edits.json"), tr("Edit memory (*.json)"));
+        this, tr("Export edits"), defaultSessionDir() + QStringLiteral("/edits.json"),
+        tr("Edit memory (*.json)"));
     if (path.isEmpty())
         return;
     QString error;
     if (!exportEdits(path, &error))
         QMessageBox::critical(this, tr("Export failed"), error);
+    else
+        showStatusMessage(tr("Exported %1").arg(path));
 }
 
 void MainWindow::askExportHeatmap(const QString& format) {
-    if (m_attribution.isEmpty()) {
+    if (m_doc->attribution().isEmpty()) {
         QMessageBox::information(this, tr("Export heatmap"),
                                  tr("Run an attribution first (Analysis ▸ Attribute the answer)."));
         return;
     }
     const QString path = QFileDialog::getSaveFileName(
-        this, tr("Export heatmap"), QStringLiteral("attribution.%1").arg(format),
+        this, tr("Export heatmap"),
+        defaultSessionDir() + QStringLiteral("/attribution.%1").arg(format),
         QStringLiteral("%1 (*.%2)").arg(format.toUpper(), format));
     if (path.isEmpty())
         return;
@@ -394,4 +297,6 @@ void MainWindow::askExportHeatmap(const QString& format) {
                                                      : m_heatmap->exportCsv(path);
     if (!ok)
         QMessageBox::critical(this, tr("Export failed"), tr("Could not write %1.").arg(path));
+    else
+        showStatusMessage(tr("Exported %1").arg(path));
 }

@@ -1,11 +1,12 @@
-// Predictions and the long jobs: what is asked of the worker and how each
-// result lands on screen.
+// The jobs the studio gives the worker and how each result lands in the
+// document and on screen. Each is one invoke(): a tag, a function on the
+// engine (EngineJobs.h) and what to do with its result on the UI thread.
 #include "MainWindow.h"
 
 #include "AnswerDialog.h"
-#include "AttributionHeatmap.h"
 #include "EditMemoryModel.h"
 #include "EditMemoryView.h"
+#include "EngineJobs.h"
 #include "ModelWorker.h"
 #include "NeuronPanel.h"
 #include "PredictionView.h"
@@ -13,6 +14,7 @@
 #include "PromptConsole.h"
 #include "RefinePanel.h"
 
+#include <QFileInfo>
 #include <QLabel>
 #include <QMessageBox>
 #include <QTimer>
@@ -29,211 +31,125 @@ QVector<double> curveScales() {
     return s;
 }
 
+const QString kLoadTag = QStringLiteral("load");
+const QString kPredictTag = QStringLiteral("predict");
+const QString kEditsTag = QStringLiteral("edits");
+const QString kAttributeTag = QStringLiteral("attribute");
+const QString kRefineTag = QStringLiteral("refine");
+const QString kCurveTag = QStringLiteral("curve");
+const QString kWeightsTag = QStringLiteral("weights");
+const QString kPreviewTag = QStringLiteral("preview");
+
 } // namespace
 
-void MainWindow::requestPrediction() {
-    if (!m_modelReady)
-        return;
-    PredictRequest req;
-    req.generation = m_gate.next(RequestKind::Predict);
-    req.prompt = m_console->prompt();
-    req.scales = m_scales;
-    m_predictClock.start();
-    m_worker->post(RequestKind::Predict, QVariant::fromValue(req));
+// ---- the model ----------------------------------------------------------------
+
+void MainWindow::loadModel(const QString& dir) {
+    m_loading = true;
+    m_requestedModel = dir;
+    m_worker->invoke(
+        {kLoadTag, JobClass::Mutating, tr("Loading %1").arg(QFileInfo(dir).fileName()),
+         /*cancellable=*/true,
+         /*dropStale=*/false},
+        [dir](WorkerEngine& e, JobContext& c) { return jobs::loadModel(e, dir, c); },
+        [this](const ModelLoadResult& r) { onModelLoaded(r); },
+        [this, dir] {
+            ModelLoadResult r;
+            r.path = dir;
+            r.cancelled = true;
+            r.error = tr("Loading was cancelled.");
+            onModelLoaded(r);
+        });
 }
 
-QString MainWindow::editedSubtitle(const PredictResult& r) const {
-    if (!r.seracAvailable)
-        return r.seracStatus;
-    if (m_memory.empty())
-        return tr("edit memory is empty: same as the base model");
-    if (r.routedTo.isEmpty() || r.routedTo == QLatin1String("base"))
-        return tr("no edit in scope (best p = %1)").arg(r.routedProb, 0, 'f', 2);
-    const scalpel::Edit* e = m_memory.find(r.routedTo.toStdString());
-    const QString what =
-        e ? QStringLiteral("“%1” → %2")
-                .arg(QString::fromStdString(e->prompt), QString::fromStdString(e->answer))
-          : r.routedTo;
-    return tr("edit %1 fired, p = %2").arg(what).arg(r.routedProb, 0, 'f', 2);
+void MainWindow::openModelFolder(const QString& dir) {
+    loadModel(dir);
 }
 
-void MainWindow::onPredicted(const PredictResult& r) {
-    if (!m_gate.accept(RequestKind::Predict, r.generation)) {
-        ++m_staleDropped;
+void MainWindow::onModelLoaded(const ModelLoadResult& r) {
+    m_loading = false;
+    const bool first = !m_modelReady;
+    if (!r.ok) {
+        m_hasPendingSession = false;
+        m_requestedModel = m_model.path;
+        Q_EMIT modelChanged(false, r.error);
+        if (first) {
+            m_predictions->setColumn(PredictionView::BaseColumn, tr("Base model"),
+                                     tr("No model: %1").arg(r.error), {});
+            m_modelLabel->setText(tr("no model — File ▸ Open model folder"));
+        } else if (r.cancelled) {
+            showStatusMessage(tr("Loading cancelled: the studio keeps %1").arg(m_model.name));
+        } else if (isVisible()) {
+            // Not modal: the studio stays usable behind the message.
+            auto* box = new QMessageBox(QMessageBox::Warning, tr("Not a model folder"),
+                                        tr("%1 could not be opened as a model:\n\n%2\n\nThe "
+                                           "studio keeps the model it had (%3).")
+                                            .arg(r.path, r.error, m_model.name),
+                                        QMessageBox::Ok, this);
+            box->setAttribute(Qt::WA_DeleteOnClose);
+            box->open();
+        }
         return;
     }
-    m_lastPrediction = r;
-    m_console->setTokens(r.tokens);
-    const QString baseSubtitle = r.warning.isEmpty() ? m_model.name : r.warning;
-    m_predictions->setColumn(PredictionView::BaseColumn, tr("Base model"), baseSubtitle, r.base);
-    m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"),
-                             editedSubtitle(r), r.edited);
-    int scaled = 0;
-    for (const auto& s : m_scales)
-        scaled += s.factor != 1.0;
-    m_predictions->setColumn(PredictionView::IntervenedColumn, tr("With interventions"),
-                             scaled ? tr("%n neuron(s) scaled", nullptr, scaled)
-                                    : tr("no neuron scaled: same as the base model"),
-                             r.intervened);
-
-    auto* table = m_editView->model();
-    table->setScopes(r.scopes);
-    table->setRoutedEdit(r.routedTo == QLatin1String("base") ? QString() : r.routedTo);
-
-    // A prompt that states a known fact fills the refining panel with the
-    // fact's paraphrases, once per fact so hand edits there survive typing.
-    if (!r.factPrompts.isEmpty() && !m_refinePanel->isBusy()) {
-        const QString key = r.factPrompts.join(QLatin1Char('|')) + r.factAnswer;
-        if (key != m_factKey) {
-            m_factKey = key;
-            m_refinePanel->setPrompts(r.factPrompts, r.factAnswer);
+    if (!first)
+        m_doc->resetForNewModel();
+    m_model = r;
+    m_modelReady = true;
+    updateStatus();
+    syncEdits();
+    if (m_hasPendingSession) {
+        const QString wanted = m_pendingSession.modelPath;
+        // A session waits for its own model; one without a model takes this.
+        if (wanted.isEmpty() || !QFileInfo::exists(wanted) ||
+            QFileInfo(wanted) == QFileInfo(r.path)) {
+            m_hasPendingSession = false;
+            m_doc->restore(m_pendingSession);
         }
     }
-    const double roundTripMs = m_predictClock.nsecsElapsed() / 1e6;
-    m_timingLabel->setText(tr("predict %1 ms").arg(roundTripMs, 0, 'f', 1));
-    Q_EMIT predictionShown(roundTripMs);
-    if (m_options.demo)
-        runDemoStep();
+    requestPrediction();
+    Q_EMIT modelChanged(true, {});
 }
 
-QString MainWindow::currentAnswer() const {
-    if (!m_refinePanel->target().trimmed().isEmpty() && !m_refinePanel->prompts().isEmpty() &&
-        m_refinePanel->prompts().contains(m_console->prompt().trimmed()))
-        return m_refinePanel->target().trimmed();
-    if (!m_lastPrediction.factAnswer.isEmpty())
-        return m_lastPrediction.factAnswer;
-    if (!m_lastPrediction.base.isEmpty())
-        return m_lastPrediction.base.front().token.trimmed();
-    return m_refinePanel->target().trimmed();
-}
+// ---- edit memory and weights -------------------------------------------------------
 
-void MainWindow::runAttribution() {
-    if (!m_modelReady || m_console->prompt().trimmed().isEmpty())
-        return;
-    AttributionRequest req;
-    req.generation = m_gate.next(RequestKind::Attribute);
-    req.prompt = m_console->prompt();
-    req.target = currentAnswer();
-    req.steps = m_refinePanel->steps();
-    if (req.target.isEmpty())
-        return;
-    m_progress->startJob(tr("Attribution"));
-    m_worker->post(RequestKind::Attribute, QVariant::fromValue(req));
-}
-
-void MainWindow::onAttributed(const AttributionResult& r) {
-    if (!m_gate.accept(RequestKind::Attribute, r.generation))
-        return;
-    if (r.cancelled)
-        return; // the old map stays
-    if (!r.error.isEmpty()) {
-        m_progress->finishJob(tr("Attribution failed: %1").arg(r.error));
-        return;
-    }
-    showAttribution(r.grid);
-    markDirty();
-    Q_EMIT attributionShown();
-}
-
-void MainWindow::showAttribution(const AttributionData& grid) {
-    m_attribution = grid;
-    if (grid.isEmpty()) {
-        m_heatmap->clear();
-        return;
-    }
-    m_heatmap->setGrid(
-        grid.layers, grid.neurons, grid.scores,
-        tr("“%1” → %2 (p = %3)").arg(grid.prompt, grid.target).arg(grid.targetProb, 0, 'f', 3));
-}
-
-void MainWindow::runRefine() {
+void MainWindow::syncEdits() {
     if (!m_modelReady)
-        return;
-    RefineRequest req;
-    req.generation = m_gate.next(RequestKind::Refine);
-    req.prompts = m_refinePanel->prompts();
-    req.target = m_refinePanel->target().trimmed();
-    req.share = m_refinePanel->share();
-    req.threshold = m_refinePanel->threshold();
-    req.steps = m_refinePanel->steps();
-    if (req.prompts.isEmpty() || req.target.isEmpty()) {
-        m_progress->finishJob(tr("Refining needs prompts and their answer"));
-        return;
-    }
-    m_refinePanel->setBusy(true);
-    m_progress->startJob(tr("Refining"));
-    m_worker->post(RequestKind::Refine, QVariant::fromValue(req));
+        return; // the load sends them
+    // A copy: the worker's memory follows this one through its journal.
+    m_worker->invoke(
+        {kEditsTag, JobClass::Quick},
+        [memory = m_doc->editMemory()](WorkerEngine& e, JobContext&) {
+            jobs::syncEdits(e, memory);
+            return true;
+        },
+        [](bool) {});
 }
 
-void MainWindow::onRefined(const RefineResult& r) {
-    if (!m_gate.accept(RequestKind::Refine, r.generation))
-        return;
-    m_refinePanel->setBusy(false);
-    if (r.cancelled)
-        return;
-    if (!r.error.isEmpty()) {
-        m_progress->finishJob(tr("Refining failed: %1").arg(r.error));
-        return;
-    }
-    m_refinePanel->setResult(r.neurons);
-    if (!r.firstGrid.isEmpty())
-        showAttribution(r.firstGrid);
-    QVector<NeuronRef> refs;
-    for (const auto& n : r.neurons)
-        refs.push_back({n.layer, n.neuron});
-    m_heatmap->setKnowledgeNeurons(refs);
-    setRefinedNeurons(r.neurons);
-    markDirty();
-    Q_EMIT refineShown();
-    if (m_options.demo)
-        runDemoStep();
+void MainWindow::postWeightOp(const WeightOp& op) {
+    ++m_pendingWeightOps;
+    m_worker->invoke(
+        {kWeightsTag, JobClass::Mutating, {}, false, /*dropStale=*/false},
+        [op](WorkerEngine& e, JobContext&) { return jobs::weightOp(e, op); },
+        [this](const WeightOpResult& r) { onWeightOpDone(r); });
 }
 
-void MainWindow::requestCurve() {
-    if (!m_modelReady)
-        return;
-    const QVector<NeuronRef> neurons = m_neuronPanel->neurons();
-    const QString answer = currentAnswer();
-    if (neurons.isEmpty() || answer.isEmpty() || m_console->prompt().trimmed().isEmpty()) {
-        m_neuronPanel->setCurve({}, {}, {});
-        return;
-    }
-    CurveRequest req;
-    req.generation = m_gate.next(RequestKind::Curve);
-    req.prompt = m_console->prompt();
-    req.answer = answer;
-    req.neurons = neurons;
-    req.scales = curveScales();
-    m_worker->post(RequestKind::Curve, QVariant::fromValue(req));
-}
-
-void MainWindow::onCurve(const CurveResult& r) {
-    if (!m_gate.accept(RequestKind::Curve, r.generation))
-        return;
-    m_neuronPanel->setCurve(r.scales, r.probs, r.answer);
-    Q_EMIT curveShown();
-    if (m_options.demo && m_demoStage == 3) {
-        m_demoStage = 4;
-        // The screenshot script waits for this line.
-        std::fprintf(stdout, "scalpel: demo ready\n");
-        std::fflush(stdout);
-    }
+void MainWindow::requestPreview(const WeightOp& op) {
+    m_worker->invoke(
+        {kPreviewTag, JobClass::Long},
+        [op](WorkerEngine& e, JobContext&) { return jobs::weightOp(e, op); },
+        [this](const WeightOpResult& r) {
+            if (m_previewDialog)
+                m_previewDialog->setPreview(r.before, r.after, r.error, r.others);
+        });
 }
 
 void MainWindow::onWeightOpDone(const WeightOpResult& r) {
-    if (r.op.kind == WeightOp::Kind::Preview) {
-        if (m_previewDialog && r.op.token == m_previewToken)
-            m_previewDialog->setPreview(r.before, r.after, r.error);
-        return;
-    }
     m_pendingWeightOps = qMax(0, m_pendingWeightOps - 1);
     if (!r.ok) {
         // The engine refused (an unknown word, say): the weights are as they
-        // were, so the command that asked must not stay on the stack.
+        // were, so the document must not count the change.
         if (r.op.kind == WeightOp::Kind::UpdateFact || r.op.kind == WeightOp::Kind::EraseRelation) {
-            for (int i = 0; i < m_appliedWeightOps.size(); ++i)
-                if (m_appliedWeightOps[i].token == r.op.token)
-                    m_appliedWeightOps.remove(i);
+            m_doc->forgetWeightChange(r.op.token);
             if (isVisible()) {
                 auto* box = new QMessageBox(QMessageBox::Warning, tr("Weights unchanged"), r.error,
                                             QMessageBox::Ok, this);
@@ -245,4 +161,232 @@ void MainWindow::onWeightOpDone(const WeightOpResult& r) {
     }
     requestCurve();
     Q_EMIT weightOpFinished(r.ok, r.error);
+}
+
+// ---- predictions -----------------------------------------------------------------------
+
+void MainWindow::requestPrediction() {
+    if (!m_modelReady)
+        return;
+    PredictRequest req;
+    req.prompt = m_doc->prompt();
+    req.scales = m_doc->scales();
+    m_predictClock.start();
+    m_worker->invoke(
+        {kPredictTag, JobClass::Quick},
+        [req](WorkerEngine& e, JobContext&) { return jobs::predict(e, req); },
+        [this](const PredictResult& r) { onPredicted(r); });
+}
+
+QString MainWindow::baseTitle() const {
+    return m_doc->weightsModified() ? tr("Base model, weights edited") : tr("Base model");
+}
+
+QString MainWindow::editedSubtitle(const PredictResult& r) const {
+    if (!r.seracAvailable)
+        return r.seracStatus;
+    const auto& memory = m_doc->editMemory();
+    if (memory.empty())
+        return tr("edit memory is empty: same as the base model");
+    if (r.routedTo.isEmpty() || r.routedTo == QLatin1String("base"))
+        return tr("no edit in scope (best p = %1, routes above %2)")
+            .arg(r.routedProb, 0, 'f', 2)
+            .arg(r.routingThreshold, 0, 'f', 2);
+    const scalpel::Edit* e = memory.find(r.routedTo.toStdString());
+    const QString what =
+        e ? QStringLiteral("“%1” → %2")
+                .arg(QString::fromStdString(e->prompt), QString::fromStdString(e->answer))
+          : r.routedTo;
+    return tr("edit %1 fired, p = %2 > %3")
+        .arg(what)
+        .arg(r.routedProb, 0, 'f', 2)
+        .arg(r.routingThreshold, 0, 'f', 2);
+}
+
+void MainWindow::onPredicted(const PredictResult& r) {
+    m_lastPrediction = r;
+    m_console->setTokens(r.tokens);
+    QString baseSubtitle = r.warning.isEmpty() ? m_model.name : r.warning;
+    if (m_doc->weightsModified())
+        baseSubtitle +=
+            tr(" · %n weight change(s) applied", nullptr, m_doc->weightChanges().size());
+    if (r.prompt.trimmed().isEmpty())
+        baseSubtitle = tr("Type a prompt to see the next token");
+    m_predictions->setColumn(PredictionView::BaseColumn, baseTitle(), baseSubtitle, r.base);
+    m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"),
+                             editedSubtitle(r), r.edited);
+    int scaled = 0;
+    for (const auto& s : m_doc->scales())
+        scaled += s.factor != 1.0;
+    m_predictions->setColumn(PredictionView::IntervenedColumn, tr("With interventions"),
+                             scaled ? tr("%n neuron(s) scaled", nullptr, scaled)
+                                    : tr("no neuron scaled: same as the base model"),
+                             r.intervened);
+
+    auto* table = m_editView->model();
+    table->setScopes(r.scopes);
+    table->setRoutedEdit(r.routedTo == QLatin1String("base") ? QString() : r.routedTo);
+    m_editView->setToolTip(
+        r.seracAvailable ? tr("An edit answers a prompt when its scope probability is above %1")
+                               .arg(r.routingThreshold, 0, 'f', 2)
+                         : QString());
+
+    // A prompt that states a known fact fills the refining panel with the
+    // fact's paraphrases, once per fact so hand edits there survive typing.
+    if (!r.factPrompts.isEmpty() && !m_refinePanel->isBusy()) {
+        const QString key = r.factPrompts.join(QLatin1Char('|')) + r.factAnswer;
+        if (key != m_factKey) {
+            m_factKey = key;
+            const auto refine = m_doc->refine();
+            m_doc->setRefineSetup(r.factPrompts, r.factAnswer, refine.share, refine.threshold,
+                                  refine.steps);
+        }
+    }
+    // The curve belongs to a prompt: a new prompt gets its own.
+    if (!m_doc->neurons().isEmpty() && r.prompt != m_curvePrompt && !m_dragging)
+        requestCurve();
+    const double roundTripMs = m_predictClock.nsecsElapsed() / 1e6;
+    m_timingLabel->setText(tr("predict %1 ms").arg(roundTripMs, 0, 'f', 1));
+    Q_EMIT predictionShown(roundTripMs);
+    if (m_options.demo)
+        runDemoStep();
+}
+
+QString MainWindow::currentAnswer() const {
+    const auto refine = m_doc->refine();
+    const QString prompt = m_doc->prompt().trimmed();
+    if (!refine.target.trimmed().isEmpty() && refine.prompts.contains(prompt))
+        return refine.target.trimmed();
+    if (m_lastPrediction.prompt == m_doc->prompt()) {
+        if (!m_lastPrediction.factAnswer.isEmpty())
+            return m_lastPrediction.factAnswer;
+        if (!m_lastPrediction.base.isEmpty())
+            return m_lastPrediction.base.front().token.trimmed();
+    }
+    return refine.target.trimmed();
+}
+
+// ---- long jobs ------------------------------------------------------------------------------
+
+void MainWindow::runAttribution() {
+    if (!m_modelReady)
+        return;
+    // A prompt typed a moment ago may still be in the debounce.
+    m_doc->setPrompt(m_console->prompt());
+    const QString prompt = promptOrComplain(tr("Attribution"));
+    if (prompt.isEmpty())
+        return;
+    AttributionRequest req;
+    req.prompt = m_doc->prompt();
+    req.target = currentAnswer();
+    req.steps = RefinePanel::kDefaultSteps;
+    if (req.target.isEmpty()) {
+        showStatusMessage(tr("Attribution needs an answer: wait for the predictions"));
+        return;
+    }
+    m_progress->startJob(tr("Attribution"));
+    m_worker->invoke(
+        {kAttributeTag, JobClass::Long, tr("Attribution"), /*cancellable=*/true},
+        [req](WorkerEngine& e, JobContext& c) { return jobs::attribute(e, req, c); },
+        [this](const AttributionResult& r) { onAttributed(r); },
+        [this] {
+            AttributionResult r;
+            r.cancelled = true;
+            onAttributed(r);
+        });
+}
+
+void MainWindow::onAttributed(const AttributionResult& r) {
+    Q_EMIT attributionFinished(r);
+    if (r.cancelled)
+        return; // the old map stays
+    if (!r.error.isEmpty()) {
+        m_progress->finishJob(tr("Attribution failed: %1").arg(r.error));
+        return;
+    }
+    m_doc->setAttribution(r.grid);
+    Q_EMIT attributionShown();
+}
+
+void MainWindow::runRefine() {
+    if (!m_modelReady)
+        return;
+    const auto setup = m_doc->refine();
+    RefineRequest req;
+    req.prompts = setup.prompts;
+    req.target = setup.target.trimmed();
+    req.share = setup.share;
+    req.threshold = setup.threshold;
+    req.steps = setup.steps;
+    if (req.prompts.isEmpty() || req.target.isEmpty()) {
+        m_progress->finishJob(tr("Refining needs prompts and their answer"));
+        return;
+    }
+    m_refinePanel->setBusy(true);
+    m_progress->startJob(tr("Refining"));
+    m_worker->invoke(
+        {kRefineTag, JobClass::Long, tr("Refining"), /*cancellable=*/true},
+        [req](WorkerEngine& e, JobContext& c) { return jobs::refine(e, req, c); },
+        [this](const RefineResult& r) { onRefined(r); },
+        [this, req] {
+            RefineResult r;
+            r.prompts = req.prompts;
+            r.target = req.target;
+            r.cancelled = true;
+            onRefined(r);
+        });
+}
+
+void MainWindow::onRefined(const RefineResult& r) {
+    m_refinePanel->setBusy(false);
+    Q_EMIT refineFinished(r);
+    if (r.cancelled)
+        return;
+    if (!r.error.isEmpty()) {
+        m_progress->finishJob(tr("Refining failed: %1").arg(r.error));
+        return;
+    }
+    // The result names its own fact: the panel may show another one by now.
+    const QString source = StudioDocument::factLabel(r.prompts.value(0), r.target);
+    m_doc->setRefineResult(r.neurons, source);
+    if (!r.firstGrid.isEmpty())
+        m_doc->setAttribution(r.firstGrid);
+    m_doc->selectRefinedNeurons(r.neurons, r.prompts.size(), source);
+    Q_EMIT refineShown();
+    if (m_options.demo)
+        runDemoStep();
+}
+
+void MainWindow::requestCurve() {
+    if (!m_modelReady)
+        return;
+    const QVector<NeuronRef> neurons = m_doc->neurons();
+    const QString answer = currentAnswer();
+    if (neurons.isEmpty() || answer.isEmpty() || m_doc->prompt().trimmed().isEmpty()) {
+        m_curvePrompt.clear();
+        m_neuronPanel->setCurve({}, {}, {});
+        return;
+    }
+    CurveRequest req;
+    req.prompt = m_doc->prompt();
+    req.answer = answer;
+    req.neurons = neurons;
+    req.scales = curveScales();
+    m_curvePrompt = req.prompt;
+    m_worker->invoke(
+        {kCurveTag, JobClass::Long},
+        [req](WorkerEngine& e, JobContext& c) { return jobs::curve(e, req, c); },
+        [this](const CurveResult& r) { onCurve(r); });
+}
+
+void MainWindow::onCurve(const CurveResult& r) {
+    m_neuronPanel->setCurve(r.scales, r.probs, r.answer);
+    Q_EMIT curveReady(r);
+    Q_EMIT curveShown();
+    if (m_options.demo && m_demoStage == 3) {
+        m_demoStage = 4;
+        // The screenshot script waits for this line.
+        std::fprintf(stdout, "scalpel: demo ready\n");
+        std::fflush(stdout);
+    }
 }

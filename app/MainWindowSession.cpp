@@ -1,47 +1,34 @@
-// Sessions: capture and apply the whole studio state, save and open session
-// files, autosave, crash recovery, and the scripted demonstration.
+// Sessions: save and open session files, autosave, crash recovery, and the
+// scripted demonstration. What a session holds is the document's.
 #include "MainWindow.h"
 
-#include "AttributionHeatmap.h"
-#include "EditMemoryModel.h"
-#include "EditMemoryView.h"
-#include "ModelWorker.h"
 #include "NeuronPanel.h"
 #include "PromptConsole.h"
-#include "RefinePanel.h"
 
-#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QLocale>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QUndoStack>
 
 SessionState MainWindow::captureSession() const {
-    SessionState s;
-    s.modelPath = m_model.path;
-    s.prompt = m_console->prompt();
-    s.history = m_console->history();
-    s.editsJson = QByteArray::fromStdString(m_memory.toJson());
-    s.weightChanges = m_appliedWeightOps;
-    s.neurons = m_neuronPanel->neurons();
-    s.neuronLabels = m_neuronLabels;
-    s.scales = m_scales;
-    s.refinePrompts = m_refinePanel->prompts();
-    s.refineTarget = m_refinePanel->target();
-    s.refineShare = m_refinePanel->share();
-    s.refineThreshold = m_refinePanel->threshold();
-    s.refineSteps = m_refinePanel->steps();
-    s.refined = m_refinePanel->result();
-    s.attribution = m_attribution;
-    s.heatmapThreshold = m_heatmap->threshold();
-    return s;
+    return m_doc->toSession(m_model.path);
 }
 
 bool MainWindow::saveSession(const QString& path, QString* error) {
-    return Session::save(path, captureSession(), error);
+    if (!Session::save(path, captureSession(), error))
+        return false;
+    m_sessionPath = path;
+    m_doc->markSaved();
+    updateWindowTitle();
+    statusBar()->showMessage(tr("Saved %1").arg(QDir::toNativeSeparators(path)), 5000);
+    Q_EMIT sessionSaved(path);
+    return true;
 }
 
 bool MainWindow::openSession(const QString& path, QString* error) {
@@ -58,74 +45,52 @@ bool MainWindow::openSession(const QString& path, QString* error) {
             *error = QString::fromUtf8(e.what());
         return false;
     }
-    if (!s.modelPath.isEmpty() && QFileInfo(s.modelPath) != QFileInfo(m_model.path) &&
-        QFileInfo::exists(s.modelPath)) {
-        // The session belongs to another model: load it, then apply.
+    if (path != autosavePath())
+        m_sessionPath = path;
+    const bool otherModel = !s.modelPath.isEmpty() && QFileInfo::exists(s.modelPath) &&
+                            QFileInfo(s.modelPath) != QFileInfo(m_requestedModel);
+    if (otherModel || !m_modelReady || m_loading) {
+        // Applied once the model it belongs to is loaded: a session's neurons
+        // and weight changes mean nothing on another model.
         m_pendingSession = s;
         m_hasPendingSession = true;
-        openModelFolder(s.modelPath);
+        if (otherModel)
+            loadModel(s.modelPath);
         return true;
     }
-    applySession(s);
-    return true;
-}
-
-void MainWindow::applySession(const SessionState& s) {
-    m_undo->clear();
-    // Weights: back to the model as loaded, then the session's changes in
-    // their order.
-    WeightOp reset;
-    reset.kind = WeightOp::Kind::RestoreAll;
-    ++m_pendingWeightOps;
-    m_worker->post(RequestKind::WeightOp, QVariant::fromValue(reset));
-    m_appliedWeightOps.clear();
-    for (WeightOp op : s.weightChanges) {
-        op.token = nextWeightToken();
-        applyWeightChange(op);
-    }
-
-    std::vector<scalpel::Edit> edits;
-    if (!s.editsJson.isEmpty())
-        edits = scalpel::EditMemory::fromJson(s.editsJson.toStdString(), "session").edits();
-    replaceAllEdits(edits);
-
-    m_refinePanel->setPrompts(s.refinePrompts, s.refineTarget);
-    m_refinePanel->setShare(s.refineShare);
-    m_refinePanel->setThreshold(s.refineThreshold);
-    m_refinePanel->setSteps(s.refineSteps);
-    m_refinePanel->setResult(s.refined);
-    m_factKey.clear();
-
-    showAttribution(s.attribution);
-    m_heatmap->setThreshold(s.heatmapThreshold);
-    QVector<NeuronRef> knowledge;
-    for (const auto& n : s.refined)
-        knowledge.push_back({n.layer, n.neuron});
-    m_heatmap->setKnowledgeNeurons(knowledge);
-
-    applyNeuronSet(s.neurons, s.neuronLabels, s.scales);
-    m_console->setHistory(s.history);
-    m_console->setPrompt(s.prompt);
-    requestPrediction();
-    m_undo->clear();
-    m_undo->setClean();
-    Q_EMIT sessionRestored();
+    return m_doc->restore(s, error);
 }
 
 void MainWindow::askOpenSession() {
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open session"), {},
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open session"), defaultSessionDir(),
                                                       tr("Scalpel session (*.scalpel *.json)"));
     if (path.isEmpty())
         return;
     QString error;
     if (!openSession(path, &error))
         QMessageBox::warning(this, tr("Session not opened"), error);
+    updateWindowTitle();
 }
 
 void MainWindow::askSaveSession() {
-    const QString path =
-        QFileDialog::getSaveFileName(this, tr("Save session"), QStringLiteral("session.scalpel"),
-                                     tr("Scalpel session (*.scalpel *.json)"));
+    if (m_sessionPath.isEmpty()) {
+        askSaveSessionAs();
+        return;
+    }
+    QString error;
+    if (!saveSession(m_sessionPath, &error))
+        QMessageBox::critical(this, tr("Session not saved"),
+                              tr("%1\n\nNothing was lost: the studio still holds the session; "
+                                 "save it somewhere else.")
+                                  .arg(error));
+}
+
+void MainWindow::askSaveSessionAs() {
+    const QString proposed = m_sessionPath.isEmpty()
+                                 ? defaultSessionDir() + QStringLiteral("/session.scalpel")
+                                 : m_sessionPath;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save session"), proposed,
+                                                      tr("Scalpel session (*.scalpel *.json)"));
     if (path.isEmpty())
         return;
     QString error;
@@ -134,6 +99,11 @@ void MainWindow::askSaveSession() {
                               tr("%1\n\nNothing was lost: the studio still holds the session; "
                                  "save it somewhere else.")
                                   .arg(error));
+}
+
+QString MainWindow::defaultSessionDir() const {
+    const QString docs = QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation);
+    return docs.isEmpty() ? QDir::homePath() : docs;
 }
 
 QString MainWindow::autosavePath() const {
@@ -151,7 +121,9 @@ bool MainWindow::recoveryAvailable() const {
 }
 
 void MainWindow::autosave() {
-    if (!m_dirty || !m_modelReady)
+    // While "Restore the last session?" waits for its answer the autosave is
+    // the last session; writing this one's state over it would lose it.
+    if (m_recoveryPending || !m_dirty || !m_modelReady || m_hasPendingSession)
         return;
     QDir().mkpath(QFileInfo(autosavePath()).absolutePath());
     QString error;
@@ -162,15 +134,28 @@ void MainWindow::autosave() {
 
 void MainWindow::offerRecovery() {
     const QFileInfo info(autosavePath());
-    const auto answer = QMessageBox::question(
-        this, tr("Restore the last session?"),
+    m_recoveryBox = new QMessageBox(
+        QMessageBox::Question, tr("Restore the last session?"),
         tr("Scalpel did not close properly last time. Restore the session autosaved at %1?")
-            .arg(QLocale().toString(info.lastModified(), QLocale::ShortFormat)));
-    if (answer != QMessageBox::Yes)
-        return;
-    QString error;
-    if (!openSession(autosavePath(), &error))
-        QMessageBox::warning(this, tr("Session not restored"), error);
+            .arg(QLocale().toString(info.lastModified(), QLocale::ShortFormat)),
+        QMessageBox::Yes | QMessageBox::No, this);
+    m_recoveryBox->setAttribute(Qt::WA_DeleteOnClose);
+    m_recoveryBox->setDefaultButton(QMessageBox::Yes);
+    connect(m_recoveryBox, &QMessageBox::finished, this,
+            [this](int result) { onRecoveryAnswered(result == QMessageBox::Yes); });
+    m_recoveryBox->open();
+}
+
+void MainWindow::onRecoveryAnswered(bool restore) {
+    m_recoveryBox = nullptr;
+    if (restore) {
+        QString error;
+        if (!openSession(autosavePath(), &error))
+            QMessageBox::warning(this, tr("Session not restored"), error);
+    }
+    // From here on the autosave is this session's again.
+    m_recoveryPending = false;
+    m_dirty = true;
 }
 
 void MainWindow::runDemoStep() {
@@ -182,15 +167,15 @@ void MainWindow::runDemoStep() {
         }
         break;
     case 1:
-        if (!m_neuronPanel->neurons().isEmpty()) {
+        if (!m_doc->neurons().isEmpty()) {
             m_demoStage = 2;
             if (m_model.seracAvailable && knownAnswers().contains(QStringLiteral("Lisbon")))
                 addEditFromPrompt(QStringLiteral("Lisbon"));
             QVector<NeuronScale> suppressed;
-            for (const auto& n : m_neuronPanel->neurons())
+            for (const auto& n : m_doc->neurons())
                 suppressed.push_back({n.layer, n.neuron, 0.0});
             m_demoStage = 3;
-            m_undo->push(new ScalesCommand(this, m_scales, suppressed, 0));
+            m_doc->changeScales(suppressed, 0);
         }
         break;
     default:

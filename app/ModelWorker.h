@@ -1,19 +1,29 @@
 #pragma once
-// The one object that owns the engine: the language model, its weight
-// editor, the SERAC editor with its mirror of the edit memory, and the fact
-// world. It lives on its own QThread for the whole session. The UI hands it
-// plain-value requests through post() and hears back through the signals
-// below; no engine object ever leaves this class.
+// The one object that owns the engine (WorkerEngine: the language model, its
+// weight editor, the SERAC editor with its copy of the edit memory, the fact
+// world). It lives on its own QThread for the whole session. The UI hands it
+// tagged jobs:
+//
+//     worker->invoke({"predict"}, [req](WorkerEngine& e, JobContext&) {
+//         return jobs::predict(e, req);
+//     }, [this](const PredictResult& r) { onPredicted(r); });
+//
+// The work runs on the worker thread; its result comes back to the UI thread
+// and is handed to the second function, unless a newer job with the same tag
+// was invoked meanwhile (generation numbers, GenerationGate.h). A newer job
+// with the same tag replaces a queued one; RequestMailbox.h says what may
+// overtake what. A job with a label shows in the progress strip (jobStarted,
+// jobProgress, jobFinished) and a cancellable one stops at its next progress
+// check after cancelJobs().
 //
 // Every crossing between the threads is an event this class builds whole and
-// then posts: post() wakes the worker with one, and each result travels back
-// in one to a helper object on the thread that created the worker (the
-// UI's), which emits the signal there. So the signals fire on the UI thread
-// and their receivers (a QSignalSpy too) run there; Qt never copies a result
-// behind the worker's back, and TsanHandoff.h can tell ThreadSanitizer
-// exactly when each one changes hands.
+// then posts: invoke() wakes the worker with one, and each result travels
+// back in one to a helper object on the thread that created the worker (the
+// UI's). Qt never copies a result behind the worker's back, and
+// TsanHandoff.h can tell ThreadSanitizer exactly when each one changes hands.
+#include "GenerationGate.h"
 #include "RequestMailbox.h"
-#include "WorkerTypes.h"
+#include "WorkerEngine.h"
 
 #include <QObject>
 #include <QString>
@@ -21,6 +31,18 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <type_traits>
+
+struct JobSpec {
+    QString tag;
+    JobClass cls = JobClass::Quick;
+    // Shown in the progress strip while the job runs; empty: a silent job.
+    QString label;
+    bool cancellable = false;
+    // False: every result is delivered, however many jobs with the tag
+    // followed (a weight change must be heard of).
+    bool dropStale = true;
+};
 
 class ModelWorker : public QObject {
     Q_OBJECT
@@ -35,26 +57,26 @@ public:
     explicit ModelWorker(const Config& config, QObject* parent = nullptr);
     ~ModelWorker() override;
 
-    // Thread-safe. Queues the request (replacing a queued one of the same
-    // kind where that is allowed) and wakes the worker.
-    void post(RequestKind kind, const QVariant& payload);
-    // Thread-safe. Makes the running long job (attribution, refining, curve)
-    // stop at its next progress check and drops queued ones; the job then
-    // reports cancelled and changes nothing.
+    // UI thread. Queues `work` to run on the engine; `onUi` then gets its
+    // result on the UI thread (not if a newer job with the tag made it
+    // stale). `onDropped` runs on the UI thread when a cancel drops the job
+    // before it started. Returns the job's generation.
+    template <typename Work, typename OnUi>
+    quint64 invoke(const JobSpec& spec, Work work, OnUi onUi, std::function<void()> onDropped = {});
+
+    // Thread-safe. Makes the running cancellable job stop at its next
+    // progress check and drops queued ones; the job then reports cancelled
+    // and changes nothing.
     void cancelJobs();
-    // Thread-safe. Makes drain() return early so the thread can quit.
+    // Thread-safe. Makes the worker return early so the thread can quit.
     void stop();
 
     RequestMailbox& mailbox() { return m_mailbox; }
+    // Results dropped because a newer job with their tag was invoked.
+    int staleResultsDropped() const { return m_staleDropped; }
 
     // Emitted on the thread that created the worker.
 Q_SIGNALS:
-    void modelLoaded(const ModelLoadResult& result);
-    void predicted(const PredictResult& result);
-    void attributed(const AttributionResult& result);
-    void refined(const RefineResult& result);
-    void curveReady(const CurveResult& result);
-    void weightOpDone(const WeightOpResult& result);
     void jobStarted(const QString& name);
     void jobProgress(double fraction, const QString& detail);
     void jobFinished(const QString& message);
@@ -63,7 +85,7 @@ protected:
     bool event(QEvent* event) override;
 
 private:
-    struct Engine;
+    class Context;
     // Runs the calls the worker posts to the thread that created it.
     class Home : public QObject {
     public:
@@ -72,33 +94,54 @@ private:
 
     // Posts `call` to run on `receiver`'s thread (the worker's or Home's).
     static void postCall(QObject* receiver, std::function<void()> call);
-    // Posts `emitSignal` home, where it emits one of the signals above.
-    void report(std::function<void()> emitSignal) { postCall(&m_home, std::move(emitSignal)); }
-    // Serves queued requests until the mailbox is empty.
+    // Posts `call` home, where it runs on the UI thread.
+    void report(std::function<void()> call) { postCall(&m_home, std::move(call)); }
+    void enqueue(RequestMailbox::Entry entry);
+    // Serves queued jobs until the mailbox is empty.
     void drain();
+    void serveQuick();
+    // Around every job: the context it sees, and the progress strip.
+    std::unique_ptr<JobContext> beginJob(const JobSpec& spec);
+    void endJob(const JobSpec& spec, const JobContext& context);
+    // On the UI thread: hands a result on unless it is stale.
+    void deliver(const JobSpec& spec, quint64 generation, std::function<void()> call);
 
-    void handle(const RequestMailbox::Entry& entry);
-    void loadModel(const QString& path);
-    void syncEdits(const QVector<EditRow>& edits);
-    void predict(const PredictRequest& request);
-    void attribute(const AttributionRequest& request);
-    void refine(const RefineRequest& request);
-    void curve(const CurveRequest& request);
-    void weightOp(const WeightOp& op);
-    void loadSerac();
-    // The progress callback of every long job: serves typing meanwhile,
-    // reports, and says whether to go on.
-    bool longJobTick(double fraction, const QString& detail);
-
-    Config m_config;
     Home m_home; // a member, not a child: it stays on the creating thread
     RequestMailbox m_mailbox;
-    std::unique_ptr<Engine> d;
-    // Bumped by every cancel; a long job goes on while it sees the value it
+    std::unique_ptr<WorkerEngine> m_engine;
+    GenerationGate m_gate;  // UI thread only
+    int m_staleDropped = 0; // UI thread only
+    // Bumped by every cancel; a job goes on while it sees the value it
     // started with, so a cancel can never be lost to a job starting.
     std::atomic<quint64> m_cancelEpoch{0};
-    quint64 m_jobEpoch = 0;
     std::atomic<bool> m_stopping{false};
     std::atomic<bool> m_drainScheduled{false};
     qint64 m_lastProgressMs = 0;
 };
+
+template <typename Work, typename OnUi>
+quint64 ModelWorker::invoke(const JobSpec& spec, Work work, OnUi onUi,
+                            std::function<void()> onDropped) {
+    using Result = std::decay_t<std::invoke_result_t<Work&, WorkerEngine&, JobContext&>>;
+    const quint64 generation = m_gate.next(spec.tag);
+    RequestMailbox::Entry entry;
+    entry.tag = spec.tag;
+    entry.cls = spec.cls;
+    entry.cancellable = spec.cancellable;
+    entry.payload = generation;
+    entry.dropped = std::move(onDropped);
+    entry.run = [this, spec, generation, work = std::move(work), onUi = std::move(onUi)]() mutable {
+        const std::unique_ptr<JobContext> context = beginJob(spec);
+        if constexpr (std::is_void_v<Result>) {
+            work(*m_engine, *context);
+            endJob(spec, *context);
+            deliver(spec, generation, [onUi] { onUi(); });
+        } else {
+            Result result = work(*m_engine, *context);
+            endJob(spec, *context);
+            deliver(spec, generation, [onUi, result = std::move(result)] { onUi(result); });
+        }
+    };
+    enqueue(std::move(entry));
+    return generation;
+}

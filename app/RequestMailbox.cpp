@@ -4,31 +4,28 @@
 
 #include <algorithm>
 
-bool RequestMailbox::isReplaceable(RequestKind kind) {
-    return kind != RequestKind::WeightOp && kind != RequestKind::LoadModel;
-}
-
-bool RequestMailbox::isMutating(RequestKind kind) {
-    return kind == RequestKind::WeightOp || kind == RequestKind::LoadModel;
-}
-
-bool RequestMailbox::isQuick(RequestKind kind) {
-    return kind == RequestKind::Predict || kind == RequestKind::SyncEdits;
-}
-
-bool RequestMailbox::post(RequestKind kind, const QVariant& payload) {
+bool RequestMailbox::post(Entry entry) {
     QMutexLocker lock(&m_mutex);
     bool replaced = false;
-    if (isReplaceable(kind)) {
-        const auto it = std::find_if(m_queue.begin(), m_queue.end(),
-                                     [kind](const Entry& e) { return e.kind == kind; });
+    if (entry.cls != JobClass::Mutating) {
+        const auto it = std::find_if(m_queue.begin(), m_queue.end(), [&](const Entry& e) {
+            return e.tag == entry.tag && e.cls != JobClass::Mutating;
+        });
         if (it != m_queue.end()) {
             m_queue.erase(it);
             replaced = true;
         }
     }
-    m_queue.push_back({kind, payload});
+    m_queue.push_back(std::move(entry));
     return replaced;
+}
+
+bool RequestMailbox::post(const QString& tag, JobClass cls, const QVariant& payload) {
+    Entry e;
+    e.tag = tag;
+    e.cls = cls;
+    e.payload = payload;
+    return post(std::move(e));
 }
 
 std::optional<RequestMailbox::Entry> RequestMailbox::take() {
@@ -43,9 +40,9 @@ std::optional<RequestMailbox::Entry> RequestMailbox::take() {
 std::optional<RequestMailbox::Entry> RequestMailbox::takeQuick() {
     QMutexLocker lock(&m_mutex);
     for (auto it = m_queue.begin(); it != m_queue.end(); ++it) {
-        if (isMutating(it->kind))
+        if (it->cls == JobClass::Mutating)
             return std::nullopt;
-        if (isQuick(it->kind)) {
+        if (it->cls == JobClass::Quick) {
             Entry e = std::move(*it);
             m_queue.erase(it);
             return e;
@@ -54,20 +51,20 @@ std::optional<RequestMailbox::Entry> RequestMailbox::takeQuick() {
     return std::nullopt;
 }
 
-int RequestMailbox::discard(RequestKind kind) {
+int RequestMailbox::discard(const QString& tag) {
     QMutexLocker lock(&m_mutex);
     const auto before = m_queue.size();
     m_queue.erase(std::remove_if(m_queue.begin(), m_queue.end(),
-                                 [kind](const Entry& e) { return e.kind == kind; }),
+                                 [&](const Entry& e) { return e.tag == tag; }),
                   m_queue.end());
     return static_cast<int>(before - m_queue.size());
 }
 
-std::vector<RequestMailbox::Entry> RequestMailbox::takeAll(RequestKind kind) {
+std::vector<RequestMailbox::Entry> RequestMailbox::takeCancellable() {
     QMutexLocker lock(&m_mutex);
     std::vector<Entry> taken;
     for (auto it = m_queue.begin(); it != m_queue.end();) {
-        if (it->kind == kind) {
+        if (it->cancellable) {
             taken.push_back(std::move(*it));
             it = m_queue.erase(it);
         } else {
@@ -82,8 +79,8 @@ int RequestMailbox::size() const {
     return static_cast<int>(m_queue.size());
 }
 
-bool RequestMailbox::contains(RequestKind kind) const {
+bool RequestMailbox::contains(const QString& tag) const {
     QMutexLocker lock(&m_mutex);
     return std::any_of(m_queue.begin(), m_queue.end(),
-                       [kind](const Entry& e) { return e.kind == kind; });
+                       [&](const Entry& e) { return e.tag == tag; });
 }

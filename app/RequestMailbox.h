@@ -1,47 +1,55 @@
 #pragma once
-// The queue between the UI thread and the ModelWorker. The UI posts requests
-// from its thread; the worker takes them from its own. A request of a
-// replaceable kind (a prompt being typed, a slider being dragged) replaces a
-// queued request of the same kind, so the worker only ever computes the
-// newest one and a burst of keystrokes costs one forward pass. Requests that
-// change the model (loading one, editing its weights) are never replaced and
-// keep their order, because each of them must happen.
+// The queue between the UI thread and the ModelWorker. The UI posts tagged
+// jobs from its thread; the worker takes them from its own. What a job may be
+// overtaken by is its class:
+//
+// - Quick (a prompt being typed, an edit-memory change): a newer job with the
+//   same tag replaces the queued one, and a long job serves quick jobs from
+//   its progress callback, so typing stays live during an attribution.
+// - Long (attribution, refining, a curve, a preview): replaced by a newer job
+//   with the same tag; runs alone.
+// - Mutating (loading a model, changing its weights): never replaced, kept in
+//   order, and no quick job is taken past one, because everything after it
+//   must see the model it leaves.
 #include <QMutex>
+#include <QString>
 #include <QVariant>
 
 #include <deque>
+#include <functional>
 #include <optional>
 #include <vector>
 
-enum class RequestKind { LoadModel, SyncEdits, Predict, Attribute, Refine, Curve, WeightOp };
+enum class JobClass { Quick, Long, Mutating };
 
 class RequestMailbox {
 public:
     struct Entry {
-        RequestKind kind = RequestKind::Predict;
+        QString tag;
+        JobClass cls = JobClass::Quick;
+        // What the job carries for inspection (tests); the worker runs `run`.
         QVariant payload;
+        std::function<void()> run;
+        // Runs when a cancel drops the job before it started.
+        std::function<void()> dropped;
+        bool cancellable = false;
     };
 
-    static bool isReplaceable(RequestKind kind);
-    // Kinds that change the weights the others read.
-    static bool isMutating(RequestKind kind);
-    // Kinds cheap enough to serve from inside a long job's progress callback.
-    static bool isQuick(RequestKind kind);
-
-    // Returns true when the request replaced a queued one of its kind. The
-    // newer request goes to the back: it was asked for last.
-    bool post(RequestKind kind, const QVariant& payload);
-    // The oldest request, or nothing.
+    // Returns true when the job replaced a queued one with its tag. The newer
+    // job goes to the back: it was asked for last.
+    bool post(Entry entry);
+    bool post(const QString& tag, JobClass cls, const QVariant& payload);
+    // The oldest job, or nothing.
     std::optional<Entry> take();
-    // The oldest quick request that no model-changing request precedes, so a
-    // long job can serve typing without reordering it past a weight edit.
+    // The oldest quick job that no mutating job precedes, so a long job can
+    // serve typing without reordering it past a weight edit.
     std::optional<Entry> takeQuick();
-    // Drops every queued request of a kind; returns how many.
-    int discard(RequestKind kind);
-    // Removes and returns every queued request of a kind, oldest first.
-    std::vector<Entry> takeAll(RequestKind kind);
+    // Drops every queued job with a tag; returns how many.
+    int discard(const QString& tag);
+    // Removes and returns every queued cancellable job, oldest first.
+    std::vector<Entry> takeCancellable();
     int size() const;
-    bool contains(RequestKind kind) const;
+    bool contains(const QString& tag) const;
 
 private:
     mutable QMutex m_mutex;

@@ -75,6 +75,7 @@ QByteArray Session::toJson(const SessionState& s) {
         neurons.push_back(n);
     }
     root[QStringLiteral("neurons")] = neurons;
+    root[QStringLiteral("neurons_source")] = s.neuronSource;
 
     QJsonArray refined;
     for (const auto& r : s.refined) {
@@ -166,6 +167,7 @@ bool Session::fromJson(const QByteArray& json, SessionState* out, QString* error
         s.neuronLabels.push_back(o.value(QStringLiteral("label")).toString());
         s.scales.push_back({n.layer, n.neuron, o.value(QStringLiteral("factor")).toDouble(1.0)});
     }
+    s.neuronSource = root.value(QStringLiteral("neurons_source")).toString();
     const QJsonObject refine = root.value(QStringLiteral("refine")).toObject();
     s.refinePrompts = toStrings(refine.value(QStringLiteral("prompts")));
     s.refineTarget = refine.value(QStringLiteral("target")).toString();

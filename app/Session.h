@@ -20,6 +20,7 @@ struct SessionState {
     QVector<WeightOp> weightChanges;
     QVector<NeuronRef> neurons;
     QStringList neuronLabels;
+    QString neuronSource; // the fact the neurons came from: "“prompt” → answer"
     QVector<NeuronScale> scales;
     QStringList refinePrompts;
     QString refineTarget;

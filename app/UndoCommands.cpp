@@ -43,11 +43,11 @@ NeuronSetCommand::NeuronSetCommand(UndoTarget* target, State before, State after
 }
 
 void NeuronSetCommand::redo() {
-    m_target->applyNeuronSet(m_after.neurons, m_after.labels, m_after.scales);
+    m_target->applyNeuronSet(m_after.neurons, m_after.labels, m_after.scales, m_after.source);
 }
 
 void NeuronSetCommand::undo() {
-    m_target->applyNeuronSet(m_before.neurons, m_before.labels, m_before.scales);
+    m_target->applyNeuronSet(m_before.neurons, m_before.labels, m_before.scales, m_before.source);
 }
 
 AddEditCommand::AddEditCommand(UndoTarget* target, scalpel::Edit edit, int position)
@@ -124,4 +124,19 @@ void WeightChangeCommand::redo() {
 
 void WeightChangeCommand::undo() {
     m_target->restoreWeightChange(m_op.token);
+}
+
+RevertWeightsCommand::RevertWeightsCommand(UndoTarget* target, QVector<WeightOp> applied)
+    : QUndoCommand(QStringLiteral("Revert weights (%1 change(s))").arg(applied.size())),
+      m_target(target), m_applied(std::move(applied)) {}
+
+void RevertWeightsCommand::redo() {
+    // Restoring the first change restores every later one too.
+    if (!m_applied.isEmpty())
+        m_target->restoreWeightChange(m_applied.front().token);
+}
+
+void RevertWeightsCommand::undo() {
+    for (const auto& op : m_applied)
+        m_target->applyWeightChange(op);
 }

@@ -13,14 +13,15 @@
 #include <utility>
 #include <vector>
 
-// What the commands change. The main window implements it; each call also
-// brings the predictions up to date.
+// What the commands change. StudioDocument implements it; its observers
+// bring the widgets and the worker up to date.
 class UndoTarget {
 public:
     virtual ~UndoTarget() = default;
     virtual void applyScales(const QVector<NeuronScale>& scales) = 0;
+    // `source` names the fact the neurons came from ("" when unknown).
     virtual void applyNeuronSet(const QVector<NeuronRef>& neurons, const QStringList& labels,
-                                const QVector<NeuronScale>& scales) = 0;
+                                const QVector<NeuronScale>& scales, const QString& source) = 0;
     virtual void insertEdit(const scalpel::Edit& edit, int position) = 0;
     virtual void removeEdit(const QString& id) = 0;
     virtual void replaceEdit(const scalpel::Edit& edit) = 0;
@@ -59,6 +60,7 @@ public:
         QVector<NeuronRef> neurons;
         QStringList labels;
         QVector<NeuronScale> scales;
+        QString source;
     };
     NeuronSetCommand(UndoTarget* target, State before, State after, const QString& text);
     void redo() override;
@@ -135,4 +137,17 @@ public:
 private:
     UndoTarget* m_target;
     WeightOp m_op;
+};
+
+// Back to the weights as loaded: undoes every weight change at once; undo
+// applies them again in their order.
+class RevertWeightsCommand : public QUndoCommand {
+public:
+    RevertWeightsCommand(UndoTarget* target, QVector<WeightOp> applied);
+    void redo() override;
+    void undo() override;
+
+private:
+    UndoTarget* m_target;
+    QVector<WeightOp> m_applied;
 };

@@ -17,6 +17,7 @@ void registerWorkerTypes() {
         qRegisterMetaType<ModelLoadResult>();
         qRegisterMetaType<QVector<EditRow>>();
         qRegisterMetaType<QVector<NeuronScale>>();
+        qRegisterMetaType<QVector<WeightOp>>();
         return true;
     }();
     Q_UNUSED(registered);

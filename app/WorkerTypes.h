@@ -37,6 +37,7 @@ struct PredictResult {
     // fill the refining panel.
     QStringList factPrompts;
     QString factAnswer;
+    double routingThreshold = 0; // the edit answers when its scope p is above this
     double elapsedMs = 0;
     double scopeMs = 0;
 };
@@ -78,6 +79,8 @@ struct RefineRequest {
 
 struct RefineResult {
     quint64 generation = 0;
+    QStringList prompts; // what was refined, so a late result says which fact it is
+    QString target;
     QVector<RefinedNeuron> neurons;
     AttributionData firstGrid; // the first prompt's grid, for the heatmap
     bool cancelled = false;
@@ -96,6 +99,7 @@ struct CurveRequest {
 
 struct CurveResult {
     quint64 generation = 0;
+    QString prompt;
     QVector<double> scales;
     QVector<double> probs;
     QString answer;
@@ -118,20 +122,33 @@ struct WeightOp {
     bool erase = false; // for a preview: erase rather than update
 };
 
+// One other prompt in a preview: its top answer before and after.
+struct PreviewLine {
+    QString prompt;
+    PredictionRow before;
+    PredictionRow after;
+};
+
 struct WeightOpResult {
     WeightOp op;
     bool ok = false;
     QString error;
     QVector<PredictionRow> before; // previews only
     QVector<PredictionRow> after;
+    QVector<PreviewLine> others; // previews only: other facts of the relation and the subject
 };
 
 struct ModelLoadResult {
     bool ok = false;
     QString path;
     QString error;
+    bool cancelled = false;
     QString name;
     QString device;
+    QString family;              // the builder: gpt2, llama, gpt_neox, bert
+    QString modelType;           // config.json's model_type
+    QString dtypeOnDisk;         // F32, F16, BF16
+    bool openVocabulary = false; // byte-level BPE: any text is an answer it can say
     int layers = 0;
     int neuronsPerLayer = 0;
     qint64 parameters = 0;

@@ -42,7 +42,14 @@ NeuronPanel::NeuronPanel(QWidget* parent) : QWidget(parent) {
     scroll->setWidget(m_rowArea);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
-    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    // A narrow dock scrolls the rows sideways rather than cutting off the
+    // preset buttons; a short one keeps at least two rows in view.
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
+    scroll->setMinimumHeight(2 * fontMetrics().height() + 24);
+    m_sourceLabel = new QLabel(this);
+    m_sourceLabel->setObjectName(QStringLiteral("neuronSourceLabel"));
+    m_sourceLabel->setWordWrap(true);
+    m_sourceLabel->setVisible(false);
 
     m_plot = new QCustomPlot(this);
     m_plot->setObjectName(QStringLiteral("curvePlot"));
@@ -92,6 +99,7 @@ NeuronPanel::NeuronPanel(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(4);
+    layout->addWidget(m_sourceLabel);
     layout->addLayout(master);
     layout->addWidget(m_emptyLabel);
     layout->addWidget(scroll, 1);
@@ -99,6 +107,12 @@ NeuronPanel::NeuronPanel(QWidget* parent) : QWidget(parent) {
     layout->addLayout(buttons);
 
     setNeurons({});
+}
+
+void NeuronPanel::setSource(const QString& source) {
+    m_source = source;
+    m_sourceLabel->setText(source.isEmpty() ? QString() : tr("Neurons of %1").arg(source));
+    m_sourceLabel->setVisible(!source.isEmpty() && !m_neurons.isEmpty());
 }
 
 QSlider* NeuronPanel::makeSlider() {
@@ -145,6 +159,7 @@ void NeuronPanel::setNeurons(const QVector<NeuronRef>& neurons, const QStringLis
         row.slider = makeSlider();
         row.slider->setParent(m_rowArea);
         row.slider->setObjectName(QStringLiteral("neuronSlider%1").arg(i));
+        row.slider->setMinimumWidth(80);
         row.slider->setToolTip(tr("Scale the activation of %1").arg(neuronCaption(neurons[i])));
         row.value = new QLabel(m_rowArea);
         row.value->setMinimumWidth(fontMetrics().horizontalAdvance(QStringLiteral("×3.00")) + 4);
@@ -177,6 +192,7 @@ void NeuronPanel::setNeurons(const QVector<NeuronRef>& neurons, const QStringLis
     }
     m_rowLayout->setRowStretch(neurons.size(), 1);
     m_emptyLabel->setVisible(neurons.isEmpty());
+    m_sourceLabel->setVisible(!m_source.isEmpty() && !neurons.isEmpty());
     m_masterSlider->setEnabled(!neurons.isEmpty());
     m_updateFactButton->setEnabled(!neurons.isEmpty());
     m_eraseRelationButton->setEnabled(!neurons.isEmpty());

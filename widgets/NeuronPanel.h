@@ -46,6 +46,12 @@ public:
     void setCurve(const QVector<double>& scales, const QVector<double>& probs,
                   const QString& answer);
 
+    // Which fact the neurons came from ("“The capital of Ireland is” →
+    // Dublin"); shown above the sliders, so neurons kept across prompts are
+    // never mistaken for the current prompt's.
+    void setSource(const QString& source);
+    QString source() const { return m_source; }
+
     // Caption for a neuron row: "L3 · N1021".
     static QString neuronCaption(const NeuronRef& neuron);
 
@@ -83,6 +89,8 @@ private:
     QWidget* m_rowArea = nullptr;
     QGridLayout* m_rowLayout = nullptr;
     QLabel* m_emptyLabel = nullptr;
+    QLabel* m_sourceLabel = nullptr;
+    QString m_source;
     QSlider* m_masterSlider = nullptr;
     QLabel* m_masterValue = nullptr;
     QPushButton* m_updateFactButton = nullptr;

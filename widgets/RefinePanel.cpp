@@ -112,6 +112,16 @@ RefinePanel::RefinePanel(QWidget* parent) : QWidget(parent) {
             &RefinePanel::updateButtons);
     connect(m_promptList, &QListWidget::itemSelectionChanged, this, &RefinePanel::updateButtons);
     connect(m_targetEdit, &QLineEdit::textChanged, this, &RefinePanel::updateButtons);
+    connect(m_promptList->model(), &QAbstractItemModel::dataChanged, this,
+            &RefinePanel::setupChanged);
+    connect(m_promptList->model(), &QAbstractItemModel::rowsInserted, this,
+            &RefinePanel::setupChanged);
+    connect(m_promptList->model(), &QAbstractItemModel::rowsRemoved, this,
+            &RefinePanel::setupChanged);
+    connect(m_targetEdit, &QLineEdit::textChanged, this, &RefinePanel::setupChanged);
+    connect(m_shareSpin, &QDoubleSpinBox::valueChanged, this, &RefinePanel::setupChanged);
+    connect(m_thresholdSpin, &QDoubleSpinBox::valueChanged, this, &RefinePanel::setupChanged);
+    connect(m_stepsSpin, &QSpinBox::valueChanged, this, &RefinePanel::setupChanged);
 
     auto* promptButtons = new QHBoxLayout;
     promptButtons->addWidget(m_addButton);
@@ -132,7 +142,10 @@ RefinePanel::RefinePanel(QWidget* parent) : QWidget(parent) {
     layout->addLayout(promptButtons);
     layout->addLayout(form);
     layout->addWidget(m_runButton);
-    layout->addWidget(new QLabel(tr("Refined neurons"), this));
+    m_resultLabel = new QLabel(tr("Refined neurons"), this);
+    m_resultLabel->setObjectName(QStringLiteral("resultLabel"));
+    m_resultLabel->setWordWrap(true);
+    layout->addWidget(m_resultLabel);
     layout->addWidget(m_resultTable, 1);
     updateButtons();
 }
@@ -185,8 +198,12 @@ void RefinePanel::setSteps(int steps) {
     m_stepsSpin->setValue(steps);
 }
 
-void RefinePanel::setResult(const QVector<RefinedNeuron>& neurons) {
+void RefinePanel::setResult(const QVector<RefinedNeuron>& neurons, const QString& source) {
     m_result = neurons;
+    m_resultSource = neurons.isEmpty() ? QString() : source;
+    m_resultLabel->setText(m_resultSource.isEmpty()
+                               ? tr("Refined neurons")
+                               : tr("Refined neurons of %1").arg(m_resultSource));
     m_resultTable->setSortingEnabled(false);
     m_resultTable->setRowCount(neurons.size());
     for (int row = 0; row < neurons.size(); ++row) {

@@ -39,7 +39,9 @@ public:
     int steps() const;
     void setSteps(int steps);
 
-    void setResult(const QVector<RefinedNeuron>& neurons);
+    // `source` names the fact the neurons were refined on; shown above them.
+    void setResult(const QVector<RefinedNeuron>& neurons, const QString& source = {});
+    QString resultSource() const { return m_resultSource; }
     QVector<RefinedNeuron> result() const { return m_result; }
 
     // While a run is in progress the Run button is disabled.
@@ -53,6 +55,9 @@ Q_SIGNALS:
     void runRequested(const QStringList& prompts, const QString& target, double share,
                       double threshold, int steps);
     void neuronActivated(int layer, int neuron);
+    // The prompts, answer, share, threshold or steps changed (by the user or
+    // a setter).
+    void setupChanged();
 
 private:
     void addPrompt();
@@ -70,5 +75,7 @@ private:
     QPushButton* m_runButton = nullptr;
     QTableWidget* m_resultTable = nullptr;
     QVector<RefinedNeuron> m_result;
+    QString m_resultSource;
+    class QLabel* m_resultLabel = nullptr;
     bool m_busy = false;
 };

@@ -41,13 +41,16 @@ inline void isolateSettings(const QString& name) {
     QCoreApplication::setApplicationName(name);
 }
 
-inline std::unique_ptr<MainWindow> makeWindow() {
+inline std::unique_ptr<MainWindow>
+makeWindow(const std::function<void(MainWindow::Options&)>& tweak = {}) {
     MainWindow::Options o;
     o.modelDir = modelDir();
     o.seracDir = seracDir();
     o.restoreWindowState = false;
     o.offerRecovery = false;
     o.autosaveIntervalMs = 60 * 60 * 1000; // tests save on purpose only
+    if (tweak)
+        tweak(o);
     auto w = std::make_unique<MainWindow>(o);
     w->resize(1600, 1000);
     w->show();

@@ -1,6 +1,7 @@
-// The worker's mailbox and the UI's generation gate: typing fast must cost
-// one forward pass per pause, weight edits must all happen in order, and a
-// result for text the user has typed past must never be shown.
+// The worker's tagged jobs: typing fast must cost one forward pass per pause,
+// weight edits must all happen in order, typing is served between the steps
+// of a long job but never ahead of a weight change, and a result for text
+// the user has typed past must never be used.
 #include "GenerationGate.h"
 #include "ModelWorker.h"
 #include "RequestMailbox.h"
@@ -9,27 +10,37 @@
 #include <QTest>
 #include <QThread>
 
+#include <atomic>
 #include <vector>
+
+namespace {
+const QString kPredict = QStringLiteral("predict");
+const QString kAttribute = QStringLiteral("attribute");
+const QString kEdits = QStringLiteral("edits");
+const QString kWeights = QStringLiteral("weights");
+} // namespace
 
 class TestRequestMailbox : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
-    void newerRequestReplacesQueuedOne_data() {
-        QTest::addColumn<int>("kind");
-        QTest::newRow("predict") << static_cast<int>(RequestKind::Predict);
-        QTest::newRow("attribute") << static_cast<int>(RequestKind::Attribute);
-        QTest::newRow("curve") << static_cast<int>(RequestKind::Curve);
-        QTest::newRow("sync edits") << static_cast<int>(RequestKind::SyncEdits);
+    void newerJobReplacesQueuedOne_data() {
+        QTest::addColumn<QString>("tag");
+        QTest::addColumn<int>("cls");
+        QTest::newRow("predict") << kPredict << static_cast<int>(JobClass::Quick);
+        QTest::newRow("attribute") << kAttribute << static_cast<int>(JobClass::Long);
+        QTest::newRow("curve") << QStringLiteral("curve") << static_cast<int>(JobClass::Long);
+        QTest::newRow("edits") << kEdits << static_cast<int>(JobClass::Quick);
     }
 
-    void newerRequestReplacesQueuedOne() {
-        QFETCH(int, kind);
+    void newerJobReplacesQueuedOne() {
+        QFETCH(QString, tag);
+        QFETCH(int, cls);
         RequestMailbox box;
-        const auto k = static_cast<RequestKind>(kind);
-        QVERIFY(!box.post(k, 1));
-        QVERIFY(box.post(k, 2));
-        QVERIFY(box.post(k, 3));
+        const auto c = static_cast<JobClass>(cls);
+        QVERIFY(!box.post(tag, c, 1));
+        QVERIFY(box.post(tag, c, 2));
+        QVERIFY(box.post(tag, c, 3));
         QCOMPARE(box.size(), 1);
         const auto e = box.take();
         QVERIFY(e.has_value());
@@ -37,23 +48,23 @@ private Q_SLOTS:
         QVERIFY(!box.take().has_value());
     }
 
-    void replacedRequestMovesToTheBack() {
+    void replacedJobMovesToTheBack() {
         RequestMailbox box;
-        box.post(RequestKind::Predict, 1);
-        box.post(RequestKind::Attribute, 10);
-        box.post(RequestKind::Predict, 2);
-        QCOMPARE(box.take()->kind, RequestKind::Attribute);
+        box.post(kPredict, JobClass::Quick, 1);
+        box.post(kAttribute, JobClass::Long, 10);
+        box.post(kPredict, JobClass::Quick, 2);
+        QCOMPARE(box.take()->tag, kAttribute);
         const auto e = box.take();
-        QCOMPARE(e->kind, RequestKind::Predict);
+        QCOMPARE(e->tag, kPredict);
         QCOMPARE(e->payload.toInt(), 2);
     }
 
-    void weightOpsAreNeverReplaced() {
+    void mutatingJobsAreNeverReplaced() {
         RequestMailbox box;
         for (int i = 1; i <= 3; ++i)
-            QVERIFY(!box.post(RequestKind::WeightOp, i));
-        box.post(RequestKind::LoadModel, QStringLiteral("a"));
-        box.post(RequestKind::LoadModel, QStringLiteral("b"));
+            QVERIFY(!box.post(kWeights, JobClass::Mutating, i));
+        box.post(QStringLiteral("load"), JobClass::Mutating, QStringLiteral("a"));
+        box.post(QStringLiteral("load"), JobClass::Mutating, QStringLiteral("b"));
         QCOMPARE(box.size(), 5);
         for (int i = 1; i <= 3; ++i)
             QCOMPARE(box.take()->payload.toInt(), i);
@@ -61,47 +72,52 @@ private Q_SLOTS:
         QCOMPARE(box.take()->payload.toString(), QStringLiteral("b"));
     }
 
-    void quickRequestsSkipLongJobsButNotWeightEdits() {
+    void quickJobsSkipLongJobsButNotWeightEdits() {
         RequestMailbox box;
-        box.post(RequestKind::Attribute, 1);
-        box.post(RequestKind::SyncEdits, 2);
-        box.post(RequestKind::Predict, 3);
+        box.post(kAttribute, JobClass::Long, 1);
+        box.post(kEdits, JobClass::Quick, 2);
+        box.post(kPredict, JobClass::Quick, 3);
         // Edits first: the prediction must see them.
-        QCOMPARE(box.takeQuick()->kind, RequestKind::SyncEdits);
-        QCOMPARE(box.takeQuick()->kind, RequestKind::Predict);
+        QCOMPARE(box.takeQuick()->tag, kEdits);
+        QCOMPARE(box.takeQuick()->tag, kPredict);
         QVERIFY(!box.takeQuick().has_value());
         QCOMPARE(box.size(), 1);
 
         RequestMailbox blocked;
-        blocked.post(RequestKind::WeightOp, 1);
-        blocked.post(RequestKind::Predict, 2);
+        blocked.post(kWeights, JobClass::Mutating, 1);
+        blocked.post(kPredict, JobClass::Quick, 2);
         // Served early, this prediction would show the weights before the edit.
         QVERIFY(!blocked.takeQuick().has_value());
         QCOMPARE(blocked.size(), 2);
     }
 
-    void discardDropsOnlyThatKind() {
+    void discardAndCancelDropOnlyTheirJobs() {
         RequestMailbox box;
-        box.post(RequestKind::Refine, 1);
-        box.post(RequestKind::Predict, 2);
-        QCOMPARE(box.discard(RequestKind::Refine), 1);
+        box.post(QStringLiteral("refine"), JobClass::Long, 1);
+        box.post(kPredict, JobClass::Quick, 2);
+        QCOMPARE(box.discard(QStringLiteral("refine")), 1);
         QCOMPARE(box.size(), 1);
-        QVERIFY(box.contains(RequestKind::Predict));
-        box.post(RequestKind::WeightOp, 3);
-        box.post(RequestKind::WeightOp, 4);
-        const auto taken = box.takeAll(RequestKind::WeightOp);
-        QCOMPARE(taken.size(), std::size_t(2));
+        QVERIFY(box.contains(kPredict));
+        RequestMailbox::Entry a;
+        a.tag = kAttribute;
+        a.cls = JobClass::Long;
+        a.cancellable = true;
+        a.payload = 3;
+        box.post(a);
+        box.post(kWeights, JobClass::Mutating, 4);
+        const auto taken = box.takeCancellable();
+        QCOMPARE(taken.size(), std::size_t(1));
         QCOMPARE(taken[0].payload.toInt(), 3);
-        QCOMPARE(box.size(), 1);
+        QCOMPARE(box.size(), 2);
     }
 
-    void postingFromManyThreadsKeepsOneOfAKind() {
+    void postingFromManyThreadsKeepsOneOfATag() {
         RequestMailbox box;
         std::vector<QThread*> threads;
         for (int t = 0; t < 4; ++t) {
             threads.push_back(QThread::create([&box, t] {
                 for (int i = 0; i < 2000; ++i)
-                    box.post(RequestKind::Predict, t * 10000 + i);
+                    box.post(kPredict, JobClass::Quick, t * 10000 + i);
             }));
             threads.back()->start();
         }
@@ -115,35 +131,179 @@ private Q_SLOTS:
 
     void gateAcceptsOnlyTheNewestGeneration() {
         GenerationGate gate;
-        QVERIFY(!gate.accept(RequestKind::Predict, 0));
-        const quint64 a = gate.next(RequestKind::Predict);
-        const quint64 b = gate.next(RequestKind::Predict);
+        QVERIFY(!gate.accept(kPredict, 0));
+        const quint64 a = gate.next(kPredict);
+        const quint64 b = gate.next(kPredict);
         QVERIFY(b > a);
-        QVERIFY(!gate.accept(RequestKind::Predict, a)); // stale: dropped
-        QVERIFY(gate.accept(RequestKind::Predict, b));
-        // Kinds count separately.
-        const quint64 c = gate.next(RequestKind::Attribute);
-        QVERIFY(gate.accept(RequestKind::Attribute, c));
-        QVERIFY(gate.accept(RequestKind::Predict, b));
+        QVERIFY(!gate.accept(kPredict, a)); // stale: dropped
+        QVERIFY(gate.accept(kPredict, b));
+        // Tags count separately.
+        const quint64 c = gate.next(kAttribute);
+        QVERIFY(gate.accept(kAttribute, c));
+        QVERIFY(gate.accept(kPredict, b));
     }
 
     void workerComputesOnlyTheNewestOfABurst() {
-        // With no model loaded the worker still answers each request it
-        // takes, so the number of answers counts the requests it computed.
         ModelWorker worker(ModelWorker::Config{});
-        QSignalSpy spy(&worker, &ModelWorker::predicted);
-        for (quint64 g = 1; g <= 5; ++g) {
-            PredictRequest r;
-            r.generation = g;
-            r.prompt = QStringLiteral("The capital of Ireland is");
-            worker.post(RequestKind::Predict, QVariant::fromValue(r));
-        }
-        QTRY_COMPARE(spy.count(), 1);
+        QThread thread;
+        worker.moveToThread(&thread);
+        // Hold the worker in a first job so the burst queues up behind it.
+        std::atomic<bool> release{false};
+        worker.invoke(
+            {QStringLiteral("hold"), JobClass::Long},
+            [&release](WorkerEngine&, JobContext&) {
+                while (!release)
+                    QThread::msleep(1);
+                return 0;
+            },
+            [](int) {});
+        thread.start();
+        std::atomic<int> computed{0};
+        QVector<int> shown;
+        for (int i = 1; i <= 5; ++i)
+            worker.invoke(
+                {kPredict, JobClass::Quick},
+                [&computed, i](WorkerEngine&, JobContext&) {
+                    ++computed;
+                    return i;
+                },
+                [&shown](int value) { shown.push_back(value); });
+        release = true;
+        QTRY_COMPARE(shown.size(), 1);
         QTest::qWait(50);
-        QCOMPARE(spy.count(), 1);
-        const auto result = spy.at(0).at(0).value<PredictResult>();
-        QCOMPARE(result.generation, quint64(5));
-        QVERIFY(!result.warning.isEmpty()); // says there is no model
+        QCOMPARE(shown, QVector<int>{5});
+        QCOMPARE(computed.load(), 1);
+        worker.stop();
+        thread.quit();
+        QVERIFY(thread.wait(10000));
+    }
+
+    void staleResultIsDroppedAndMutatingResultsAllArrive() {
+        ModelWorker worker(ModelWorker::Config{});
+        QThread thread;
+        worker.moveToThread(&thread);
+        thread.start();
+        std::atomic<bool> release{false};
+        QVector<int> shown;
+        // The first prediction is already running when the second is asked
+        // for: its result comes back, and must be dropped.
+        worker.invoke(
+            {kPredict, JobClass::Quick},
+            [&release](WorkerEngine&, JobContext&) {
+                while (!release)
+                    QThread::msleep(1);
+                return 1;
+            },
+            [&shown](int v) { shown.push_back(v); });
+        QTest::qWait(20);
+        worker.invoke(
+            {kPredict, JobClass::Quick}, [](WorkerEngine&, JobContext&) { return 2; },
+            [&shown](int v) { shown.push_back(v); });
+        QVector<int> weights;
+        for (int i = 1; i <= 3; ++i)
+            worker.invoke(
+                {kWeights, JobClass::Mutating, {}, false, /*dropStale=*/false},
+                [i](WorkerEngine&, JobContext&) { return i; },
+                [&weights](int v) { weights.push_back(v); });
+        release = true;
+        QTRY_COMPARE(weights.size(), 3);
+        QTRY_COMPARE(shown, QVector<int>{2});
+        QCOMPARE(weights, (QVector<int>{1, 2, 3}));
+        QCOMPARE(worker.staleResultsDropped(), 1);
+        worker.stop();
+        thread.quit();
+        QVERIFY(thread.wait(10000));
+    }
+
+    void typingIsServedInsideALongJobButNotPastAWeightChange() {
+        ModelWorker worker(ModelWorker::Config{});
+        QThread thread;
+        worker.moveToThread(&thread);
+        std::atomic<bool> typed{false};
+        std::atomic<bool> release{false};
+        std::atomic<int> seenByPrediction{-1};
+        std::atomic<int> weightsVersion{0};
+        QVector<QString> order;
+        worker.invoke(
+            {kAttribute, JobClass::Long, QStringLiteral("Attribution"), true},
+            [&](WorkerEngine&, JobContext& c) {
+                // Steps of a long job: typing waiting meanwhile is served.
+                while (!release) {
+                    c.progress(0.5);
+                    QThread::msleep(1);
+                }
+                c.progress(1.0);
+                return QStringLiteral("attribution");
+            },
+            [&order](const QString& s) { order.push_back(s); });
+        thread.start();
+        worker.invoke(
+            {kPredict, JobClass::Quick},
+            [&](WorkerEngine&, JobContext&) {
+                typed = true;
+                return QStringLiteral("typing");
+            },
+            [&order](const QString& s) { order.push_back(s); });
+        QTRY_VERIFY(typed.load());
+        QTRY_COMPARE(order, QVector<QString>{QStringLiteral("typing")});
+
+        // A weight change queued behind the long job holds back the typing
+        // that follows it until it has run.
+        worker.invoke(
+            {kWeights, JobClass::Mutating, {}, false, false},
+            [&](WorkerEngine&, JobContext&) {
+                weightsVersion = 1;
+                return QStringLiteral("weights");
+            },
+            [&order](const QString& s) { order.push_back(s); });
+        worker.invoke(
+            {kPredict, JobClass::Quick},
+            [&](WorkerEngine&, JobContext&) {
+                seenByPrediction = weightsVersion.load();
+                return QStringLiteral("typing after");
+            },
+            [&order](const QString& s) { order.push_back(s); });
+        QTest::qWait(50);
+        QCOMPARE(seenByPrediction.load(), -1);
+        release = true;
+        QTRY_COMPARE(order.size(), 4);
+        QCOMPARE(seenByPrediction.load(), 1);
+        QCOMPARE(order[1], QStringLiteral("attribution"));
+        QCOMPARE(order[2], QStringLiteral("weights"));
+        worker.stop();
+        thread.quit();
+        QVERIFY(thread.wait(10000));
+    }
+
+    void cancelStopsTheRunningJobAndDropsQueuedOnes() {
+        ModelWorker worker(ModelWorker::Config{});
+        QThread thread;
+        worker.moveToThread(&thread);
+        std::atomic<bool> started{false};
+        bool cancelledSeen = false;
+        int dropped = 0;
+        worker.invoke(
+            {kAttribute, JobClass::Long, QStringLiteral("Attribution"), true},
+            [&](WorkerEngine&, JobContext& c) {
+                started = true;
+                while (c.progress(0.1))
+                    QThread::msleep(1);
+                return c.cancelled();
+            },
+            [&](bool cancelled) { cancelledSeen = cancelled; });
+        worker.invoke(
+            {QStringLiteral("refine"), JobClass::Long, QStringLiteral("Refining"), true},
+            [](WorkerEngine&, JobContext&) { return false; }, [](bool) { QFAIL("ran"); },
+            [&dropped] { ++dropped; });
+        QSignalSpy finished(&worker, &ModelWorker::jobFinished);
+        thread.start();
+        QTRY_VERIFY(started.load());
+        worker.cancelJobs();
+        QTRY_VERIFY(cancelledSeen);
+        QTRY_COMPARE(dropped, 1);
+        worker.stop();
+        thread.quit();
+        QVERIFY(thread.wait(10000));
     }
 };
 

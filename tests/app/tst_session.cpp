@@ -28,6 +28,7 @@ SessionState sample() {
     s.weightChanges = {op};
     s.neurons = {{2, 100}, {3, 7}};
     s.neuronLabels = {QStringLiteral("in 7/7 prompts"), QStringLiteral("picked")};
+    s.neuronSource = QStringLiteral("“The capital of Ireland is” → Dublin");
     s.scales = {{2, 100, 0.25}, {3, 7, 2.75}};
     s.refinePrompts = {QStringLiteral("The capital of Ireland is"),
                        QStringLiteral("Ireland's capital city is")};
@@ -61,6 +62,7 @@ void compareStates(const SessionState& a, const SessionState& b) {
     }
     QCOMPARE(a.neurons, b.neurons);
     QCOMPARE(a.neuronLabels, b.neuronLabels);
+    QCOMPARE(a.neuronSource, b.neuronSource);
     QCOMPARE(a.scales, b.scales); // exact: factors are stored as doubles
     QCOMPARE(a.refinePrompts, b.refinePrompts);
     QCOMPARE(a.refineTarget, b.refineTarget);

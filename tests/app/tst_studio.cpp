@@ -13,6 +13,11 @@
 #include "RefinePanel.h"
 
 #include <QAbstractItemModelTester>
+#include <QAction>
+#include <QFile>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QLabel>
 #include <QSlider>
 #include <QTemporaryDir>
@@ -137,7 +142,7 @@ private Q_SLOTS:
         const QVector<float> before = m_w->heatmap()->scores();
         QVERIFY(m_w->refinePanel()->prompts().size() >= 3); // the fact's paraphrases
         QCOMPARE(m_w->refinePanel()->target(), QStringLiteral("Dublin"));
-        QSignalSpy finished(m_w->worker(), &ModelWorker::refined);
+        QSignalSpy finished(m_w.get(), &MainWindow::refineFinished);
         m_w->runRefine();
         m_w->progressStrip()->cancelButton()->click();
         QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), 120000);
@@ -157,7 +162,7 @@ private Q_SLOTS:
 
         const double base = dublinEverywhereOrMissing(PredictionView::BaseColumn);
         QVERIFY(base > 0);
-        QSignalSpy curves(m_w->worker(), &ModelWorker::curveReady);
+        QSignalSpy curves(m_w.get(), &MainWindow::curveReady);
         QVERIFY(settle(m_w.get(), [&] { m_w->neuronPanel()->masterSlider()->setValue(0); }));
         for (const auto& s : m_w->currentScales())
             QCOMPARE(s.factor, 0.0);
@@ -189,6 +194,67 @@ private Q_SLOTS:
             probOf(m_start.columns[PredictionView::BaseColumn], QStringLiteral("Dublin"));
         QVERIFY2(dublin < startDublin,
                  qPrintable(QStringLiteral("%1 vs %2").arg(dublin).arg(startDublin)));
+        // The studio says the weights are no longer the folder's.
+        QVERIFY(m_w->document()->weightsModified());
+        QVERIFY(!m_w->weightsLabel()->text().isEmpty());
+        QVERIFY(m_w->revertWeightsAction()->isEnabled());
+        QVERIFY(m_w->predictionView()
+                    ->title(PredictionView::BaseColumn)
+                    .contains(QStringLiteral("edited")));
+        QVERIFY(m_w->windowTitle().contains(QStringLiteral("weights edited")));
+    }
+
+    void neuronsSayWhichFactTheyCameFrom() {
+        // Refined on Ireland: every panel names Ireland, whatever is typed.
+        const QString source = m_w->neuronPanel()->source();
+        QVERIFY2(source.contains(QStringLiteral("Ireland")), qPrintable(source));
+        QVERIFY(m_w->refinePanel()->resultSource().contains(QStringLiteral("Ireland")));
+        QVERIFY(setPromptAndWait(m_w.get(), kFrance));
+        QCOMPARE(m_w->neuronPanel()->source(), source);
+        QVERIFY(setPromptAndWait(m_w.get(), kIreland));
+    }
+
+    void undoWorksWithTheFocusInThePrompt() {
+        const int before = m_w->undoStack()->index();
+        QVERIFY(before > 0);
+        m_w->activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(m_w.get()));
+        QLineEdit* line = m_w->promptConsole()->lineEdit();
+        line->setFocus();
+        QTRY_VERIFY(line->hasFocus());
+        QVERIFY(settle(m_w.get(), [&] { QTest::keyClick(line, Qt::Key_Z, Qt::ControlModifier); }));
+        QCOMPARE(m_w->undoStack()->index(), before - 1);
+        QCOMPARE(line->text(), kIreland); // the typing is untouched
+        QVERIFY(
+            settle(m_w.get(), [&] { QTest::keySequence(line, QKeySequence(QKeySequence::Redo)); }));
+        QCOMPARE(m_w->undoStack()->index(), before);
+    }
+
+    void tableRefusesAnAnswerTheModelCannotSay() {
+        if (!m_serac)
+            QSKIP("no SERAC weights");
+        auto* table = m_w->editMemoryView()->model();
+        QVERIFY(table->rowCount() > 0);
+        if (m_w->modelInfo().openVocabulary)
+            QSKIP("a byte-level model can say any word");
+        const QString id = table->edit(0).id;
+        const QString answer = table->edit(0).answer;
+        const int steps = m_w->undoStack()->count();
+        QVERIFY(table->setData(table->index(0, EditMemoryModel::AnswerColumn),
+                               QStringLiteral("Xyzzy")));
+        QCOMPARE(table->edit(0).answer, answer);
+        QCOMPARE(QString::fromStdString(m_w->editMemory().find(id.toStdString())->answer), answer);
+        QCOMPARE(m_w->undoStack()->count(), steps);
+    }
+
+    void emptyPromptSaysWhyNothingRuns() {
+        QVERIFY(setPromptAndWait(m_w.get(), QString()));
+        QSignalSpy shown(m_w.get(), &MainWindow::attributionShown);
+        m_w->runAttribution();
+        QVERIFY(m_w->progressStrip()->message().contains(QStringLiteral("prompt")));
+        QVERIFY(!m_w->progressStrip()->isBusy());
+        QVERIFY(setPromptAndWait(m_w.get(), kIreland));
+        QVERIFY(shown.isEmpty());
     }
 
     void undoRestoresEveryFigureExactly() {
@@ -216,6 +282,23 @@ private Q_SLOTS:
                 probOf(m_start.columns[PredictionView::BaseColumn], QStringLiteral("Dublin")));
     }
 
+    void revertWeightsGoesBackToTheFolder() {
+        const double startDublin =
+            probOf(m_start.columns[PredictionView::BaseColumn], QStringLiteral("Dublin"));
+        const double edited = dublinEverywhereOrMissing(PredictionView::BaseColumn);
+        QVERIFY(m_w->document()->weightsModified());
+        // Revert weights is one undo step back to the folder's weights.
+        QVERIFY(settle(m_w.get(), [&] { m_w->revertWeightsAction()->trigger(); }));
+        QVERIFY(settle(m_w.get(), [&] { m_w->requestPrediction(); }));
+        QCOMPARE(probOf(m_w->predictionView()->rows(PredictionView::BaseColumn),
+                        QStringLiteral("Dublin")),
+                 startDublin);
+        QVERIFY(m_w->weightsLabel()->text().isEmpty());
+        QVERIFY(settle(m_w.get(), [&] { m_w->undoStack()->undo(); }));
+        QVERIFY(settle(m_w.get(), [&] { m_w->requestPrediction(); }));
+        QCOMPARE(dublinEverywhereOrMissing(PredictionView::BaseColumn), edited);
+    }
+
     void savingAndReopeningRestoresTheState() {
         const QString path = m_dir.filePath(QStringLiteral("demo.scalpel"));
         QString error;
@@ -241,6 +324,86 @@ private Q_SLOTS:
         QCOMPARE(other->heatmap()->scores(), m_w->heatmap()->scores());
         // A reopened session starts a fresh history.
         QCOMPARE(other->undoStack()->count(), 0);
+    }
+
+    void killAndRestoreRecoversEverything() {
+        // A studio with the whole story in it autosaves, then dies without
+        // closing (kill -9 leaves the crash marker and the autosave).
+        const QString path = m_dir.filePath(QStringLiteral("demo.scalpel"));
+        auto fastAutosave = [](MainWindow::Options& o) { o.autosaveIntervalMs = 100; };
+        auto crashed = makeWindow(fastAutosave);
+        QTRY_VERIFY_WITH_TIMEOUT(crashed->modelReady(), 60000);
+        QString error;
+        QSignalSpy restoredFirst(crashed.get(), &MainWindow::sessionRestored);
+        QVERIFY2(crashed->openSession(path, &error), qPrintable(error));
+        QTRY_VERIFY_WITH_TIMEOUT(!restoredFirst.isEmpty(), 60000);
+        QVERIFY(settle(crashed.get(), [&] { crashed->requestPrediction(); }));
+        const SessionState lived = crashed->captureSession();
+        const Figures livedFigures = figures(crashed.get());
+        QVERIFY(!lived.attribution.isEmpty());
+        QVERIFY(!lived.neurons.isEmpty());
+        const QString autosave = crashed->autosavePath();
+        auto autosaveHolds = [&] {
+            SessionState s;
+            return Session::load(autosave, &s, nullptr) && s.neurons == lived.neurons &&
+                   s.scales == lived.scales && s.attribution.scores == lived.attribution.scores;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(autosaveHolds(), 30000);
+        crashed.reset(); // no closeEvent: as after kill -9
+
+        auto readAutosave = [&] {
+            QFile f(autosave);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+        };
+        auto restoresEverything = [&](MainWindow* w) {
+            const SessionState got = w->captureSession();
+            QCOMPARE(got.prompt, lived.prompt);
+            QCOMPARE(got.neurons, lived.neurons);
+            QCOMPARE(got.neuronLabels, lived.neuronLabels);
+            QCOMPARE(got.neuronSource, lived.neuronSource);
+            QCOMPARE(got.scales, lived.scales);
+            QCOMPARE(got.attribution.scores, lived.attribution.scores);
+            QCOMPARE(got.refined.size(), lived.refined.size());
+            QCOMPARE(got.weightChanges.size(), lived.weightChanges.size());
+            QCOMPARE(got.editsJson, lived.editsJson);
+            QCOMPARE(w->heatmap()->scores(), lived.attribution.scores);
+            QCOMPARE(w->neuronPanel()->neurons(), lived.neurons);
+            QVERIFY(settle(w, [&] { w->requestPrediction(); }));
+            QString why;
+            QVERIFY2(sameFigures(livedFigures, figures(w), &why),
+                     qPrintable(why + QStringLiteral(" (prompt %1, %2 scales, last %3)")
+                                          .arg(w->lastPrediction().prompt)
+                                          .arg(w->currentScales().size())
+                                          .arg(w->currentScales().value(0).factor)));
+        };
+
+        for (const bool answerAtOnce : {true, false}) {
+            const QByteArray before = readAutosave();
+            QVERIFY(!before.isEmpty());
+            auto restarted = makeWindow([&](MainWindow::Options& o) {
+                fastAutosave(o);
+                o.offerRecovery = true;
+            });
+            QTRY_VERIFY_WITH_TIMEOUT(restarted->recoveryQuestion() != nullptr, 30000);
+            if (!answerAtOnce) {
+                // The question waits while the new studio works and its
+                // autosave timer fires many times: the file stays as it was.
+                QTRY_VERIFY_WITH_TIMEOUT(restarted->modelReady(), 60000);
+                restarted->promptConsole()->setPrompt(kFrance);
+                QTest::qWait(1000);
+                QCOMPARE(readAutosave(), before);
+            }
+            QSignalSpy restored(restarted.get(), &MainWindow::sessionRestored);
+            restarted->recoveryQuestion()->button(QMessageBox::Yes)->click();
+            QTRY_VERIFY_WITH_TIMEOUT(!restored.isEmpty(), 60000);
+            QTRY_VERIFY_WITH_TIMEOUT(restarted->modelReady(), 60000);
+            restoresEverything(restarted.get());
+            if (QTest::currentTestFailed()) {
+                qWarning("round answering %s", answerAtOnce ? "at once" : "later");
+                return;
+            }
+            restarted.reset(); // dies again: the next round restores once more
+        }
     }
 
     void aFolderThatIsNotAModelKeepsTheModel() {

@@ -11,6 +11,7 @@ class FakeTarget : public UndoTarget {
 public:
     QVector<NeuronScale> scales;
     QVector<NeuronRef> neurons;
+    QString source;
     scalpel::EditMemory memory;
     QVector<int> appliedTokens;
     QVector<int> restoredTokens;
@@ -21,9 +22,10 @@ public:
         ++scaleCalls;
     }
     void applyNeuronSet(const QVector<NeuronRef>& n, const QStringList&,
-                        const QVector<NeuronScale>& s) override {
+                        const QVector<NeuronScale>& s, const QString& from) override {
         neurons = n;
         scales = s;
+        source = from;
     }
     void insertEdit(const scalpel::Edit& e, int position) override { memory.insert(e, position); }
     void removeEdit(const QString& id) override { memory.remove(id.toStdString()); }
@@ -157,15 +159,35 @@ private Q_SLOTS:
     void neuronSetUndoBringsBackFactors() {
         FakeTarget t;
         QUndoStack stack;
-        NeuronSetCommand::State before{{{1, 2}}, {QStringLiteral("picked")}, {{1, 2, 0.0}}};
-        NeuronSetCommand::State after{{{3, 4}, {3, 5}}, {}, {{3, 4, 1.0}, {3, 5, 1.0}}};
+        NeuronSetCommand::State before{
+            {{1, 2}}, {QStringLiteral("picked")}, {{1, 2, 0.0}}, QStringLiteral("Ireland")};
+        NeuronSetCommand::State after{
+            {{3, 4}, {3, 5}}, {}, {{3, 4, 1.0}, {3, 5, 1.0}}, QStringLiteral("Brazil")};
         t.neurons = before.neurons;
         t.scales = before.scales;
         stack.push(new NeuronSetCommand(&t, before, after, QStringLiteral("refine")));
         QCOMPARE(t.neurons.size(), 2);
+        QCOMPARE(t.source, QStringLiteral("Brazil"));
         stack.undo();
         QCOMPARE(t.neurons, before.neurons);
         QCOMPARE(t.scales, before.scales);
+        QCOMPARE(t.source, QStringLiteral("Ireland"));
+    }
+
+    void revertWeightsRestoresTheFirstAndReappliesInOrder() {
+        FakeTarget t;
+        QUndoStack stack;
+        QVector<WeightOp> ops;
+        for (int token : {3, 5, 9}) {
+            WeightOp op;
+            op.token = token;
+            ops.push_back(op);
+        }
+        stack.push(new RevertWeightsCommand(&t, ops));
+        // The engine's restore of the first change restores the later ones.
+        QCOMPARE(t.restoredTokens, (QVector<int>{3}));
+        stack.undo();
+        QCOMPARE(t.appliedTokens, (QVector<int>{3, 5, 9}));
     }
 };
 

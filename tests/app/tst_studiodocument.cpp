@@ -1,0 +1,191 @@
+// The studio's document with plain data, no model and no window: edit ids
+// come from the document, imports handle duplicates, weight changes and their
+// revert, neuron sources, and a session restores everything it saved.
+#include "StudioDocument.h"
+
+#include <QSignalSpy>
+#include <QTest>
+#include <QUndoStack>
+
+#include <set>
+
+namespace {
+
+scalpel::EditMemory memoryOf(const std::vector<std::pair<std::string, std::string>>& edits) {
+    scalpel::EditMemory m;
+    for (const auto& [prompt, answer] : edits)
+        m.add(prompt, answer);
+    return m;
+}
+
+} // namespace
+
+class TestStudioDocument : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void editIdsAreFreshAcrossUndoAndRedo() {
+        StudioDocument doc;
+        QSignalSpy changed(&doc, &StudioDocument::editsChanged);
+        const QString a =
+            doc.addEdit(QStringLiteral("The capital of Ireland is"), QStringLiteral("Lisbon"));
+        const QString b =
+            doc.addEdit(QStringLiteral("The capital of France is"), QStringLiteral("Rome"));
+        QVERIFY(!a.isEmpty() && !b.isEmpty() && a != b);
+        QCOMPARE(changed.count(), 2);
+        doc.undoStack()->undo(); // b gone
+        const QString c =
+            doc.addEdit(QStringLiteral("The capital of Spain is"), QStringLiteral("Oslo"));
+        // A new edit never reuses the id of one that an undo took away:
+        // redo of b could otherwise clash after more undos.
+        QVERIFY(c != a && c != b);
+        QCOMPARE(doc.editMemory().size(), std::size_t(2));
+        QString error;
+        QVERIFY(doc.addEdit(QStringLiteral("  "), QStringLiteral("x"), &error).isEmpty());
+        QVERIFY(!error.isEmpty());
+    }
+
+    void importSkipsReplacesOrKeepsDuplicates_data() {
+        QTest::addColumn<int>("policy");
+        QTest::addColumn<int>("size");
+        QTest::addColumn<QString>("irelandAnswer");
+        QTest::newRow("skip") << static_cast<int>(StudioDocument::Duplicates::Skip) << 3
+                              << QStringLiteral("Lisbon");
+        QTest::newRow("replace") << static_cast<int>(StudioDocument::Duplicates::Replace) << 3
+                                 << QStringLiteral("Madrid");
+        QTest::newRow("keep both") << static_cast<int>(StudioDocument::Duplicates::KeepBoth) << 4
+                                   << QStringLiteral("Lisbon");
+    }
+
+    void importSkipsReplacesOrKeepsDuplicates() {
+        QFETCH(int, policy);
+        QFETCH(int, size);
+        QFETCH(QString, irelandAnswer);
+        StudioDocument doc;
+        doc.importEdits(memoryOf({{"The capital of Ireland is", "Lisbon"},
+                                  {"The capital of France is", "Rome"}}),
+                        StudioDocument::Duplicates::Skip);
+        const auto incoming = memoryOf(
+            {{"The capital of Ireland is", "Madrid"}, {"The capital of Spain is", "Oslo"}});
+        QCOMPARE(doc.countDuplicates(incoming), 1);
+        doc.importEdits(incoming, static_cast<StudioDocument::Duplicates>(policy));
+        QCOMPARE(static_cast<int>(doc.editMemory().size()), size);
+        QCOMPARE(QString::fromStdString(doc.editMemory().edits().front().answer), irelandAnswer);
+        std::set<std::string> ids;
+        for (const auto& e : doc.editMemory().edits())
+            ids.insert(e.id);
+        QCOMPARE(static_cast<int>(ids.size()), size); // ids stay unique
+        // One undo step takes the whole import back.
+        doc.undoStack()->undo();
+        QCOMPARE(doc.editMemory().size(), std::size_t(2));
+    }
+
+    void importingTheSameFileTwiceAddsNothing() {
+        StudioDocument doc;
+        const auto file = memoryOf({{"a b", "c"}, {"d e", "f"}});
+        doc.importEdits(file, StudioDocument::Duplicates::Skip);
+        const int steps = doc.undoStack()->count();
+        doc.importEdits(file, StudioDocument::Duplicates::Skip);
+        QCOMPARE(doc.editMemory().size(), std::size_t(2));
+        QCOMPARE(doc.undoStack()->count(), steps); // nothing to undo either
+    }
+
+    void weightChangesAndTheirRevert() {
+        StudioDocument doc;
+        QSignalSpy applied(&doc, &StudioDocument::weightChangeApplied);
+        QSignalSpy restored(&doc, &StudioDocument::weightChangeRestored);
+        QSignalSpy modified(&doc, &StudioDocument::weightsModifiedChanged);
+        QVERIFY(!doc.revertWeights());
+        for (int i = 0; i < 2; ++i) {
+            WeightOp op;
+            op.kind = WeightOp::Kind::EraseRelation;
+            op.neurons = {{1, i}};
+            doc.changeWeights(op);
+        }
+        QVERIFY(doc.weightsModified());
+        QCOMPARE(applied.count(), 2);
+        QCOMPARE(modified.count(), 1);
+        const int firstToken = doc.weightChanges().front().token;
+        QVERIFY(doc.revertWeights());
+        QVERIFY(!doc.weightsModified());
+        QCOMPARE(restored.last().at(0).toInt(), firstToken);
+        doc.undoStack()->undo();
+        QCOMPARE(doc.weightChanges().size(), 2);
+        QCOMPARE(applied.count(), 4);
+        // A change the engine refused is forgotten.
+        doc.forgetWeightChange(doc.weightChanges().back().token);
+        QCOMPARE(doc.weightChanges().size(), 1);
+    }
+
+    void neuronsKeepTheFactTheyCameFrom() {
+        StudioDocument doc;
+        const QString ireland = StudioDocument::factLabel(
+            QStringLiteral("The capital of Ireland is"), QStringLiteral("Dublin"));
+        doc.selectRefinedNeurons({{2, 10, 5, 0.5}, {3, 7, 4, 0.25}}, 5, ireland);
+        QCOMPARE(doc.neuronSource(), ireland);
+        QCOMPARE(doc.neuronLabels().front(), QStringLiteral("in 5/5 prompts"));
+        doc.selectNeuron(1, 1, QStringLiteral("“The capital of Brazil is” → Brasília"));
+        QCOMPARE(doc.neurons().size(), 3);
+        QVERIFY(doc.neuronSource() != ireland); // no longer one fact's
+        doc.undoStack()->undo();
+        QCOMPARE(doc.neuronSource(), ireland);
+    }
+
+    void sessionRoundTripRestoresEverything() {
+        StudioDocument doc;
+        doc.setPrompt(QStringLiteral("The capital of Ireland is"));
+        doc.setHistory({QStringLiteral("The capital of France is")});
+        doc.addEdit(doc.prompt(), QStringLiteral("Lisbon"));
+        doc.selectRefinedNeurons({{2, 10, 5, 0.5}}, 5, QStringLiteral("Ireland"));
+        doc.changeScales({{2, 10, 0.0}}, 0);
+        WeightOp op;
+        op.kind = WeightOp::Kind::UpdateFact;
+        op.neurons = {{2, 10}};
+        op.oldObject = QStringLiteral("Dublin");
+        op.newObject = QStringLiteral("Lisbon");
+        doc.changeWeights(op);
+        AttributionData grid;
+        grid.layers = 1;
+        grid.neurons = 2;
+        grid.scores = {0.5f, -0.25f};
+        grid.prompt = doc.prompt();
+        grid.target = QStringLiteral("Dublin");
+        doc.setAttribution(grid);
+        doc.setHeatmapThreshold(0.4);
+        doc.setRefineSetup({doc.prompt()}, QStringLiteral("Dublin"), 0.6, 0.3, 12);
+        doc.setRefineResult({{2, 10, 1, 0.5}}, QStringLiteral("Ireland"));
+        QVERIFY(doc.isModified());
+        const SessionState saved = doc.toSession(QStringLiteral("/m"));
+        SessionState back;
+        QVERIFY(Session::fromJson(Session::toJson(saved), &back, nullptr));
+
+        StudioDocument other;
+        QSignalSpy reset(&other, &StudioDocument::weightsReset);
+        QString error;
+        QVERIFY2(other.restore(back, &error), qPrintable(error));
+        QCOMPARE(other.prompt(), doc.prompt());
+        QCOMPARE(other.history(), doc.history());
+        QCOMPARE(other.editMemory().toJson(), doc.editMemory().toJson());
+        QCOMPARE(other.neurons(), doc.neurons());
+        QCOMPARE(other.scales(), doc.scales());
+        QCOMPARE(other.neuronSource(), doc.neuronSource());
+        QCOMPARE(other.attribution().scores, grid.scores);
+        QCOMPARE(other.heatmapThreshold(), 0.4);
+        QCOMPARE(other.refine().steps, 12);
+        QCOMPARE(other.refine().result.size(), 1);
+        QCOMPARE(reset.count(), 1);
+        QCOMPARE(reset.at(0).at(0).value<QVector<WeightOp>>().size(), 1);
+        QCOMPARE(other.undoStack()->count(), 0);
+        QVERIFY(!other.isModified());
+
+        // A session whose edit memory does not parse changes nothing.
+        SessionState bad = back;
+        bad.editsJson = "{not json";
+        bad.prompt = QStringLiteral("other");
+        QVERIFY(!other.restore(bad, &error));
+        QCOMPARE(other.prompt(), doc.prompt());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStudioDocument)
+#include "tst_studiodocument.moc"
