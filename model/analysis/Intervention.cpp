@@ -115,7 +115,7 @@ std::vector<PromptScore> scoreEach(const LanguageModel& model,
             auto x = torch::tensor(flat)
                          .view({static_cast<int64_t>(s1 - s0), static_cast<int64_t>(T)})
                          .to(deviceOf(model));
-            auto lp = torch::log_softmax(net.forward(x).select(1, static_cast<int64_t>(T) - 1), -1)
+            auto lp = torch::log_softmax(net.forward(x, nullptr, nullptr, true).select(1, 0), -1)
                           .to(torch::kCPU);
             auto t = torch::tensor(tg).view({-1, 1});
             auto chosen = lp.gather(1, t).view({-1});

@@ -260,7 +260,8 @@ std::vector<float> LanguageModel::nextTokenProbs(const std::vector<int>& ids,
     auto& in = *m_internals;
     torch::NoGradGuard guard;
     const Hooks hooks = neuronScaleHooks(*this, scales, static_cast<int64_t>(ids.size()) - 1);
-    auto logits = in.net->forward(idsTensor(*this, ids), scales.empty() ? nullptr : &hooks);
+    auto logits =
+        in.net->forward(idsTensor(*this, ids), scales.empty() ? nullptr : &hooks, nullptr, true);
     auto probs = torch::softmax(logits[0][-1], -1).to(torch::kCPU).contiguous();
     return std::vector<float>(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
 }
@@ -285,7 +286,7 @@ std::vector<int> LanguageModel::generate(const std::vector<int>& ids, int maxNew
     torch::NoGradGuard guard;
     KvCache cache;
     std::vector<int> out;
-    auto logits = in.net->forward(idsTensor(*this, ids), nullptr, &cache);
+    auto logits = in.net->forward(idsTensor(*this, ids), nullptr, &cache, true);
     for (int i = 0; i < maxNewTokens; ++i) {
         if (cache.length() >= in.config.contextLength)
             break;
@@ -293,7 +294,7 @@ std::vector<int> LanguageModel::generate(const std::vector<int>& ids, int maxNew
         out.push_back(next);
         if (cache.length() + 1 > in.config.contextLength || i + 1 == maxNewTokens)
             break;
-        logits = in.net->forward(idsTensor(*this, {next}), nullptr, &cache);
+        logits = in.net->forward(idsTensor(*this, {next}), nullptr, &cache, true);
     }
     return out;
 }
