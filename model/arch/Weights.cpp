@@ -187,3 +187,16 @@ void saveWeights(TransformerImpl& net, const std::string& path,
 }
 
 } // namespace scalpel
+
+namespace scalpel {
+
+void saveWeightsFolder(TransformerImpl& net, const std::string& dir, StoredDtype dtype,
+                       uint64_t maxShardBytes) {
+    const auto tensors = checkpointTensors(net);
+    std::vector<SafetensorsTensor> list;
+    for (const auto& [name, t] : tensors)
+        list.push_back({name, t.sizes().vec(), t.data_ptr<float>()});
+    writeSafetensorsFolder(dir, list, dtype, maxShardBytes, {{"format", "pt"}});
+}
+
+} // namespace scalpel

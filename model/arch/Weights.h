@@ -25,6 +25,11 @@ void loadWeights(TransformerImpl& net, const WeightStore& store,
 std::vector<std::pair<std::string, torch::Tensor>>
 checkpointTensors(TransformerImpl& net, const std::string& prefix = {});
 
+// Writes a model folder's weights in the family's own names and layout:
+// model.safetensors, or an index and shards of at most maxShardBytes.
+void saveWeightsFolder(TransformerImpl& net, const std::string& dir, StoredDtype dtype,
+                       uint64_t maxShardBytes);
+
 // Writes model.safetensors (F32) in the family's own names and layout.
 void saveWeights(TransformerImpl& net, const std::string& safetensorsPath,
                  const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
