@@ -107,6 +107,7 @@ void MainWindow::buildWidgets() {
     // The prompt dock holds its two lines and never takes the window's
     // spare height (it used to grow a little with every status-bar change).
     m_console->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+    m_console->setMaximumHeight(m_console->sizeHint().height() + 2 * fontMetrics().height());
     m_predictions = new PredictionView(this);
     m_predictions->setColumn(PredictionView::BaseColumn, tr("Base model"), tr("loading…"), {});
     m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"), {}, {});
