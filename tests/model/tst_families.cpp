@@ -12,11 +12,13 @@
 #include "Intervention.h"
 #include "ModelInternals.h"
 
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 using namespace scalpel;
@@ -203,6 +205,25 @@ private Q_SLOTS:
         }
         const auto ids = idsTensor(*m, readGolden(dir).prompt);
         QVERIFY(maxAbsDiff(net.forward(ids), wide->forward(ids)) < 1e-5f);
+    }
+
+    void absurdSizesAreRefusedBeforeAllocating() {
+        // A config.json that promises far more than the machine's memory:
+        // refused from the config alone, before a weight is allocated.
+        QTemporaryDir dir;
+        const std::string d = dir.path().toStdString();
+        for (const char* f : {"tokenizer.json", "model.safetensors"})
+            std::filesystem::copy_file(familyDir("pythia") + "/" + f, d + "/" + f);
+        std::ofstream(d + "/config.json")
+            << R"({"model_type":"gpt_neox","hidden_size":65536,"intermediate_size":262144,
+               "num_hidden_layers":4096,"num_attention_heads":64,"vocab_size":64})";
+        try {
+            LanguageModel::load(d, "cpu");
+            QFAIL("no error");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains("more than this machine's"), e.what());
+            QVERIFY2(QString(e.what()).contains("config.json"), e.what());
+        }
     }
 
     void bf16ShardsEqualTheF32File() {
