@@ -76,50 +76,63 @@ torch::Tensor Hooks::apply(HookSite site, int layer, torch::Tensor t) const {
     return t;
 }
 
-TransformerImpl::TransformerImpl(const ModelConfig& c) : m_config(c) {
+TransformerImpl::TransformerImpl(const ModelConfig& c, bool initialise)
+    : m_config(c), m_outIn(c.family != "gpt2") {
     const int64_t D = c.hidden, N = c.neurons, V = c.vocabSize, dh = c.headDim;
     const int64_t qkv = (int64_t(c.heads) + 2 * c.kvHeads) * dh, q = int64_t(c.heads) * dh;
     const bool layerNorm = c.norm == NormKind::LayerNorm;
     auto reg = [&](const std::string& name, torch::Tensor t) {
         return register_parameter(name, t);
     };
-    embedding = reg("embedding", torch::zeros({V, D}));
+    // A model about to be loaded skips filling memory that the load
+    // overwrites anyway.
+    auto zeros = [&](std::vector<int64_t> shape) {
+        return initialise ? torch::zeros(shape) : torch::empty(shape);
+    };
+    auto ones = [&](std::vector<int64_t> shape) {
+        return initialise ? torch::ones(shape) : torch::empty(shape);
+    };
+    // A matrix mapping `in` to `out`, stored as the checkpoint stores it.
+    auto matrix = [&](int64_t in, int64_t out) {
+        return m_outIn ? zeros({out, in}) : zeros({in, out});
+    };
+    embedding = reg("embedding", zeros({V, D}));
     if (c.positions == PositionKind::Learned)
-        positionEmbedding = reg("position_embedding", torch::zeros({c.contextLength, D}));
+        positionEmbedding = reg("position_embedding", zeros({c.contextLength, D}));
     m_layers.resize(static_cast<std::size_t>(c.layers));
     for (int l = 0; l < c.layers; ++l) {
         auto& w = m_layers[static_cast<std::size_t>(l)];
         const std::string p = "l" + std::to_string(l) + "_";
-        w.attnNormW = reg(p + "attn_norm_w", torch::ones({D}));
+        w.attnNormW = reg(p + "attn_norm_w", ones({D}));
         if (layerNorm)
-            w.attnNormB = reg(p + "attn_norm_b", torch::zeros({D}));
-        w.qkvW = reg(p + "qkv_w", torch::zeros({D, qkv}));
+            w.attnNormB = reg(p + "attn_norm_b", zeros({D}));
+        w.qkvW = reg(p + "qkv_w", matrix(D, qkv));
         if (c.qkvBias)
-            w.qkvB = reg(p + "qkv_b", torch::zeros({qkv}));
+            w.qkvB = reg(p + "qkv_b", zeros({qkv}));
         if (c.qkNorm) {
-            w.qNorm = reg(p + "q_norm", torch::ones({dh}));
-            w.kNorm = reg(p + "k_norm", torch::ones({dh}));
+            w.qNorm = reg(p + "q_norm", ones({dh}));
+            w.kNorm = reg(p + "k_norm", ones({dh}));
         }
-        w.outW = reg(p + "out_w", torch::zeros({q, D}));
+        w.outW = reg(p + "out_w", matrix(q, D));
         if (c.attnOutBias)
-            w.outB = reg(p + "out_b", torch::zeros({D}));
-        w.ffnNormW = reg(p + "ffn_norm_w", torch::ones({D}));
+            w.outB = reg(p + "out_b", zeros({D}));
+        w.ffnNormW = reg(p + "ffn_norm_w", ones({D}));
         if (layerNorm)
-            w.ffnNormB = reg(p + "ffn_norm_b", torch::zeros({D}));
+            w.ffnNormB = reg(p + "ffn_norm_b", zeros({D}));
         if (c.gatedMlp)
-            w.gateW = reg(p + "gate_w", torch::zeros({D, N}));
-        w.upW = reg(p + "up_w", torch::zeros({D, N}));
+            w.gateW = reg(p + "gate_w", matrix(D, N));
+        w.upW = reg(p + "up_w", matrix(D, N));
         if (c.mlpBias)
-            w.upB = reg(p + "up_b", torch::zeros({N}));
-        w.downW = reg(p + "down_w", torch::zeros({N, D}));
+            w.upB = reg(p + "up_b", zeros({N}));
+        w.downW = reg(p + "down_w", matrix(N, D));
         if (c.mlpBias)
-            w.downB = reg(p + "down_b", torch::zeros({D}));
+            w.downB = reg(p + "down_b", zeros({D}));
     }
-    finalNormW = reg("final_norm_w", torch::ones({D}));
+    finalNormW = reg("final_norm_w", ones({D}));
     if (layerNorm)
-        finalNormB = reg("final_norm_b", torch::zeros({D}));
+        finalNormB = reg("final_norm_b", zeros({D}));
     if (!c.tiedEmbeddings)
-        lmHead = reg("lm_head", torch::zeros({V, D}));
+        lmHead = reg("lm_head", zeros({V, D}));
     if (c.positions == PositionKind::Rotary) {
         // Hugging Face's inverse frequencies, in float32 as it computes them.
         const int64_t r = c.rotaryDims;
@@ -227,9 +240,10 @@ torch::Tensor TransformerImpl::activate(const torch::Tensor& x) const {
 torch::Tensor TransformerImpl::linear(const torch::Tensor& x, const torch::Tensor& w,
                                       const torch::Tensor& b) const {
     auto sizes = x.sizes().vec();
-    sizes.back() = w.size(1);
     auto flat = x.reshape({-1, x.size(-1)});
-    return (b.defined() ? torch::addmm(b, flat, w) : torch::mm(flat, w)).view(sizes);
+    const torch::Tensor wt = m_outIn ? w.t() : w; // BLAS reads either layout as is
+    sizes.back() = wt.size(1);
+    return (b.defined() ? torch::addmm(b, flat, wt) : torch::mm(flat, wt)).view(sizes);
 }
 
 torch::Tensor TransformerImpl::rotate(const torch::Tensor& x, int64_t offset) const {
@@ -396,7 +410,7 @@ torch::Tensor TransformerImpl::block(int layer, const torch::Tensor& h,
 }
 
 torch::Tensor TransformerImpl::valueVector(int layer, int neuron) {
-    return m_layers[static_cast<std::size_t>(layer)].downW[neuron];
+    return downProjection(layer)[neuron];
 }
 
 torch::Tensor TransformerImpl::finalNorm(const torch::Tensor& h) {

@@ -6,12 +6,13 @@
 // residual, tied or untied unembedding. The block's arithmetic exists here
 // once; analyses speak only to this interface and its hook sites.
 //
-// Matrices are kept [in, out] (a checkpoint's nn.Linear weights are
-// transposed at load, GPT-2's Conv1D ones are not), so each projection is one
-// product and row i of layer l's down projection is neuron (l, i)'s value
-// vector. q, k and v live in one fused [in, (heads + 2 kv heads) * head_dim]
-// matrix. A neuron is the input of the down projection: act(x W_up) for a
-// plain MLP, act(x W_gate) * (x W_up) for a gated one.
+// Matrices are kept as the family's checkpoints store them (GPT-2's Conv1D
+// [in, out], nn.Linear [out, in]), so loading reads each tensor straight
+// into its place and BLAS reads either layout as is; downProjection() is
+// always seen as [neurons, D], so row i is neuron (l, i)'s value vector.
+// q, k and v live in one fused projection, q | k | v along its output. A
+// neuron is the input of the down projection: act(x W_up) for a plain MLP,
+// act(x W_gate) * (x W_up) for a gated one.
 //
 // Engine-internal: includes LibTorch.
 #include "Hooks.h"
@@ -64,7 +65,7 @@ struct FfnSplit {
 
 struct LayerWeights {
     torch::Tensor attnNormW, attnNormB;
-    torch::Tensor qkvW, qkvB; // [D, (H + 2 KV) dh]
+    torch::Tensor qkvW, qkvB; // [D, (H + 2 KV) dh], or transposed for [out, in]
     torch::Tensor qNorm, kNorm;
     torch::Tensor outW, outB; // [H dh, D]
     torch::Tensor ffnNormW, ffnNormB;
@@ -77,7 +78,9 @@ class TransformerImpl : public torch::nn::Module {
 public:
     // Weights are allocated (zero norms' biases, unit norms' weights) but not
     // initialised: load them, or call initRandom.
-    explicit TransformerImpl(const ModelConfig& config);
+    // initialise false leaves the memory unfilled, for a model about to be
+    // loaded.
+    explicit TransformerImpl(const ModelConfig& config, bool initialise = true);
 
     const ModelConfig& config() const { return m_config; }
     int layers() const { return m_config.layers; }
@@ -113,9 +116,13 @@ public:
     // Neuron (l, i)'s value vector: a writable view of row i of the down
     // projection, [D].
     torch::Tensor valueVector(int layer, int neuron);
+    // [neurons, D] (a transposed view for [out, in] storage).
     torch::Tensor downProjection(int layer) {
-        return m_layers[static_cast<std::size_t>(layer)].downW;
+        const auto& w = m_layers[static_cast<std::size_t>(layer)].downW;
+        return m_outIn ? w.t() : w;
     }
+    // Whether matrices are stored [out, in] (nn.Linear) rather than [in, out].
+    bool outInLayout() const { return m_outIn; }
     torch::Tensor downBias(int layer) { return m_layers[static_cast<std::size_t>(layer)].downB; }
 
     torch::Tensor finalNorm(const torch::Tensor& h);
@@ -149,6 +156,7 @@ private:
     torch::Tensor repeatKv(const torch::Tensor& t) const;
 
     ModelConfig m_config;
+    bool m_outIn = false;
     std::vector<LayerWeights> m_layers;
     torch::Tensor m_invFreq; // rotary inverse frequencies, [rotaryDims / 2], float
 };

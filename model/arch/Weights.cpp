@@ -17,6 +17,9 @@ std::string shapeText(const std::vector<int64_t>& s) {
 // The engine tensor (or the slice of one) that holds a checkpoint tensor.
 torch::Tensor slot(TransformerImpl& net, const TensorName& t) {
     const auto& c = net.config();
+    // q | k | v run along the fused projection's output: dim 0 for [out, in]
+    // storage, dim 1 for GPT-2's [in, out].
+    const int64_t out = net.outInLayout() ? 0 : 1;
     const int64_t qSize = int64_t(c.heads) * c.headDim, kvSize = int64_t(c.kvHeads) * c.headDim;
     if (t.layer < 0) {
         switch (t.role) {
@@ -42,11 +45,11 @@ torch::Tensor slot(TransformerImpl& net, const TensorName& t) {
     case TensorRole::AttnNormBias:
         return w.attnNormB;
     case TensorRole::Q:
-        return w.qkvW.narrow(1, 0, qSize);
+        return w.qkvW.narrow(out, 0, qSize);
     case TensorRole::K:
-        return w.qkvW.narrow(1, qSize, kvSize);
+        return w.qkvW.narrow(out, qSize, kvSize);
     case TensorRole::V:
-        return w.qkvW.narrow(1, qSize + kvSize, kvSize);
+        return w.qkvW.narrow(out, qSize + kvSize, kvSize);
     case TensorRole::QBias:
         return w.qkvB.narrow(0, 0, qSize);
     case TensorRole::KBias:
@@ -109,13 +112,6 @@ torch::Tensor engineToNeox(const torch::Tensor& engine, int64_t heads, int64_t h
     return v.reshape(flat);
 }
 
-// The checkpoint's shape of an engine slot.
-std::vector<int64_t> diskShape(const torch::Tensor& s, TensorLayout layout) {
-    if (s.dim() == 2 && (layout == TensorLayout::OutIn || layout == TensorLayout::OutInNeoxQkv))
-        return {s.size(1), s.size(0)};
-    return s.sizes().vec();
-}
-
 } // namespace
 
 void loadWeights(TransformerImpl& net, const WeightStore& store,
@@ -138,22 +134,23 @@ void loadWeights(TransformerImpl& net, const WeightStore& store,
                         net.config().modelType + " layout");
         const WeightEntry& e = store.entry(key);
         torch::Tensor dst = slot(net, t);
-        const auto want = diskShape(dst, t.layout);
+        const auto want = dst.sizes().vec(); // stored as the checkpoint stores it
         if (e.shape != want)
             throw Error(store.path() + ": tensor '" + key + "' has shape " + shapeText(e.shape) +
                         ", config.json says " + shapeText(want));
-        auto disk = torch::empty(want, torch::kFloat);
-        store.readInto(key, disk.data_ptr<float>(), static_cast<std::size_t>(disk.numel()));
+        if (t.layout == TensorLayout::OutInNeoxQkv || !dst.is_contiguous()) {
+            // GPT-NeoX's per-head rows are regrouped through one temporary.
+            auto disk = torch::empty(want, torch::kFloat);
+            store.readInto(key, disk.data_ptr<float>(), static_cast<std::size_t>(disk.numel()));
+            dst.copy_(t.layout == TensorLayout::OutInNeoxQkv ? neoxToEngine(disk, heads, headDim)
+                                                             : disk);
+        } else {
+            // Straight into its place: no copy of the model is ever held.
+            store.readInto(key, dst.data_ptr<float>(), static_cast<std::size_t>(dst.numel()));
+        }
         store.release(key);
-        if (!torch::isfinite(disk).all().item<bool>())
+        if (!torch::isfinite(dst).all().item<bool>())
             throw Error(store.path() + ": tensor '" + key + "' contains NaN or infinite values");
-        torch::Tensor engine = disk;
-        if (t.layout == TensorLayout::OutInNeoxQkv)
-            engine = neoxToEngine(disk, heads, headDim);
-        if (engine.dim() == 2 &&
-            (t.layout == TensorLayout::OutIn || t.layout == TensorLayout::OutInNeoxQkv))
-            engine = engine.t();
-        dst.copy_(engine);
         ++done;
         if (progress && !progress(static_cast<double>(done) / names.size()))
             throw Cancelled();
@@ -167,9 +164,6 @@ std::vector<std::pair<std::string, torch::Tensor>> checkpointTensors(Transformer
     std::vector<std::pair<std::string, torch::Tensor>> out;
     for (const auto& t : tensorNames(net.config())) {
         torch::Tensor v = slot(net, t).detach().to(torch::kCPU, torch::kFloat);
-        if (v.dim() == 2 &&
-            (t.layout == TensorLayout::OutIn || t.layout == TensorLayout::OutInNeoxQkv))
-            v = v.t();
         if (t.layout == TensorLayout::OutInNeoxQkv)
             v = engineToNeox(v, heads, headDim);
         out.emplace_back(prefix + t.name, v.contiguous());

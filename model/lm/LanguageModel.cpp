@@ -147,7 +147,7 @@ std::shared_ptr<LanguageModel> LanguageModel::load(const std::string& dir,
                     std::to_string(in.config.vocabSize));
     const WeightStore store = WeightStore::open(dir);
     in.dtypeOnDisk = store.dominantDtype();
-    in.net = Transformer(in.config);
+    in.net = Transformer(in.config, false);
     loadWeights(*in.net, store, progress);
     in.parameters = countParameters(*in.net);
     in.device = torch::Device(resolveDevice(device));

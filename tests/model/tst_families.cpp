@@ -187,21 +187,23 @@ private Q_SLOTS:
                 p.value().copy_(from);
                 continue;
             }
-            // q | k | v along the last dim: repeat each k and v head.
+            // q | k | v along the output (dim 0 of [out, in] storage, and
+            // of the bias): repeat each k and v head.
             const int64_t q = int64_t(c.heads) * c.headDim, kv = int64_t(c.kvHeads) * c.headDim;
             const int64_t groups = c.heads / c.kvHeads;
+            QVERIFY(net.outInLayout());
             auto repeat = [&](const torch::Tensor& t) {
                 auto sizes = t.sizes().vec();
-                sizes.back() = c.kvHeads;
-                sizes.push_back(c.headDim);
-                auto r = t.reshape(sizes).repeat_interleave(groups, -2);
+                sizes[0] = c.kvHeads;
+                sizes.insert(sizes.begin() + 1, c.headDim);
+                auto r = t.reshape(sizes).repeat_interleave(groups, 0);
                 auto flat = t.sizes().vec();
-                flat.back() = q;
+                flat[0] = q;
                 return r.reshape(flat);
             };
-            p.value().copy_(torch::cat({from.narrow(-1, 0, q), repeat(from.narrow(-1, q, kv)),
-                                        repeat(from.narrow(-1, q + kv, kv))},
-                                       -1));
+            p.value().copy_(torch::cat({from.narrow(0, 0, q), repeat(from.narrow(0, q, kv)),
+                                        repeat(from.narrow(0, q + kv, kv))},
+                                       0));
         }
         const auto ids = idsTensor(*m, readGolden(dir).prompt);
         QVERIFY(maxAbsDiff(net.forward(ids), wide->forward(ids)) < 1e-5f);
