@@ -35,8 +35,8 @@ bool runCall(QObject* receiver, QEvent* event) {
 // What a job sees of the worker while it runs.
 class ModelWorker::Context : public JobContext {
 public:
-    Context(ModelWorker* worker, const JobSpec& spec)
-        : m_worker(worker), m_spec(spec), m_epoch(worker->m_cancelEpoch) {}
+    Context(ModelWorker* worker, const JobSpec& spec, quint64 epoch)
+        : m_worker(worker), m_spec(spec), m_epoch(epoch) {}
 
     bool progress(double fraction, const QString& detail) override {
         // The engine calls this between layers; answering the prompt being
@@ -148,10 +148,10 @@ void ModelWorker::serveQuick() {
     }
 }
 
-std::unique_ptr<JobContext> ModelWorker::beginJob(const JobSpec& spec) {
+std::unique_ptr<JobContext> ModelWorker::beginJob(const JobSpec& spec, quint64 cancelEpoch) {
     if (!spec.label.isEmpty())
         report([this, label = spec.label] { Q_EMIT jobStarted(label); });
-    return std::make_unique<Context>(this, spec);
+    return std::make_unique<Context>(this, spec, cancelEpoch);
 }
 
 void ModelWorker::endJob(const JobSpec& spec, const JobContext& context) {

@@ -101,7 +101,7 @@ private:
     void drain();
     void serveQuick();
     // Around every job: the context it sees, and the progress strip.
-    std::unique_ptr<JobContext> beginJob(const JobSpec& spec);
+    std::unique_ptr<JobContext> beginJob(const JobSpec& spec, quint64 cancelEpoch);
     void endJob(const JobSpec& spec, const JobContext& context);
     // On the UI thread: hands a result on unless it is stale.
     void deliver(const JobSpec& spec, quint64 generation, std::function<void()> call);
@@ -130,8 +130,12 @@ quint64 ModelWorker::invoke(const JobSpec& spec, Work work, OnUi onUi,
     entry.cancellable = spec.cancellable;
     entry.payload = generation;
     entry.dropped = std::move(onDropped);
-    entry.run = [this, spec, generation, work = std::move(work), onUi = std::move(onUi)]() mutable {
-        const std::unique_ptr<JobContext> context = beginJob(spec);
+    // A cancel issued after this call reaches the job even if the worker has
+    // already taken it from the mailbox but not yet started it.
+    const quint64 epoch = m_cancelEpoch.load();
+    entry.run = [this, spec, generation, epoch, work = std::move(work),
+                 onUi = std::move(onUi)]() mutable {
+        const std::unique_ptr<JobContext> context = beginJob(spec, epoch);
         if constexpr (std::is_void_v<Result>) {
             work(*m_engine, *context);
             endJob(spec, *context);
