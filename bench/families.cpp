@@ -191,10 +191,10 @@ void run(const Shape& s, const char* self) {
 
     auto m = LanguageModel::load(folderOf(s).string(), "cpu");
     TransformerImpl& net = network(*m);
-    torch::NoGradGuard g;
     const double mm = mmGflops(1024);
     const int T = 16;
     for (int batch : {1, 8}) {
+        torch::NoGradGuard g;
         auto ids = torch::randint(0, c.vocabSize, {batch, T}, torch::kLong);
         net.forward(ids, nullptr, nullptr, true); // warm-up
         const double ms = medianMs(5, [&] { net.forward(ids, nullptr, nullptr, true); });
@@ -202,6 +202,7 @@ void run(const Shape& s, const char* self) {
         std::printf("  forward batch %d x %d tokens: %.1f ms, %.1f GFLOP/s, torch::mm %.1f "
                     "GFLOP/s, ratio %.2f\n",
                     batch, T, ms, gflops, mm, gflops / mm);
+        std::fflush(stdout);
     }
 
     std::vector<int> prompt;
