@@ -134,10 +134,12 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         writeFileAtomically((ckptDir / "state.json").string(), state.dump(2));
     };
 
+    // The epoch's shuffle belongs to this run: a second training on the same
+    // thread with another seed draws its own order.
+    std::vector<int> order;
+    int orderEpoch = -1;
     for (; step < o.steps; ++step) {
         const int epoch = step / perEpoch, inEpoch = step % perEpoch;
-        static thread_local std::vector<int> order;
-        static thread_local int orderEpoch = -1;
         if (orderEpoch != epoch || order.size() != n) {
             order = epochOrder(n, o.seed, epoch);
             orderEpoch = epoch;
