@@ -1,5 +1,6 @@
 #include "ModelWorker.h"
 
+#include "LanguageModel.h"
 #include "TsanHandoff.h"
 
 #include <QCoreApplication>
@@ -72,11 +73,12 @@ ModelWorker::ModelWorker(const Config& config, QObject* parent)
     m_engine->device = config.device;
     // Leave one core to the UI thread: with every core busy in LibTorch's
     // pool, the repaint of a slider move waits for the scheduler, and the
-    // studio's small forward passes gain little from more threads. The
-    // engine reads this once, at the first model load; a user's own
-    // SCALPEL_THREADS wins.
-    if (!qEnvironmentVariableIsSet("SCALPEL_THREADS"))
-        qputenv("SCALPEL_THREADS", QByteArray::number(qMax(1, QThread::idealThreadCount() - 1)));
+    // studio's small forward passes gain little from more threads. A user's
+    // own SCALPEL_THREADS, or the configured count, wins.
+    m_threads = config.threads > 0 ? config.threads
+                : qEnvironmentVariableIsSet("SCALPEL_THREADS")
+                    ? scalpel::defaultThreads()
+                    : qMax(1, QThread::idealThreadCount() - 1);
 }
 
 ModelWorker::~ModelWorker() = default;
@@ -129,6 +131,11 @@ void ModelWorker::stop() {
 
 void ModelWorker::drain() {
     m_drainScheduled = false;
+    if (!m_threadsApplied) {
+        // On the worker thread: OpenMP keeps a thread count per thread.
+        scalpel::setThreads(m_threads);
+        m_threadsApplied = true;
+    }
     while (!m_stopping) {
         auto entry = m_mailbox.take();
         if (!entry)

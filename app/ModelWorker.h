@@ -52,6 +52,7 @@ public:
         QString seracDir;  // empty: resourceDir()/models/serac
         QString factsPath; // empty: defaultFactsPath()
         QString device = QStringLiteral("auto");
+        int threads = 0; // LibTorch threads; 0: one fewer than the cores, or $SCALPEL_THREADS
     };
 
     explicit ModelWorker(const Config& config, QObject* parent = nullptr);
@@ -114,6 +115,8 @@ private:
     // Bumped by every cancel; a job goes on while it sees the value it
     // started with, so a cancel can never be lost to a job starting.
     std::atomic<quint64> m_cancelEpoch{0};
+    int m_threads = 1;
+    bool m_threadsApplied = false; // worker thread only
     std::atomic<bool> m_stopping{false};
     std::atomic<bool> m_drainScheduled{false};
     qint64 m_lastProgressMs = 0;

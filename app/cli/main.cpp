@@ -2,7 +2,11 @@
 // stdout; an error is one line on stderr and a non-zero exit status.
 #include "Commands.h"
 
+#include "LanguageModel.h"
+
 #include <cstring>
+#include <string>
+#include <vector>
 #include <functional>
 #include <map>
 
@@ -31,6 +35,7 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   predict     ... --edits FILE [--serac DIR] [--backend trained|in-context]
   eval-edits  [--model DIR] [--serac DIR] [--edits-in-memory N] [--seed S]
               [--backend trained|in-context]
+Every command takes --threads N (LibTorch threads; default $SCALPEL_THREADS, else the core count).
 --serac defaults to resources/models/serac.
 --model defaults to the built-in model (resources/models/factworld); a model is a
 Hugging Face folder of family gpt2, llama, mistral, qwen2, qwen3 or gpt_neox.
@@ -94,7 +99,36 @@ int main(int argc, char** argv) {
             return 0;
         }
     try {
-        Args args(argc, argv, 2);
+        // --threads N, for every command: LibTorch's thread count, set
+        // before any work ($SCALPEL_THREADS, else the core count, otherwise).
+        std::vector<char*> rest(argv, argv + argc);
+        for (std::size_t i = 2; i < rest.size(); ++i) {
+            const std::string a = rest[i];
+            std::string value;
+            std::size_t take = 0;
+            if (a == "--threads" && i + 1 < rest.size()) {
+                value = rest[i + 1];
+                take = 2;
+            } else if (a.rfind("--threads=", 0) == 0) {
+                value = a.substr(10);
+                take = 1;
+            }
+            if (!take)
+                continue;
+            std::size_t used = 0;
+            int n = 0;
+            try {
+                n = std::stoi(value, &used);
+            } catch (...) {
+            }
+            if (used != value.size() || n <= 0)
+                throw scalpel::Error("--threads must be a positive integer, got '" + value + "'");
+            scalpel::setThreads(n);
+            rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i),
+                       rest.begin() + static_cast<std::ptrdiff_t>(i + take));
+            --i;
+        }
+        Args args(static_cast<int>(rest.size()), rest.data(), 2);
         return it->second(args);
     } catch (const std::exception& e) {
         std::string msg = e.what();

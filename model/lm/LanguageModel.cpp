@@ -7,6 +7,7 @@
 #include "WeightStore.h"
 #include "Weights.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -18,13 +19,30 @@ namespace scalpel {
 
 namespace fs = std::filesystem;
 
+namespace {
+std::atomic<int> g_explicitThreads{0};
+} // namespace
+
+void setThreads(int threads) {
+    if (threads <= 0)
+        throw Error("the thread count must be positive, got " + std::to_string(threads));
+    g_explicitThreads = threads;
+    torch::set_num_threads(threads);
+    initThreads(); // the denormal setting, once
+}
+
+int defaultThreads() {
+    if (const char* env = std::getenv("SCALPEL_THREADS"); env && std::atoi(env) > 0)
+        return std::atoi(env);
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 void initThreads() {
     static std::once_flag once;
     std::call_once(once, [] {
-        unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-        if (const char* env = std::getenv("SCALPEL_THREADS"); env && std::atoi(env) > 0)
-            cores = static_cast<unsigned>(std::atoi(env));
-        torch::set_num_threads(static_cast<int>(cores));
+        // An explicit setThreads() wins over the default, whichever runs first.
+        if (g_explicitThreads == 0)
+            torch::set_num_threads(defaultThreads());
         // Denormal floats are ~100x slower on x86; values that small carry
         // nothing a language model needs.
         at::globalContext().setFlushDenormal(true);

@@ -104,8 +104,11 @@ private:
 // Resolves "auto" / "cpu" / "cuda" to a device string; Error when CUDA is
 // asked for but absent.
 std::string resolveDevice(const std::string& request);
-// Sets LibTorch's intra-op threads to the core count, or to $SCALPEL_THREADS
-// (once per process).
+// LibTorch's intra-op threads: setThreads() sets them explicitly (the CLI's
+// --threads, the studio's setting); otherwise the first model load sets
+// them to $SCALPEL_THREADS or, without it, the core count (defaultThreads()).
+void setThreads(int threads);
+int defaultThreads();
 void initThreads();
 
 } // namespace scalpel
