@@ -266,8 +266,8 @@ torch::Tensor TransformerImpl::repeatKv(const torch::Tensor& t) const {
     return groups == 1 ? t : t.repeat_interleave(groups, 1);
 }
 
-torch::Tensor TransformerImpl::attention(int layer, const torch::Tensor& x,
-                                         const AttentionContext& ctx) {
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>
+TransformerImpl::projectHeads(int layer, const torch::Tensor& x, int64_t positionOffset) {
     auto& w = m_layers[static_cast<std::size_t>(layer)];
     const int64_t B = x.size(0), T = x.size(1), H = m_config.heads, KV = m_config.kvHeads,
                   dh = m_config.headDim;
@@ -278,12 +278,17 @@ torch::Tensor TransformerImpl::attention(int layer, const torch::Tensor& x,
             v = headNorm(v, normW);
         return v.transpose(1, 2);
     };
-    torch::Tensor q = heads(qkv[0], H, w.qNorm), k = heads(qkv[1], KV, w.kNorm),
-                  v = heads(qkv[2], KV, torch::Tensor());
+    return {rotate(heads(qkv[0], H, w.qNorm), positionOffset),
+            rotate(heads(qkv[1], KV, w.kNorm), positionOffset), heads(qkv[2], KV, torch::Tensor())};
+}
+
+torch::Tensor TransformerImpl::attention(int layer, const torch::Tensor& x,
+                                         const AttentionContext& ctx) {
+    auto& w = m_layers[static_cast<std::size_t>(layer)];
+    const int64_t B = x.size(0), T = x.size(1), H = m_config.heads, dh = m_config.headDim;
     const KvCache* past = ctx.cache ? ctx.cache : ctx.prefix;
     const int64_t pastLen = past ? past->length(layer) : 0;
-    q = rotate(q, pastLen);
-    k = rotate(k, pastLen);
+    auto [q, k, v] = projectHeads(layer, x, pastLen);
     if (pastLen > 0) {
         k = torch::cat({past->keys[static_cast<std::size_t>(layer)].expand({B, -1, -1, -1}), k}, 2);
         v = torch::cat({past->values[static_cast<std::size_t>(layer)].expand({B, -1, -1, -1}), v},
@@ -316,19 +321,11 @@ torch::Tensor TransformerImpl::attention(int layer, const torch::Tensor& x,
 torch::Tensor TransformerImpl::attentionSharedPrefix(int layer, const torch::Tensor& x,
                                                      const KvCache& prefix) {
     auto& w = m_layers[static_cast<std::size_t>(layer)];
-    const int64_t R = x.size(0), n = x.size(1), H = m_config.heads, KV = m_config.kvHeads,
-                  dh = m_config.headDim;
-    auto qkv = linear(x, w.qkvW, w.qkvB).split_with_sizes({H * dh, KV * dh, KV * dh}, 2);
-    auto heads = [&](const torch::Tensor& t, int64_t count, const torch::Tensor& normW) {
-        auto v = t.view({R, n, count, dh});
-        if (normW.defined())
-            v = headNorm(v, normW);
-        return v.transpose(1, 2);
-    };
+    const int64_t R = x.size(0), n = x.size(1), H = m_config.heads, dh = m_config.headDim;
     const int64_t P = prefix.length(layer);
-    const torch::Tensor q = rotate(heads(qkv[0], H, w.qNorm), P);
-    const torch::Tensor k = repeatKv(rotate(heads(qkv[1], KV, w.kNorm), P)); // [R, H, n, dh]
-    const torch::Tensor v = repeatKv(heads(qkv[2], KV, torch::Tensor()));
+    auto [q, kv, vv] = projectHeads(layer, x, P);
+    const torch::Tensor k = repeatKv(kv); // [R, H, n, dh]
+    const torch::Tensor v = repeatKv(vv);
     const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
     // Scores against the suffix itself, causal: [R, H, n, n]. n is small
     // (the answer's tokens), so a broadcast product beats R * H tiny ones.

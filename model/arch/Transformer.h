@@ -21,6 +21,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <tuple>
 #include <vector>
 
 namespace scalpel {
@@ -151,6 +152,10 @@ private:
                          const torch::Tensor& b) const;
     torch::Tensor rotate(const torch::Tensor& x, int64_t offset) const; // [B, H, T, dh]
     torch::Tensor headNorm(const torch::Tensor& x, const torch::Tensor& w) const;
+    // q [B, H, T, dh], k and v [B, KV, T, dh]; q and k rotated from
+    // positionOffset (and normed per head where the family does).
+    std::tuple<torch::Tensor, torch::Tensor, torch::Tensor>
+    projectHeads(int layer, const torch::Tensor& x, int64_t positionOffset);
     torch::Tensor attention(int layer, const torch::Tensor& x, const AttentionContext& ctx);
     torch::Tensor attentionSharedPrefix(int layer, const torch::Tensor& x, const KvCache& prefix);
     torch::Tensor repeatKv(const torch::Tensor& t) const;

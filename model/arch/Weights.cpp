@@ -206,25 +206,8 @@ void loadWeights(TransformerImpl& net, const WeightStore& store,
     std::atomic<bool> stop{false};
     std::exception_ptr failure;
     std::mutex failureLock;
-    auto work = [&] {
-        torch::NoGradGuard g;
-        for (std::size_t i; !stop && (i = next++) < names.size();) {
-            try {
-                loadOne(i);
-            } catch (...) {
-                std::lock_guard<std::mutex> lock(failureLock);
-                if (!failure)
-                    failure = std::current_exception();
-                stop = true;
-            }
-            ++done;
-        }
-    };
-    std::vector<std::thread> pool;
-    for (int w = 1; w < workers; ++w)
-        pool.emplace_back(work);
-    bool cancelled = false;
-    for (std::size_t i; !stop && (i = next++) < names.size();) {
+    // Loads tensor i; false once a failure or a cancel stops the load.
+    auto runOne = [&](std::size_t i) {
         try {
             loadOne(i);
         } catch (...) {
@@ -234,6 +217,18 @@ void loadWeights(TransformerImpl& net, const WeightStore& store,
             stop = true;
         }
         ++done;
+    };
+    auto work = [&] {
+        torch::NoGradGuard g;
+        for (std::size_t i; !stop && (i = next++) < names.size();)
+            runOne(i);
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < workers; ++w)
+        pool.emplace_back(work);
+    bool cancelled = false;
+    for (std::size_t i; !stop && (i = next++) < names.size();) {
+        runOne(i);
         if (progress && !stop && !progress(static_cast<double>(done) / names.size())) {
             cancelled = true;
             stop = true;

@@ -43,6 +43,22 @@ inline std::shared_ptr<LanguageModel> tinyModel(uint64_t seed = 1, int layers = 
     return m;
 }
 
+// A copy of every weight, and whether the model still has exactly those.
+inline std::vector<torch::Tensor> snapshot(LanguageModel& m) {
+    std::vector<torch::Tensor> out;
+    for (auto& p : network(m).parameters())
+        out.push_back(p.detach().clone());
+    return out;
+}
+
+inline bool bitIdentical(LanguageModel& m, const std::vector<torch::Tensor>& s) {
+    auto params = network(m).parameters();
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if (!torch::equal(params[i], s[i]))
+            return false;
+    return true;
+}
+
 // Writes the model and loads it back from disk.
 inline std::shared_ptr<LanguageModel> reloaded(const std::shared_ptr<LanguageModel>& m,
                                                const QTemporaryDir& dir) {

@@ -38,21 +38,6 @@ std::vector<float> valueRow(LanguageModel& m, int layer, int neuron) {
     return std::vector<float>(r.data_ptr<float>(), r.data_ptr<float>() + r.numel());
 }
 
-std::vector<torch::Tensor> snapshot(LanguageModel& m) {
-    std::vector<torch::Tensor> out;
-    for (auto& p : network(m).parameters())
-        out.push_back(p.detach().clone());
-    return out;
-}
-
-bool bitIdentical(LanguageModel& m, const std::vector<torch::Tensor>& s) {
-    auto params = network(m).parameters();
-    for (std::size_t i = 0; i < s.size(); ++i)
-        if (!torch::equal(params[i], s[i]))
-            return false;
-    return true;
-}
-
 } // namespace
 
 class TestAttribution : public QObject {

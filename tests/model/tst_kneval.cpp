@@ -2,6 +2,7 @@
 #include "FactWorld.h"
 #include "KnEval.h"
 #include "ModelInternals.h"
+#include "TinyModel.h"
 #include "Resources.h"
 
 #include <QtTest>
@@ -9,25 +10,7 @@
 #include <cmath>
 
 using namespace scalpel;
-
-namespace {
-
-std::vector<torch::Tensor> snapshot(LanguageModel& m) {
-    std::vector<torch::Tensor> out;
-    for (auto& p : network(m).parameters())
-        out.push_back(p.detach().clone());
-    return out;
-}
-
-bool bitIdentical(LanguageModel& m, const std::vector<torch::Tensor>& s) {
-    auto params = network(m).parameters();
-    for (std::size_t i = 0; i < s.size(); ++i)
-        if (!torch::equal(params[i], s[i]))
-            return false;
-    return true;
-}
-
-} // namespace
+using namespace scalpel::test;
 
 class TestKnEval : public QObject {
     Q_OBJECT
