@@ -28,17 +28,18 @@ struct TargetProbability {
 TargetProbability targetProbability(TransformerImpl& net, const torch::Tensor& h,
                                     const torch::Tensor& target) {
     auto x = net.finalNorm(h); // [R, n, D]
-    const auto wte = net.unembedding();
+    const auto unembedding = net.unembedding();
     const int64_t R = x.size(0), n = x.size(1), D = x.size(2);
     TargetProbability out;
     torch::Tensor direction; // [R, n, D]
     {
         torch::NoGradGuard g;
-        auto logp = torch::log_softmax(torch::mm(x.detach().reshape({R * n, D}), wte.t()), -1);
+        auto logp =
+            torch::log_softmax(torch::mm(x.detach().reshape({R * n, D}), unembedding.t()), -1);
         auto idx = target.repeat({R}).unsqueeze(1);               // [R * n, 1]
         out.prob = logp.gather(1, idx).view({R, n}).sum(1).exp(); // [R]
-        auto expected = torch::mm(logp.exp_(), wte);              // [R * n, D]
-        direction = (wte.index_select(0, target).repeat({R, 1}) - expected).view({R, n, D});
+        auto expected = torch::mm(logp.exp_(), unembedding);      // [R * n, D]
+        direction = (unembedding.index_select(0, target).repeat({R, 1}) - expected).view({R, n, D});
     }
     out.surrogate = (out.prob.view({R, 1, 1}) * direction * x).sum();
     return out;
