@@ -37,6 +37,108 @@ void checkText(const std::string& prompt, const std::string& answer) {
 }
 
 const char* const kKnownKeys[] = {"id", "prompt", "answer", "enabled", "created_ms", "modified_ms"};
+// The descriptor's keys (version 2). A key of these holding another type
+// than the descriptor's (a version 1 file's own "note" object, say) is an
+// unknown field, kept as it is, so every file this reads it can write back.
+const char* const kDescriptorKeys[] = {"subject",       "relation_id", "true_answer", "paraphrases",
+                                       "neighbourhood", "portability", "note",        "source"};
+
+using ojson = nlohmann::ordered_json;
+
+ojson checksJson(const std::vector<EditCheck>& checks) {
+    ojson list = ojson::array();
+    for (const EditCheck& c : checks) {
+        ojson j = {{"prompt", c.prompt}};
+        if (!c.answers.empty())
+            j["answers"] = c.answers;
+        if (!c.category.empty())
+            j["category"] = c.category;
+        list.push_back(std::move(j));
+    }
+    return list;
+}
+
+void putDescriptor(ojson& j, const EditDescriptor& d) {
+    auto str = [&](const char* key, const std::string& v) {
+        if (!v.empty())
+            j[key] = v;
+    };
+    str("subject", d.subject);
+    str("relation_id", d.relationId);
+    str("true_answer", d.trueAnswer);
+    if (!d.paraphrases.empty())
+        j["paraphrases"] = d.paraphrases;
+    if (!d.neighbourhood.empty())
+        j["neighbourhood"] = checksJson(d.neighbourhood);
+    if (!d.portability.empty())
+        j["portability"] = checksJson(d.portability);
+    str("note", d.note);
+    if (!d.sourceFile.empty() || !d.sourceRecord.empty())
+        j["source"] = {{"file", d.sourceFile}, {"record", d.sourceRecord}};
+}
+
+bool isStringList(const ojson& v) {
+    if (!v.is_array())
+        return false;
+    for (const auto& x : v)
+        if (!x.is_string())
+            return false;
+    return true;
+}
+
+bool isCheckList(const ojson& v) {
+    if (!v.is_array())
+        return false;
+    for (const auto& c : v) {
+        if (!c.is_object() || !c.contains("prompt") || !c["prompt"].is_string())
+            return false;
+        if (c.contains("answers") && !isStringList(c["answers"]))
+            return false;
+        if (c.contains("category") && !c["category"].is_string())
+            return false;
+    }
+    return true;
+}
+
+// Whether `v` has the type the descriptor's `key` needs.
+bool descriptorTypeFits(const std::string& key, const ojson& v) {
+    if (key == "paraphrases")
+        return isStringList(v);
+    if (key == "neighbourhood" || key == "portability")
+        return isCheckList(v);
+    if (key == "source")
+        return v.is_object() && (!v.contains("file") || v["file"].is_string()) &&
+               (!v.contains("record") || v["record"].is_string());
+    return v.is_string();
+}
+
+void readDescriptorKey(EditDescriptor& d, const std::string& key, const ojson& v) {
+    auto checks = [&](std::vector<EditCheck>& out) {
+        for (const auto& c : v)
+            out.push_back({c["prompt"].get<std::string>(),
+                           c.contains("answers") ? c["answers"].get<std::vector<std::string>>()
+                                                 : std::vector<std::string>{},
+                           c.contains("category") ? c["category"].get<std::string>() : ""});
+    };
+    if (key == "subject")
+        d.subject = v.get<std::string>();
+    else if (key == "relation_id")
+        d.relationId = v.get<std::string>();
+    else if (key == "true_answer")
+        d.trueAnswer = v.get<std::string>();
+    else if (key == "paraphrases")
+        d.paraphrases = v.get<std::vector<std::string>>();
+    else if (key == "neighbourhood")
+        checks(d.neighbourhood);
+    else if (key == "portability")
+        checks(d.portability);
+    else if (key == "note")
+        d.note = v.get<std::string>();
+    else if (key == "source") {
+        d.sourceFile = v.contains("file") ? v["file"].get<std::string>() : "";
+        d.sourceRecord = v.contains("record") ? v["record"].get<std::string>() : "";
+    }
+}
 
 } // namespace
 
@@ -74,7 +176,8 @@ std::string EditMemory::newId() {
     }
 }
 
-const Edit& EditMemory::add(const std::string& prompt, const std::string& answer) {
+const Edit& EditMemory::add(const std::string& prompt, const std::string& answer,
+                            const EditDescriptor& descriptor) {
     checkText(prompt, answer);
     if (m_edits.size() >= kMaxEdits)
         throw Error("the edit memory is full (" + std::to_string(kMaxEdits) + " edits)");
@@ -82,6 +185,7 @@ const Edit& EditMemory::add(const std::string& prompt, const std::string& answer
     e.id = newId();
     e.prompt = prompt;
     e.answer = answer;
+    e.descriptor = descriptor;
     e.createdMs = e.modifiedMs = nowMs();
     m_index.emplace(e.id, m_edits.size());
     m_edits.push_back(std::move(e));
@@ -150,6 +254,17 @@ bool EditMemory::update(const std::string& id, const std::string& prompt,
     return true;
 }
 
+bool EditMemory::setDescriptor(const std::string& id, const EditDescriptor& descriptor) {
+    auto it = m_index.find(id);
+    if (it == m_index.end())
+        return false;
+    Edit& e = m_edits[it->second];
+    e.descriptor = descriptor;
+    e.modifiedMs = nowMs();
+    touch(id);
+    return true;
+}
+
 void EditMemory::clear() {
     m_edits.clear();
     m_index.clear();
@@ -172,6 +287,7 @@ std::string EditMemory::toJson() const {
         nlohmann::ordered_json j = {
             {"id", e.id},           {"prompt", e.prompt},        {"answer", e.answer},
             {"enabled", e.enabled}, {"created_ms", e.createdMs}, {"modified_ms", e.modifiedMs}};
+        putDescriptor(j, e.descriptor);
         if (!e.extraJson.empty()) {
             auto extra = nlohmann::ordered_json::parse(e.extraJson, nullptr, false);
             if (extra.is_object())
@@ -181,7 +297,8 @@ std::string EditMemory::toJson() const {
         }
         list.push_back(std::move(j));
     }
-    nlohmann::ordered_json doc = {{"format", "scalpel-edits"}, {"version", 1}, {"edits", list}};
+    nlohmann::ordered_json doc = {
+        {"format", "scalpel-edits"}, {"version", kFormatVersion}, {"edits", list}};
     return doc.dump(2) + "\n";
 }
 
@@ -198,6 +315,15 @@ EditMemory EditMemory::fromJson(const std::string& text, const std::string& name
     // A bare array of edits is accepted too.
     const nlohmann::ordered_json* list = &doc;
     if (doc.is_object()) {
+        if (doc.contains("version")) {
+            if (!doc["version"].is_number_integer())
+                throw Error(name + ": \"version\" must be an integer");
+            const auto v = doc["version"].get<int64_t>();
+            if (v < 1 || v > kFormatVersion)
+                throw Error(name + ": edit-memory format version " + std::to_string(v) +
+                            " is not one this Scalpel reads (1 to " +
+                            std::to_string(kFormatVersion) + ")");
+        }
         if (!doc.contains("edits"))
             throw Error(name + ": no \"edits\" list; not an edit memory");
         list = &doc["edits"];
@@ -243,11 +369,16 @@ EditMemory EditMemory::fromJson(const std::string& text, const std::string& name
         e.modifiedMs = integer("modified_ms");
         nlohmann::ordered_json extra = nlohmann::ordered_json::object();
         for (auto& [k, v] : j.items()) {
-            bool known = false;
+            bool known = false, descriptorKey = false;
             for (const char* kk : kKnownKeys)
                 known = known || k == kk;
-            if (!known)
+            for (const char* kk : kDescriptorKeys)
+                descriptorKey = descriptorKey || k == kk;
+            if (descriptorKey && descriptorTypeFits(k, v)) {
+                readDescriptorKey(e.descriptor, k, v);
+            } else if (!known) {
                 extra[k] = v;
+            }
         }
         if (!extra.empty())
             e.extraJson = extra.dump();

@@ -9,6 +9,12 @@
 // atomic; a file that cannot be read or parsed is a scalpel::Error and leaves
 // the memory it would have replaced untouched (loading builds a new memory);
 // fields this version does not know are kept and written back. Torch-free.
+//
+// An edit may carry a descriptor: what a curator or an edit data set says
+// about it (subject, relation, the old answer, prompts that test it). The
+// scope classifier and the router read only the prompt and the answer, so a
+// descriptor change never changes routing. Files are version 2; version 1
+// files (no descriptors) still load; a newer version is an Error.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,6 +24,41 @@
 
 namespace scalpel {
 
+// A prompt that tests an edit, with the answers expected of it (the first is
+// the answer, the rest aliases; none when only "unchanged from the base
+// model" is expected) and a category (KnowEdit's "reasoning", ...).
+struct EditCheck {
+    std::string prompt;
+    std::vector<std::string> answers;
+    std::string category;
+    bool operator==(const EditCheck& o) const {
+        return prompt == o.prompt && answers == o.answers && category == o.category;
+    }
+};
+
+struct EditDescriptor {
+    std::string subject;                  // as it appears in the prompt
+    std::string relationId;               // "P36", "capital", ...
+    std::string trueAnswer;               // the answer before the edit
+    std::vector<std::string> paraphrases; // should take the new answer
+    std::vector<EditCheck> neighbourhood; // must keep their answer
+    std::vector<EditCheck> portability;   // should follow from the edit
+    std::string note;
+    std::string sourceFile;   // where the edit was imported from
+    std::string sourceRecord; // the record there (a case id or an index)
+    bool empty() const {
+        return subject.empty() && relationId.empty() && trueAnswer.empty() && paraphrases.empty() &&
+               neighbourhood.empty() && portability.empty() && note.empty() && sourceFile.empty() &&
+               sourceRecord.empty();
+    }
+    bool operator==(const EditDescriptor& o) const {
+        return subject == o.subject && relationId == o.relationId && trueAnswer == o.trueAnswer &&
+               paraphrases == o.paraphrases && neighbourhood == o.neighbourhood &&
+               portability == o.portability && note == o.note && sourceFile == o.sourceFile &&
+               sourceRecord == o.sourceRecord;
+    }
+};
+
 struct Edit {
     std::string id;
     std::string prompt;
@@ -26,22 +67,28 @@ struct Edit {
     int64_t createdMs = 0; // milliseconds since the Unix epoch
     int64_t modifiedMs = 0;
     std::string extraJson; // a JSON object of unknown fields, kept on save ("" = none)
+    EditDescriptor descriptor;
 };
 
 class EditMemory {
 public:
     static constexpr std::size_t kMaxFileBytes = 64u * 1024 * 1024;
     static constexpr std::size_t kMaxEdits = 1000000;
+    static constexpr int kFormatVersion = 2; // files of versions 1 and 2 load
 
     // A new edit with a fresh id, enabled, timestamped now. An empty prompt
     // or answer is an Error.
-    const Edit& add(const std::string& prompt, const std::string& answer);
+    const Edit& add(const std::string& prompt, const std::string& answer,
+                    const EditDescriptor& descriptor = {});
     // Puts back a complete edit (the undo of remove); a duplicate id is an
     // Error. `position` < 0 or past the end appends.
     const Edit& insert(const Edit& edit, int position = -1);
     bool remove(const std::string& id);
     bool setEnabled(const std::string& id, bool enabled);
     bool update(const std::string& id, const std::string& prompt, const std::string& answer);
+    // Replaces the edit's descriptor (a change like any other: journalled,
+    // modifiedMs bumped). False when there is no such edit.
+    bool setDescriptor(const std::string& id, const EditDescriptor& descriptor);
     void clear();
 
     const std::vector<Edit>& edits() const { return m_edits; }
