@@ -197,6 +197,7 @@ int WeightEditor::updateFact(const std::vector<NeuronId>& neurons, const std::st
         else
             v.copy_(v + l1 * eOld - l2 * eNew);
     }
+    m_model->noteWeightsChanged();
     m_changes.push_back({id, "update-fact",
                          description.empty() ? oldObject + " -> " + newObject : description,
                          neurons});
@@ -242,6 +243,7 @@ int WeightEditor::eraseRelation(const std::vector<NeuronId>& neurons,
         before.emplace(n, toVector(v));
         v.zero_();
     }
+    m_model->noteWeightsChanged();
     m_changes.push_back(
         {id, "erase-relation", description.empty() ? "erase relation" : description, neurons});
     return id;
@@ -268,6 +270,7 @@ void WeightEditor::restore(int id) {
         if (last.id == id)
             break;
     }
+    m_model->noteWeightsChanged();
 }
 
 void WeightEditor::restoreAll() {

@@ -258,6 +258,8 @@ PreparedPrompt LanguageModel::prepare(const std::string& text, bool addSpecialTo
                     "; only the last " + std::to_string(ctx) + " are used";
         e.ids.erase(e.ids.begin(), e.ids.begin() + p.droppedTokens);
         e.tokens.erase(e.tokens.begin(), e.tokens.begin() + p.droppedTokens);
+        if (e.unknown.size() >= static_cast<std::size_t>(p.droppedTokens))
+            e.unknown.erase(e.unknown.begin(), e.unknown.begin() + p.droppedTokens);
     }
     const int window = m_internals->config.slidingWindow;
     if (window > 0 && e.ids.size() > static_cast<std::size_t>(window))
@@ -268,6 +270,8 @@ PreparedPrompt LanguageModel::prepare(const std::string& text, bool addSpecialTo
                      "differ from the model's own windowed attention";
     p.ids = std::move(e.ids);
     p.tokens = std::move(e.tokens);
+    p.unknown = std::move(e.unknown);
+    p.unknown.resize(p.ids.size(), false);
     return p;
 }
 
@@ -282,6 +286,121 @@ std::vector<float> LanguageModel::nextTokenProbs(const std::vector<int>& ids,
         in.net->forward(idsTensor(*this, ids), scales.empty() ? nullptr : &hooks, nullptr, true);
     auto probs = torch::softmax(logits[0][-1], -1).to(torch::kCPU).contiguous();
     return std::vector<float>(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+}
+
+// ---- the prompt cache --------------------------------------------------------
+
+struct PromptCache::State {
+    uint64_t model = 0; // Internals::instance
+    uint64_t weightsVersion = 0;
+    std::vector<int> ids; // the whole prompt of the last pass
+    KvCache prefix;       // keys and values of ids[0 .. n-2]
+    // Residual stream entering block l at the last position, [1, 1, D]; the
+    // entry past the last block is what the final norm reads.
+    std::vector<torch::Tensor> lastInputs;
+    std::vector<float> base; // the distribution without interventions
+    int reused = 0;
+    int layersRun = 0;
+};
+
+PromptCache::PromptCache() : d(std::make_unique<State>()) {}
+PromptCache::~PromptCache() = default;
+PromptCache::PromptCache(PromptCache&&) noexcept = default;
+PromptCache& PromptCache::operator=(PromptCache&&) noexcept = default;
+void PromptCache::clear() {
+    *d = State();
+}
+int PromptCache::reusedPositions() const {
+    return d->reused;
+}
+int PromptCache::layersRun() const {
+    return d->layersRun;
+}
+
+uint64_t LanguageModel::weightsVersion() const {
+    return m_internals->weightsVersion;
+}
+void LanguageModel::noteWeightsChanged() {
+    ++m_internals->weightsVersion;
+}
+
+namespace {
+
+std::vector<float> toProbs(const torch::Tensor& logits) {
+    auto probs = torch::softmax(logits.reshape({-1}), -1).to(torch::kCPU).contiguous();
+    return std::vector<float>(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+}
+
+} // namespace
+
+std::vector<float> LanguageModel::nextTokenProbs(const std::vector<int>& ids,
+                                                 const std::vector<NeuronScale>& scales,
+                                                 PromptCache& cache,
+                                                 std::vector<float>* base) const {
+    if (ids.empty())
+        throw Error("the prompt is empty");
+    auto& in = *m_internals;
+    auto& net = *in.net;
+    auto& st = *cache.d;
+    torch::NoGradGuard guard;
+    const auto n = static_cast<int64_t>(ids.size());
+    const int L = in.config.layers;
+    // Every scale is checked before anything runs.
+    const Hooks hooks = neuronScaleHooks(*this, scales, 0);
+    int lowest = L;
+    for (const auto& s : scales)
+        if (s.factor != 1.0f)
+            lowest = std::min(lowest, s.layer);
+
+    const bool valid = st.model == in.instance && st.weightsVersion == in.weightsVersion;
+    st.reused = 0;
+    st.layersRun = 0;
+    if (!(valid && st.ids == ids)) {
+        // Positions shared with the cached prompt, short of the last one.
+        int64_t shared = 0;
+        if (valid) {
+            const auto limit = std::min<int64_t>(n - 1, static_cast<int64_t>(st.ids.size()) - 1);
+            while (shared < limit && st.ids[static_cast<std::size_t>(shared)] ==
+                                         ids[static_cast<std::size_t>(shared)])
+                ++shared;
+        }
+        KvCache kv = shared > 0 ? st.prefix.truncated(shared) : KvCache();
+        std::vector<int> fresh(ids.begin() + shared, ids.end());
+        torch::Tensor h = net.embed(idsTensor(*this, fresh), shared);
+        AttentionContext ctx;
+        ctx.cache = &kv;
+        std::vector<torch::Tensor> lastInputs;
+        lastInputs.reserve(static_cast<std::size_t>(L) + 1);
+        for (int l = 0; l < L; ++l) {
+            lastInputs.push_back(h.narrow(1, h.size(1) - 1, 1).clone());
+            h = net.block(l, h, ctx);
+        }
+        const torch::Tensor last = h.narrow(1, h.size(1) - 1, 1).clone();
+        lastInputs.push_back(last);
+        st.base = toProbs(net.unembed(net.finalNorm(last)));
+        st.model = in.instance;
+        st.weightsVersion = in.weightsVersion;
+        st.ids = ids;
+        st.prefix = kv.truncated(n - 1);
+        st.lastInputs = std::move(lastInputs);
+        st.reused = static_cast<int>(shared);
+        st.layersRun = L;
+    } else {
+        st.reused = static_cast<int>(n);
+    }
+    if (base)
+        *base = st.base;
+    if (lowest >= L)
+        return st.base;
+    // Only the last position changes, and only from the lowest scaled layer.
+    torch::Tensor h = st.lastInputs[static_cast<std::size_t>(lowest)];
+    AttentionContext ctx;
+    ctx.hooks = &hooks;
+    ctx.prefix = &st.prefix;
+    for (int l = lowest; l < L; ++l)
+        h = net.block(l, h, ctx);
+    st.layersRun += L - lowest;
+    return toProbs(net.unembed(net.finalNorm(h)));
 }
 
 std::vector<TokenProb> LanguageModel::topK(const std::vector<float>& probs, int k) const {

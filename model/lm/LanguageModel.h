@@ -50,9 +50,43 @@ struct NeuronScale {
 struct PreparedPrompt {
     std::vector<int> ids;
     std::vector<std::string> tokens;
+    std::vector<bool> unknown; // per token: a word the vocabulary does not have
     std::vector<std::string> unknownWords;
     int droppedTokens = 0; // > 0 when the prompt was longer than the context
     std::string warning;
+};
+
+// What one prompt's forward pass leaves behind, so that the next pass on a
+// related prompt runs only what differs. Holds the keys and values of every
+// position but the last, the residual stream entering each block at the last
+// position, and the distribution without interventions. Used by
+// LanguageModel::nextTokenProbs:
+// - the same prompt with other neuron scales reruns the last position from
+//   the lowest scaled layer up (scales act at the last position only, so
+//   nothing before it changes);
+// - a prompt that shares a prefix with the cached one (a word typed at the
+//   end, a word deleted) runs only the positions after the shared prefix;
+// - it is tied to one model and to its weights as they were: after a weight
+//   change (WeightEditor) or on another model it starts afresh by itself.
+// The distributions equal those of a pass without the cache (to float
+// rounding). Not thread-safe; one cache per prompt stream.
+class PromptCache {
+public:
+    PromptCache();
+    ~PromptCache();
+    PromptCache(PromptCache&&) noexcept;
+    PromptCache& operator=(PromptCache&&) noexcept;
+    void clear();
+    // Positions the last pass could reuse instead of computing (for tests
+    // and benchmarks): 0 after a fresh pass.
+    int reusedPositions() const;
+    // Layers the last pass ran at the last position.
+    int layersRun() const;
+
+private:
+    friend class LanguageModel;
+    struct State;
+    std::unique_ptr<State> d;
 };
 
 class LanguageModel {
@@ -93,6 +127,15 @@ public:
     // last position (the one that predicts).
     std::vector<float> nextTokenProbs(const std::vector<int>& ids,
                                       const std::vector<NeuronScale>& scales = {}) const;
+    // The same, reusing and then updating `cache` (see PromptCache); `base`,
+    // when given, receives the distribution without interventions too.
+    std::vector<float> nextTokenProbs(const std::vector<int>& ids,
+                                      const std::vector<NeuronScale>& scales, PromptCache& cache,
+                                      std::vector<float>* base = nullptr) const;
+    // Counts changes of the weights (WeightEditor bumps it); a PromptCache
+    // made before a change is not reused after it.
+    uint64_t weightsVersion() const;
+    void noteWeightsChanged();
     std::vector<TokenProb> topK(const std::vector<float>& probs, int k) const;
     std::vector<int> generate(const std::vector<int>& ids, int maxNewTokens) const;
 

@@ -7,6 +7,7 @@
 #include "LanguageModel.h"
 #include "Transformer.h"
 
+#include <atomic>
 #include <map>
 #include <vector>
 
@@ -20,6 +21,15 @@ struct LanguageModel::Internals {
     std::string path;
     std::string dtypeOnDisk;
     int64_t parameters = 0;
+    uint64_t weightsVersion = 1;
+    // Unique per model made in this process (a cache must not mistake a new
+    // model at a freed one's address for it).
+    uint64_t instance = nextInstance();
+
+    static uint64_t nextInstance() {
+        static std::atomic<uint64_t> counter{0};
+        return ++counter;
+    }
 };
 
 struct ModelAccess {

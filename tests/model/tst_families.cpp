@@ -164,6 +164,85 @@ private Q_SLOTS:
         }
     }
 
+    // The studio's hot path: a prompt cache gives the distributions of a
+    // plain pass while running only what changed.
+    void promptCacheEqualsPlainPasses_data() {
+        agreesWithTheReference_data();
+        // GPT-2's learned positions: the built-in model.
+        QTest::newRow("gpt2-builtin") << "gpt2-builtin"
+                                      << "gpt2";
+    }
+    void promptCacheEqualsPlainPasses() {
+        QFETCH(QString, name);
+        const bool builtin = name == QLatin1String("gpt2-builtin");
+        const std::string dir =
+            builtin
+                ? qEnvironmentVariable("SCALPEL_RESOURCE_DIR").toStdString() + "/models/factworld"
+                : familyDir(name);
+        auto m = LanguageModel::load(dir, "cpu");
+        const int L = m->config().layers;
+        const auto prompt = builtin
+                                ? m->prepare("Everyone knows that the capital of Ireland is").ids
+                                : readGolden(dir).prompt;
+        QVERIFY(prompt.size() >= 6);
+        auto near = [](const std::vector<float>& a, const std::vector<float>& b) {
+            float worst = a.size() == b.size() ? 0.0f : 1.0f;
+            for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+                worst = std::max(worst, std::abs(a[i] - b[i]));
+            return worst;
+        };
+        PromptCache cache;
+        std::vector<float> base;
+        // A fresh prompt runs every position.
+        std::vector<float> got = m->nextTokenProbs(prompt, {}, cache, &base);
+        QCOMPARE(cache.reusedPositions(), 0);
+        QVERIFY(near(got, m->nextTokenProbs(prompt)) < 1e-5f);
+        QCOMPARE(got, base);
+
+        // A slider drag: the same prompt, neurons scaled in a top layer and
+        // then in layer 1; only the last position runs, from that layer up.
+        const std::vector<NeuronScale> top = {{L - 1, 3, 0.0f}, {L - 1, 7, 2.0f}};
+        got = m->nextTokenProbs(prompt, top, cache, &base);
+        QCOMPARE(cache.reusedPositions(), static_cast<int>(prompt.size()));
+        QCOMPARE(cache.layersRun(), 1);
+        QVERIFY(near(got, m->nextTokenProbs(prompt, top)) < 1e-5f);
+        QVERIFY(near(base, m->nextTokenProbs(prompt)) < 1e-5f);
+        QVERIFY(near(got, base) > 0.0f); // the scales did something
+        const std::vector<NeuronScale> low = {{1, 5, 2.0f}, {L - 1, 3, 0.0f}};
+        got = m->nextTokenProbs(prompt, low, cache);
+        QCOMPARE(cache.layersRun(), L - 1);
+        QVERIFY(near(got, m->nextTokenProbs(prompt, low)) < 1e-5f);
+
+        // Typing at the end: a prefix of the prompt, then the whole prompt,
+        // runs only the tokens after the shared prefix.
+        const std::vector<int> shorter(prompt.begin(), prompt.end() - 2);
+        got = m->nextTokenProbs(shorter, top, cache);
+        QVERIFY(near(got, m->nextTokenProbs(shorter, top)) < 1e-5f);
+        QCOMPARE(cache.reusedPositions(), static_cast<int>(shorter.size()) - 1);
+        got = m->nextTokenProbs(prompt, {}, cache);
+        QCOMPARE(cache.reusedPositions(), static_cast<int>(shorter.size()) - 1);
+        QVERIFY(near(got, m->nextTokenProbs(prompt)) < 1e-5f);
+        // An edit in the middle reuses what comes before it.
+        std::vector<int> changed = prompt;
+        changed[3] = changed[3] == 40 ? 41 : 40;
+        got = m->nextTokenProbs(changed, {}, cache);
+        QCOMPARE(cache.reusedPositions(), 3);
+        QVERIFY(near(got, m->nextTokenProbs(changed)) < 1e-5f);
+
+        // A weight change makes the cache start afresh.
+        WeightEditor editor(m);
+        m->nextTokenProbs(prompt, {}, cache);
+        editor.eraseRelation({{L - 1, 0}, {L - 1, 1}, {L - 2, 2}});
+        got = m->nextTokenProbs(prompt, {}, cache);
+        QCOMPARE(cache.reusedPositions(), 0);
+        QVERIFY(near(got, m->nextTokenProbs(prompt)) < 1e-5f);
+        // And so does another model.
+        auto other = LanguageModel::load(dir, "cpu");
+        got = other->nextTokenProbs(prompt, {}, cache);
+        QCOMPARE(cache.reusedPositions(), 0);
+        QVERIFY(near(got, other->nextTokenProbs(prompt)) < 1e-5f);
+    }
+
     void groupedQueryAttentionEqualsRepeatedHeads_data() {
         QTest::addColumn<QString>("name");
         for (const char* n : {"llama-gqa-llama3rope", "mistral", "qwen2", "qwen3"})
