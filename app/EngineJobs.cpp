@@ -144,6 +144,38 @@ void syncEdits(WorkerEngine& d, const scalpel::EditMemory& memory) {
     }
 }
 
+bool applyEditChanges(WorkerEngine& d, const EditChanges& changes) {
+    ++d.stateVersion;
+    try {
+        for (const auto& c : changes.changes)
+            if (!c.present)
+                d.memory.remove(c.id);
+        std::vector<const EditChange*> present;
+        for (const auto& c : changes.changes)
+            if (c.present)
+                present.push_back(&c);
+        // In order of their final places, so every insert lands where the
+        // document has it.
+        std::stable_sort(present.begin(), present.end(),
+                         [](const auto* a, const auto* b) { return a->position < b->position; });
+        for (const EditChange* c : present) {
+            if (d.memory.find(c->id)) {
+                // Routing reads the prompt, the answer and the flag.
+                d.memory.update(c->id, c->edit.prompt, c->edit.answer);
+                d.memory.setEnabled(c->id, c->edit.enabled);
+            } else {
+                d.memory.insert(c->edit, c->position);
+            }
+        }
+        if (d.serac)
+            d.serac->sync(d.memory);
+    } catch (const std::exception& e) {
+        d.seracStatus = QStringLiteral("The edit memory could not be used: %1").arg(qs(e.what()));
+        return false;
+    }
+    return d.memory.size() == changes.size;
+}
+
 PredictResult predict(WorkerEngine& d, const PredictRequest& req) {
     QElapsedTimer timer;
     timer.start();
@@ -172,19 +204,22 @@ PredictResult predict(WorkerEngine& d, const PredictRequest& req) {
             r.generation = generation;
             r.scopeMs = 0;
         } else {
-            const scalpel::Encoding enc = model.tokenizer().encodeDetailed(text);
-            for (std::size_t i = 0; i < enc.ids.size(); ++i)
-                r.tokens.push_back(
-                    {qs(enc.tokens[i]), enc.ids[i], i < enc.unknown.size() && enc.unknown[i]});
+            // Tokenized once: the chips, the base pass and the cache key.
             const scalpel::PreparedPrompt prepared = model.prepare(text);
+            for (std::size_t i = 0; i < prepared.ids.size(); ++i)
+                r.tokens.push_back({qs(prepared.tokens[i]), prepared.ids[i], prepared.unknown[i]});
             r.warning = qs(prepared.warning);
-            const auto baseProbs = model.nextTokenProbs(prepared.ids);
+            // One base pass, shared by the base column and SERAC's routing;
+            // the prompt cache makes it nothing when only the edits changed.
+            std::vector<float> baseProbs;
+            model.nextTokenProbs(prepared.ids, {}, d.promptCache, &baseProbs);
             r.base = toRows(model.topK(baseProbs, req.topK));
 
             if (d.serac) {
                 QElapsedTimer scopeTimer;
                 scopeTimer.start();
-                const scalpel::RoutedPrediction routed = d.serac->predict(text, req.topK);
+                const scalpel::RoutedPrediction routed =
+                    d.serac->predict(text, req.topK, baseProbs);
                 r.scopeMs = scopeTimer.nsecsElapsed() / 1e6;
                 r.edited = toRows(routed.top);
                 r.routedTo = qs(routed.routedTo);
@@ -210,16 +245,18 @@ PredictResult predict(WorkerEngine& d, const PredictRequest& req) {
         }
 
         std::vector<scalpel::NeuronScale> scales;
-        const int layers = model.info().layers;
-        const int neurons = model.info().neuronsPerLayer;
+        const int layers = model.config().layers;
+        const int neurons = model.config().neurons;
         for (const auto& s : req.scales) {
             if (s.factor != 1.0 && s.layer >= 0 && s.layer < layers && s.neuron >= 0 &&
                 s.neuron < neurons)
                 scales.push_back({s.layer, s.neuron, static_cast<float>(s.factor)});
         }
+        // A slider drag: the last position only, from the lowest scaled layer.
         r.intervened = scales.empty()
                            ? r.base
-                           : toRows(model.topK(model.nextTokenProbs(cache.ids, scales), req.topK));
+                           : toRows(model.topK(
+                                 model.nextTokenProbs(cache.ids, scales, d.promptCache), req.topK));
     } catch (const std::exception& e) {
         cache.stateVersion = 0;
         r.warning = qs(e.what());

@@ -15,6 +15,25 @@ namespace jobs {
 ModelLoadResult loadModel(WorkerEngine& engine, const QString& path, JobContext& context);
 // Takes the document's copy of the edit memory.
 void syncEdits(WorkerEngine& engine, const scalpel::EditMemory& memory);
+
+// What changed in the document's memory since the worker last confirmed a
+// revision: each named edit as it is now (or gone), and where it stands.
+// Applying it twice changes nothing, so a newer set may replace a queued one.
+struct EditChange {
+    std::string id;
+    bool present = false;
+    scalpel::Edit edit;
+    int position = -1;
+};
+struct EditChanges {
+    uint64_t revision = 0; // the document's revision they bring the worker to
+    std::vector<EditChange> changes;
+    std::size_t size = 0; // edits in the document's memory after them
+};
+// Brings the engine's memory to the document's through its changes (SERAC
+// then embeds only those). False when the result does not match the
+// document's size: the caller then sends the whole memory.
+bool applyEditChanges(WorkerEngine& engine, const EditChanges& changes);
 PredictResult predict(WorkerEngine& engine, const PredictRequest& request);
 AttributionResult attribute(WorkerEngine& engine, const AttributionRequest& request,
                             JobContext& context);

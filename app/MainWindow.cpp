@@ -446,6 +446,7 @@ void MainWindow::startWorker() {
     config.seracDir = m_options.seracDir;
     config.factsPath = m_options.factsPath;
     config.device = m_options.device;
+    config.threads = m_options.threads;
     m_thread = new QThread(this);
     m_thread->setObjectName(QStringLiteral("ModelWorker"));
     m_worker = new ModelWorker(config);

@@ -47,6 +47,9 @@ public:
         QString seracDir;  // empty: the built-in SERAC weights
         QString factsPath; // empty: the built-in facts
         QString device = QStringLiteral("auto");
+        // LibTorch threads of the worker; 0: $SCALPEL_THREADS, else one
+        // fewer than the cores.
+        int threads = 0;
         QString initialPrompt = QString::fromLatin1(kDemoPrompt);
         bool restoreWindowState = true;
         bool offerRecovery = true;
@@ -217,6 +220,9 @@ private:
 
     ModelLoadResult m_model;
     bool m_modelReady = false;
+    // The document's edit-memory revision the worker has confirmed; 0: the
+    // next sync sends the whole memory.
+    uint64_t m_editsAcked = 0;
     bool m_loading = false;
     QString m_requestedModel; // the model loaded or being loaded
     PredictResult m_lastPrediction;

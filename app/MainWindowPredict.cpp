@@ -19,6 +19,7 @@
 #include <QMessageBox>
 #include <QTimer>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace {
@@ -115,14 +116,48 @@ void MainWindow::onModelLoaded(const ModelLoadResult& r) {
 void MainWindow::syncEdits() {
     if (!m_modelReady)
         return; // the load sends them
-    // A copy: the worker's memory follows this one through its journal.
+    const scalpel::EditMemory& memory = m_doc->editMemory();
+    std::vector<std::string> ids;
+    if (m_editsAcked != 0 && memory.changedSince(m_editsAcked, ids)) {
+        // Usually one edit: only what changed since the worker's last
+        // confirmed revision travels. A newer set replaces a queued one and
+        // holds everything it held.
+        jobs::EditChanges changes;
+        changes.revision = memory.revision();
+        changes.size = memory.size();
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        for (const auto& id : ids) {
+            jobs::EditChange c;
+            c.id = id;
+            if (const scalpel::Edit* e = memory.find(id)) {
+                c.present = true;
+                c.edit = *e;
+                c.position = memory.indexOf(id);
+            }
+            changes.changes.push_back(std::move(c));
+        }
+        m_worker->invoke(
+            {kEditsTag, JobClass::Quick},
+            [changes](WorkerEngine& e, JobContext&) { return jobs::applyEditChanges(e, changes); },
+            [this, revision = changes.revision](bool inSync) {
+                if (!inSync) {
+                    m_editsAcked = 0;
+                    syncEdits();
+                } else if (revision > m_editsAcked) {
+                    m_editsAcked = revision;
+                }
+            });
+        return;
+    }
+    // The whole memory, once after a load or when the journal cannot say.
     m_worker->invoke(
         {kEditsTag, JobClass::Quick},
-        [memory = m_doc->editMemory()](WorkerEngine& e, JobContext&) {
+        [memory](WorkerEngine& e, JobContext&) {
             jobs::syncEdits(e, memory);
             return true;
         },
-        [](bool) {});
+        [this, revision = memory.revision()](bool) { m_editsAcked = revision; });
 }
 
 void MainWindow::postWeightOp(const WeightOp& op) {

@@ -4,6 +4,7 @@
 // fact world. Only the worker thread touches it, one job at a time; a job
 // is a function of (WorkerEngine&, JobContext&) that returns a plain value.
 #include "EditMemory.h"
+#include "LanguageModel.h"
 #include "WorkerTypes.h"
 
 #include <QString>
@@ -51,6 +52,9 @@ struct WorkerEngine {
         std::vector<int> ids;
         PredictResult result;
     } predictCache;
+    // The typed prompt's keys and values: a slider drag reruns the last
+    // position, a word typed at the end only the new tokens.
+    scalpel::PromptCache promptCache;
 };
 
 // How a running job talks back: progress (which also serves typing between

@@ -1,6 +1,8 @@
 // The Scalpel studio.
 #include "MainWindow.h"
 
+#include <cstdio>
+
 #include <QApplication>
 #include <QCommandLineParser>
 
@@ -31,13 +33,28 @@ int main(int argc, char** argv) {
                              QStringLiteral("Ignore the saved window layout and any autosave."));
     QCommandLineOption session(QStringLiteral("session"), QStringLiteral("Session file to open."),
                                QStringLiteral("file"));
-    parser.addOptions({model, serac, device, prompt, demo, fresh, session});
+    QCommandLineOption threads(
+        QStringLiteral("threads"),
+        QStringLiteral("LibTorch threads of the model worker (default: $SCALPEL_THREADS, else "
+                       "one fewer than the cores)."),
+        QStringLiteral("n"));
+    parser.addOptions({model, serac, device, prompt, demo, fresh, session, threads});
     parser.process(app);
+    if (parser.isSet(threads)) {
+        bool ok = false;
+        const int n = parser.value(threads).toInt(&ok);
+        if (!ok || n <= 0) {
+            std::fprintf(stderr, "scalpel: --threads wants a positive number, got '%s'\n",
+                         qPrintable(parser.value(threads)));
+            return 2;
+        }
+    }
 
     MainWindow::Options options;
     options.modelDir = parser.value(model);
     options.seracDir = parser.value(serac);
     options.device = parser.value(device);
+    options.threads = parser.isSet(threads) ? parser.value(threads).toInt() : 0;
     if (parser.isSet(prompt))
         options.initialPrompt = parser.value(prompt);
     options.demo = parser.isSet(demo);

@@ -385,6 +385,16 @@ std::vector<float> SeracEditor::counterfactualProbs(const std::string& editPromp
 }
 
 RoutedPrediction SeracEditor::predict(const std::string& prompt, int k) const {
+    return route(prompt, k, nullptr);
+}
+
+RoutedPrediction SeracEditor::predict(const std::string& prompt, int k,
+                                      const std::vector<float>& baseProbs) const {
+    return route(prompt, k, &baseProbs);
+}
+
+RoutedPrediction SeracEditor::route(const std::string& prompt, int k,
+                                    const std::vector<float>* baseProbs) const {
     RoutedPrediction r;
     r.scope = scope(prompt, d->topK);
     r.routedTo = "base";
@@ -397,7 +407,7 @@ RoutedPrediction SeracEditor::predict(const std::string& prompt, int k) const {
     } else {
         if (!r.scope.empty())
             r.routedProb = r.scope.front().prob;
-        r.probs = d->base->nextTokenProbs(d->base->prepare(prompt).ids);
+        r.probs = baseProbs ? *baseProbs : d->base->nextTokenProbs(d->base->prepare(prompt).ids);
     }
     r.top = d->base->topK(r.probs, k);
     return r;

@@ -83,6 +83,11 @@ public:
     std::vector<ScopeScore> scopeCrossAttentionAll(const std::string& prompt) const;
 
     RoutedPrediction predict(const std::string& prompt, int k = 10) const;
+    // The same, for a caller that already has the base model's distribution
+    // for `prompt` (its probs): when no edit fires it is the answer, and the
+    // base model does not run again.
+    RoutedPrediction predict(const std::string& prompt, int k,
+                             const std::vector<float>& baseProbs) const;
     // The counterfactual model's next-token distribution for `prompt` given
     // the edit (prompt, answer), with the current backend.
     std::vector<float> counterfactualProbs(const std::string& editPrompt,
@@ -95,6 +100,8 @@ public:
 
 private:
     SeracEditor();
+    RoutedPrediction route(const std::string& prompt, int k,
+                           const std::vector<float>* baseProbs) const;
     std::unique_ptr<Impl> d;
 };
 

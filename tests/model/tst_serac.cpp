@@ -259,9 +259,9 @@ private Q_SLOTS:
     void shippedEditorRoutesItsOwnPromptAndLeavesOthers() {
         const std::string serac = resources() + "/models/serac",
                           model = resources() + "/models/factworld";
-        if (!std::filesystem::exists(serac + "/serac.json") ||
-            !std::filesystem::exists(model + "/model.safetensors"))
-            QSKIP("the shipped SERAC weights or the built-in model are not there");
+        // Shipped with the studio: missing is a failure.
+        QVERIFY2(std::filesystem::exists(serac + "/serac.json"), serac.c_str());
+        QVERIFY2(std::filesystem::exists(model + "/model.safetensors"), model.c_str());
         auto base = LanguageModel::load(model, "cpu");
         auto editor = SeracEditor::load(serac, base, "cpu");
         QCOMPARE(editor->backend(), CounterfactualBackend::Trained);
@@ -280,16 +280,26 @@ private Q_SLOTS:
                               "The continent of Japan is"}) {
             const RoutedPrediction r = editor->predict(p, 3);
             QVERIFY2(r.routedTo == "base", p);
-            QVERIFY(r.probs == base->nextTokenProbs(base->prepare(p).ids));
+            const auto baseProbs = base->nextTokenProbs(base->prepare(p).ids);
+            QVERIFY(r.probs == baseProbs);
+            // A caller's own base pass gives the same routing and answer.
+            const RoutedPrediction shared = editor->predict(p, 3, baseProbs);
+            QCOMPARE(shared.routedTo, r.routedTo);
+            QVERIFY(shared.probs == r.probs);
         }
+        // A fired edit answers from the counterfactual model, not from the
+        // base distribution the caller passed.
+        const auto irelandBase = base->nextTokenProbs(base->prepare("The capital of Ireland is").ids);
+        const RoutedPrediction fired = editor->predict("The capital of Ireland is", 3, irelandBase);
+        QCOMPARE(fired.routedTo, id);
+        QCOMPARE(fired.top.front().token, std::string("Lisbon"));
     }
 
     // The shipped threshold comes from the memory-level calibration on
     // training templates, and that calibration is what it says it is.
     void shippedThresholdIsMemoryLevelCalibrated() {
         const std::string serac = resources() + "/models/serac";
-        if (!std::filesystem::exists(serac + "/serac.json"))
-            QSKIP("the shipped SERAC weights are not there");
+        QVERIFY2(std::filesystem::exists(serac + "/serac.json"), serac.c_str());
         std::ifstream in(serac + "/serac.json");
         const auto meta = nlohmann::json::parse(in);
         QVERIFY(meta.contains("threshold_source"));
