@@ -24,6 +24,13 @@ int cmdAttribute(const Args& a);
 int cmdKnowledgeNeurons(const Args& a);
 int cmdKnEval(const Args& a);
 int cmdKnEdit(const Args& a);
+// Causal tracing, its fact-world average, the logit lens, value-vector
+// projection and the reverse neuron search (CmdLocate.cpp).
+int cmdTrace(const Args& a);
+int cmdTraceEval(const Args& a);
+int cmdLens(const Args& a);
+int cmdNeuron(const Args& a);
+int cmdNeuronsFor(const Args& a);
 
 inline void printJson(const nlohmann::ordered_json& j) {
     std::cout << j.dump(2) << std::endl;

@@ -29,6 +29,14 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   kn-eval     [--model DIR] [--facts-per-relation N] [--seed S]
   kn-edit     [--model DIR] (--fact S:R --new-object O | --erase-relation R) --out DIR2
               [--facts-per-relation 10]
+  trace       [--model DIR] --prompt P --subject S [--answer A] [--kind hidden|mlp|attn|all]
+              [--samples 10] [--noise 3] [--window 10] [--seed N] [--include-noise]
+              [--approximate | --method fast|naive|approximate] [--sigma X | --noise-subjects FILE]
+  trace-eval  [--model DIR] [--facts-per-relation 5] [--samples 10] [--noise 3] [--window 10]
+              [--seed N] [--kind ...] [--approximate] [--plots DIR] [--compare-approximate]
+  lens        [--model DIR] --prompt P [--top-k 5] [--answer A]
+  neuron      [--model DIR] --layer L --index I [--top-k 10] [--final-norm]
+  neurons-for [--model DIR] (--token T | --token-id N) [--prompt P] [--top-k 20]
   train-serac [--facts F] [--base DIR] --out DIR [--seed S] [--steps N]
               [--embedding-steps N] [--counterfactual-steps N]
   scope       [--model DIR] [--serac DIR] --edits FILE --prompt P
@@ -84,6 +92,11 @@ int main(int argc, char** argv) {
         {"knowledge-neurons", cmdKnowledgeNeurons},
         {"kn-eval", cmdKnEval},
         {"kn-edit", cmdKnEdit},
+        {"trace", cmdTrace},
+        {"trace-eval", cmdTraceEval},
+        {"lens", cmdLens},
+        {"neuron", cmdNeuron},
+        {"neurons-for", cmdNeuronsFor},
         {"train-serac", cmdTrainSerac},
         {"scope", cmdScope},
         {"eval-edits", cmdEvalEdits},

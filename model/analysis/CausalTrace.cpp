@@ -336,6 +336,22 @@ void traceApproximate(const LanguageModel& model, const Runs& r, const CausalTra
     }
 }
 
+double pearson(const std::vector<std::pair<double, double>>& xy) {
+    const double n = static_cast<double>(xy.size());
+    double mx = 0, my = 0;
+    for (const auto& [x, y] : xy) {
+        mx += x / n;
+        my += y / n;
+    }
+    double sxy = 0, sxx = 0, syy = 0;
+    for (const auto& [x, y] : xy) {
+        sxy += (x - mx) * (y - my);
+        sxx += (x - mx) * (x - mx);
+        syy += (y - my) * (y - my);
+    }
+    return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
+}
+
 } // namespace
 
 const char* traceKindName(TraceKind kind) {
@@ -522,7 +538,8 @@ std::vector<TokenClass> tokenClasses(int t, int tokens, int begin, int end) {
 
 TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactInput>& facts,
                     const CausalTraceOptions& options,
-                    const std::function<bool(double, const std::string&)>& progress) {
+                    const std::function<bool(double, const std::string&)>& progress,
+                    bool compareApproximate) {
     const auto start = Clock::now();
     const int L = model.config().layers;
     TraceEval ev;
@@ -533,6 +550,9 @@ TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactI
     std::vector<std::vector<double>> sum(options.kinds.size(),
                                          std::vector<double>(kTokenClasses * L, 0.0));
     ev.classCount.assign(kTokenClasses, 0);
+    // [kind][layer] -> (exact, approximate) effects.
+    std::vector<std::vector<std::vector<std::pair<double, double>>>> pairs(
+        options.kinds.size(), std::vector<std::vector<std::pair<double, double>>>(L));
     CausalTraceOptions o = options;
     o.progress = {};
     for (std::size_t f = 0; f < facts.size(); ++f) {
@@ -547,6 +567,17 @@ TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactI
             continue;
         const CausalTrace tr = causalTrace(model, in.prompt, in.subject, in.answer, o);
         const int T = static_cast<int>(tr.ids.size());
+        if (compareApproximate) {
+            CausalTraceOptions ao = o;
+            ao.method = TraceMethod::Approximate;
+            const CausalTrace ap = causalTrace(model, in.prompt, in.subject, in.answer, ao);
+            for (std::size_t k = 0; k < tr.grids.size(); ++k)
+                for (int t = tr.subjectBegin; t < T; ++t)
+                    for (int l = 0; l < L; ++l)
+                        pairs[k][static_cast<std::size_t>(l)].push_back(
+                            {tr.grids[k].at(t, l) - tr.corruptedScore,
+                             ap.grids[k].at(t, l) - ap.corruptedScore});
+        }
         // Each class's mean over its tokens in this prompt.
         for (int c = 0; c < kTokenClasses; ++c) {
             std::vector<int> ts;
@@ -583,6 +614,17 @@ TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactI
                         sum[k][static_cast<std::size_t>(c) * L + l] / ev.classCount[c]);
         ev.effect.push_back(std::move(e));
     }
+    if (compareApproximate)
+        for (const auto& byLayer : pairs) {
+            std::vector<std::pair<double, double>> all;
+            std::vector<double> perLayer;
+            for (const auto& p : byLayer) {
+                all.insert(all.end(), p.begin(), p.end());
+                perLayer.push_back(pearson(p));
+            }
+            ev.approximateCorrelation.push_back(pearson(all));
+            ev.approximateCorrelationByLayer.push_back(perLayer);
+        }
     if (progress)
         progress(1.0, "done");
     ev.seconds = std::chrono::duration<double>(Clock::now() - start).count();

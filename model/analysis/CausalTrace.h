@@ -163,6 +163,12 @@ struct TraceEval {
     std::vector<TraceKind> kinds;
     std::vector<std::vector<float>> effect; // [kind][class * layers + layer]
     std::vector<int> classCount;            // [class]
+    // With compareApproximate: Pearson correlation between attribution
+    // patching's and the exact trace's effects (restored - corrupted), per
+    // kind over every cell from the subject on of every traced fact, and per
+    // kind and layer ([kind][layer]).
+    std::vector<double> approximateCorrelation;
+    std::vector<std::vector<double>> approximateCorrelationByLayer;
     double seconds = 0;
 };
 
@@ -177,6 +183,7 @@ struct TraceEvalFactInput {
 // progress(fraction, what) returning false cancels.
 TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactInput>& facts,
                     const CausalTraceOptions& options,
-                    const std::function<bool(double, const std::string&)>& progress = {});
+                    const std::function<bool(double, const std::string&)>& progress = {},
+                    bool compareApproximate = false);
 
 } // namespace scalpel
