@@ -177,24 +177,38 @@ private Q_SLOTS:
         QCOMPARE(relativeEffect({0.5, 0.2}, {0.25, 0.3}), (-0.5 + 0.5) / 2);
     }
 
-    void updateFactRewritesValueSlotsAndRestoresExactly() {
-        auto m = tinyModel(8);
+    // Dai et al.'s fact update on the built-in model: the neurons found for
+    // "Dublin" get their value slots moved from E[Dublin] towards E[Lisbon],
+    // and the model then answers Lisbon; undoing it restores every weight.
+    void updateFactMakesTheNewAnswerTopOneAndRestoresExactly() {
+        auto m = LanguageModel::load(scalpel::defaultModelDir(), "cpu");
+        const std::string prompt = "The capital of Ireland is";
+        const auto ids = m->prepare(prompt).ids;
+        auto top1 = [&] {
+            const auto p = m->nextTokenProbs(ids);
+            return m->topK(p, 1).front().token;
+        };
+        QCOMPARE(top1(), std::string("Dublin"));
+        const auto grid = attribute(*m, prompt, "Dublin");
+        // The paper's threshold: 0.2 of the largest score.
+        const float best = *std::max_element(grid.scores.begin(), grid.scores.end());
+        std::vector<NeuronId> neurons;
+        for (int l = 0; l < grid.layers; ++l)
+            for (int i = 0; i < grid.neurons; ++i)
+                if (grid.at(l, i) > 0.2f * best)
+                    neurons.push_back({l, i});
+        QVERIFY(!neurons.empty());
         const auto before = snapshot(*m);
-        const auto v = valueRow(*m, 1, 5);
         WeightEditor ed(m);
-        const int id = ed.updateFact({{1, 5}}, "Dublin", "Paris");
+        const int id = ed.updateFact(neurons, "Dublin", "Lisbon", {}, {ids});
         QCOMPARE(ed.changes().size(), std::size_t(1));
         QCOMPARE(ed.changes()[0].kind, std::string("update-fact"));
-        const auto E = network(*m).unembedding();
-        auto eo = E[*m->tokenizer().tokenId("Dublin")], en = E[*m->tokenizer().tokenId("Paris")];
-        auto vt = torch::tensor(v);
-        const double norm = vt.norm().item<double>();
-        auto expect =
-            vt - norm / eo.norm().item<double>() * eo + 8 * norm / en.norm().item<double>() * en;
-        auto got = torch::tensor(valueRow(*m, 1, 5));
-        QVERIFY((got - expect.detach()).abs().max().item<float>() < 1e-5f);
+        QVERIFY2(top1() == "Lisbon", qPrintable(QString::fromStdString(
+                                         "top-1 is " + top1() + " after updating " +
+                                         std::to_string(neurons.size()) + " neurons")));
         ed.restore(id);
         QVERIFY(bitIdentical(*m, before));
+        QCOMPARE(top1(), std::string("Dublin"));
         QVERIFY(ed.changes().empty());
     }
 
