@@ -173,6 +173,8 @@ int cmdTrainSerac(const Args& a) {
 }
 
 int cmdEvalEdits(const Args& a) {
+    if (a.has("edits"))
+        return cmdEvalEditMetrics(a);
     a.allow({"model", "device", "facts", "serac", "edits-in-memory", "seed", "backend", "threshold",
              "scope-top-k", "max-inputs"});
     auto base = LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "cpu"));

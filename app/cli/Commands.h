@@ -24,6 +24,11 @@ int cmdAttribute(const Args& a);
 int cmdKnowledgeNeurons(const Args& a);
 int cmdKnEval(const Args& a);
 int cmdKnEdit(const Args& a);
+int cmdConvertEdits(const Args& a);
+int cmdExportFacts(const Args& a);
+int cmdCheckEdits(const Args& a);
+// eval-edits with --edits FILE: EasyEdit's and CounterFact's metrics.
+int cmdEvalEditMetrics(const Args& a);
 // Causal tracing, its fact-world average, the logit lens, value-vector
 // projection and the reverse neuron search (CmdLocate.cpp).
 int cmdTrace(const Args& a);

@@ -43,6 +43,15 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   predict     ... --edits FILE [--serac DIR] [--backend trained|in-context]
   eval-edits  [--model DIR] [--serac DIR] [--edits-in-memory N] [--seed S]
               [--backend trained|in-context]
+  eval-edits  --edits FILE [--from FORMAT] [--method serac|serac-in-context|kn-update ...]
+              [--mode batch|sequential ...] [--limit N] [--threshold P] [--steps 20] [--table]
+  convert-edits --in FILE [--from FORMAT] --to counterfact|zsre|mquake|knowedit|scalpel --out FILE
+              [--skip-bad] [--model DIR]
+  export-facts [--facts FILE] [--format counterfact|zsre|mquake|knowedit|scalpel] --out FILE
+              [--count N] [--seed S] [--paraphrases 3] [--neighbours 3]
+  check-edits --edits FILE [--from FORMAT] [--model DIR] [--serac DIR] [--threshold P]
+              [--scope-top-k 4] [--candidate-floor 0.05] [--no-scope] [--facts FILE]
+Edit files: FORMAT is scalpel, counterfact, zsre, mquake or knowedit (detected when not given).
 Every command takes --threads N (LibTorch threads; default $SCALPEL_THREADS, else the core count).
 --serac defaults to resources/models/serac.
 --model defaults to the built-in model (resources/models/factworld); a model is a
@@ -100,6 +109,9 @@ int main(int argc, char** argv) {
         {"train-serac", cmdTrainSerac},
         {"scope", cmdScope},
         {"eval-edits", cmdEvalEdits},
+        {"convert-edits", cmdConvertEdits},
+        {"export-facts", cmdExportFacts},
+        {"check-edits", cmdCheckEdits},
     };
     auto it = commands.find(argv[1]);
     if (it == commands.end()) {

@@ -544,13 +544,6 @@ void count(EditExportResult& r, const std::string& field, std::size_t n = 1) {
         r.dropped[field] += n;
 }
 
-json caseIdJson(const std::string& record, int64_t fallback) {
-    if (!record.empty() && record.find_first_not_of("0123456789") == std::string::npos &&
-        record.size() < 18)
-        return std::stoll(record);
-    return fallback;
-}
-
 json writeCounterFact(const Edit& e, EditExportResult& out, std::set<std::string>& caseIds,
                       int64_t& nextCase) {
     const json left = extraOf(e, "counterfact_record");

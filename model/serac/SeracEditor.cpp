@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <numeric>
 #include <unordered_map>
 
@@ -345,6 +347,120 @@ std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
     for (const auto& [prob, at] : scored)
         out.push_back({in.entries[static_cast<std::size_t>(order[static_cast<std::size_t>(at)])].id,
                        prob, at < k ? kCross : kEmbedding});
+    return out;
+}
+
+std::vector<std::vector<ScopeScore>>
+SeracEditor::captures(const std::vector<std::string>& texts, int topK,
+                      const std::vector<std::vector<std::string>>& exclude,
+                      double candidateFloor) const {
+    const Impl& in = *d;
+    std::vector<std::vector<ScopeScore>> out(texts.size());
+    const auto n = static_cast<int64_t>(in.entries.size());
+    if (n == 0 || texts.empty())
+        return out;
+    if (!exclude.empty() && exclude.size() != texts.size())
+        throw Error("captures: one exclusion list per text, or none");
+    torch::NoGradGuard guard;
+    const int64_t k = std::min<int64_t>(std::max(1, topK), n);
+    const float threshold = static_cast<float>(in.threshold);
+    const float minusInf = -std::numeric_limits<float>::infinity();
+    // Only an embedding probability above the threshold captures outside
+    // the rescored candidates: logit > logit(threshold).
+    const float captureLogit = std::log(threshold / (1 - threshold));
+    auto edits = in.embeddingMatrix();
+    const int ctx = in.crossNet->config().nPositions;
+    for (std::size_t from = 0; from < texts.size(); from += kEmbedBatch) {
+        const std::size_t to = std::min(texts.size(), from + kEmbedBatch);
+        const std::size_t count = to - from;
+        std::vector<std::vector<int>> seqs;
+        for (std::size_t i = from; i < to; ++i) {
+            seqs.push_back(in.encodeForScope(texts[i]));
+            if (seqs.back().empty())
+                throw Error("text " + std::to_string(i + 1) + " is empty");
+        }
+        auto b = makeBatch(seqs, in.pad);
+        auto q = in.embedNet->embed(b.ids.to(in.device), b.lengths.to(in.device)); // [B, dim]
+        auto sims = torch::matmul(q, edits.t());                                   // [B, n]
+        auto logits = in.embedNet->distanceToLogit(2.0 - 2.0 * sims).to(torch::kCPU).contiguous();
+        float* lp = logits.data_ptr<float>();
+        if (!exclude.empty())
+            for (std::size_t t = 0; t < count; ++t)
+                for (const std::string& id : exclude[from + t]) {
+                    const auto row = in.rowOf.find(id);
+                    if (row != in.rowOf.end())
+                        lp[static_cast<int64_t>(t) * n + static_cast<int64_t>(row->second)] =
+                            minusInf;
+                }
+        // The logit is monotone in the similarity: the best k by logit are
+        // the best k by embedding.
+        auto best = std::get<1>(torch::topk(logits, k, 1, true, true)).contiguous();
+        const int64_t* bp = best.data_ptr<int64_t>();
+        // (text, candidate) pairs worth rescoring: among the best k, an
+        // embedding probability at least candidateFloor.
+        const float floorLogit =
+            candidateFloor <= 0 ? minusInf
+            : candidateFloor >= 1
+                ? std::numeric_limits<float>::infinity()
+                : static_cast<float>(std::log(candidateFloor / (1 - candidateFloor)));
+        std::vector<std::pair<std::size_t, int64_t>> pairs; // (text in batch, entry)
+        for (std::size_t t = 0; t < count; ++t)
+            for (int64_t c = 0; c < k; ++c) {
+                const int64_t e = bp[static_cast<int64_t>(t) * k + c];
+                const float l = lp[static_cast<int64_t>(t) * n + e];
+                if (l != minusInf && l >= floorLogit)
+                    pairs.emplace_back(t, e);
+            }
+        // Sorted by length, so a batch pads little.
+        std::sort(pairs.begin(), pairs.end(), [&](const auto& x, const auto& y) {
+            const std::size_t lx = in.entries[static_cast<std::size_t>(x.second)].crossPart.size() +
+                                   seqs[x.first].size();
+            const std::size_t ly = in.entries[static_cast<std::size_t>(y.second)].crossPart.size() +
+                                   seqs[y.first].size();
+            return lx != ly ? lx < ly : x < y;
+        });
+        // All of them through cross-attention together, kCrossBatch at a time.
+        std::vector<float> cross(pairs.size());
+        for (std::size_t p0 = 0; p0 < pairs.size(); p0 += kCrossBatch) {
+            const std::size_t p1 = std::min(pairs.size(), p0 + kCrossBatch);
+            std::vector<std::vector<int>> inputs;
+            std::vector<float> prior;
+            for (std::size_t p = p0; p < p1; ++p) {
+                const auto [t, e] = pairs[p];
+                inputs.push_back(
+                    crossInput(in.entries[static_cast<std::size_t>(e)].crossPart, seqs[t], ctx));
+                prior.push_back(lp[static_cast<int64_t>(t) * n + e]);
+            }
+            auto pb = makeBatch(inputs, in.pad);
+            auto pl = in.crossNet->pairLogits(pb.ids.to(in.device), pb.lengths.to(in.device));
+            auto pr =
+                torch::from_blob(prior.data(), {static_cast<int64_t>(prior.size())}, torch::kFloat)
+                    .to(in.device);
+            auto pp = torch::sigmoid(pl.sum(1) + pr).to(torch::kCPU).contiguous();
+            std::copy_n(pp.data_ptr<float>(), pp.numel(),
+                        cross.begin() + static_cast<std::ptrdiff_t>(p0));
+        }
+        for (std::size_t p = 0; p < pairs.size(); ++p)
+            if (cross[p] > threshold)
+                out[from + pairs[p].first].push_back(
+                    {in.entries[static_cast<std::size_t>(pairs[p].second)].id, cross[p], kCross});
+        // Outside the best k: the embedding stage's word.
+        auto above = torch::nonzero(logits > captureLogit).contiguous(); // [m, 2]
+        const int64_t* ap = above.data_ptr<int64_t>();
+        for (int64_t r = 0; r < above.size(0); ++r) {
+            const int64_t t = ap[2 * r], e = ap[2 * r + 1];
+            const int64_t* rescored = bp + t * k;
+            if (std::find(rescored, rescored + k, e) != rescored + k)
+                continue;
+            const float l = lp[t * n + e];
+            out[from + static_cast<std::size_t>(t)].push_back(
+                {in.entries[static_cast<std::size_t>(e)].id, 1 / (1 + std::exp(-l)), kEmbedding});
+        }
+        for (std::size_t t = 0; t < count; ++t)
+            std::stable_sort(
+                out[from + t].begin(), out[from + t].end(),
+                [](const ScopeScore& x, const ScopeScore& y) { return x.prob > y.prob; });
+    }
     return out;
 }
 

@@ -79,6 +79,20 @@ public:
     // keeps only the best maxResults (the first k are always computed).
     std::vector<ScopeScore> scope(const std::string& prompt, int topK = kDefaultTopK,
                                   int maxResults = -1) const;
+    // For each text, the enabled edits whose scope captures it (probability
+    // above threshold()), best first, as a check over a whole memory needs:
+    // the texts are embedded in batches; of each text's best `topK` edits by
+    // the embedding stage, those with an embedding probability of at least
+    // `candidateFloor` are rescored by cross-attention (all pairs of a batch
+    // together); an edit outside the best `topK` counts when its embedding
+    // probability alone is above the threshold. `exclude` (empty, or one
+    // list per text) names edits not to consider for that text (its own,
+    // say), so they take no candidate's place. With candidateFloor 0 a
+    // text's result is scope(text, topK) cut at the threshold.
+    std::vector<std::vector<ScopeScore>>
+    captures(const std::vector<std::string>& texts, int topK = kDefaultTopK,
+             const std::vector<std::vector<std::string>>& exclude = {},
+             double candidateFloor = 0) const;
     // The paper's single-stage way: cross-attention over every edit.
     std::vector<ScopeScore> scopeCrossAttentionAll(const std::string& prompt) const;
 
