@@ -35,7 +35,12 @@ QString MainWindow::promptOrComplain(const QString& what) {
     if (prompt.isEmpty()) {
         showStatusMessage(tr("%1 needs a prompt: type one in the Prompt panel first").arg(what));
         m_console->lineEdit()->setFocus();
+        return prompt;
     }
+    // A prompt the user ran an analysis or an edit on is worth walking back
+    // to, as much as one submitted with Enter.
+    m_console->remember(m_doc->prompt());
+    m_doc->setHistory(m_console->history());
     return prompt;
 }
 

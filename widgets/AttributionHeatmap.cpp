@@ -219,6 +219,7 @@ bool AttributionHeatmap::setGrid(int layers, int neurons, const QVector<float>& 
         m_layerSums[layer] = positive;
     }
     m_map->setVisible(true);
+    m_colorScale->setVisible(true);
 
     QVector<double> layerKeys(layers);
     for (int layer = 0; layer < layers; ++layer)
@@ -243,6 +244,8 @@ void AttributionHeatmap::clear() {
     m_candidates.clear();
     m_map->data()->clear();
     m_map->setVisible(false);
+    // No scores, no scale: a bar reading 0 to some number would claim data.
+    m_colorScale->setVisible(false);
     m_sumBars->data()->clear();
     m_candidateGraph->data()->clear();
     m_knowledgeGraph->data()->clear();
@@ -250,6 +253,10 @@ void AttributionHeatmap::clear() {
     updateCandidates();
     resetView();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool AttributionHeatmap::colourBarShown() const {
+    return m_colorScale->visible();
 }
 
 float AttributionHeatmap::scoreAt(int layer, int neuron) const {
@@ -430,15 +437,19 @@ void AttributionHeatmap::onMouseRelease(QMouseEvent* event) {
 }
 
 QSize AttributionHeatmap::exportSize(int width, int height) const {
-    // An unshown widget has no useful size; fall back to a page-friendly one.
+    // The on-screen size when it is large enough for a figure; a small dock
+    // (or an unshown widget) exports at least 1200 x 480 logical pixels.
     const bool laidOut = m_plot->isVisible() && m_plot->width() > 100 && m_plot->height() > 100;
-    return {width > 0 ? width : (laidOut ? m_plot->width() : 1200),
-            height > 0 ? height : (laidOut ? m_plot->height() : 480)};
+    return {width > 0 ? width : std::max(laidOut ? m_plot->width() : 0, 1200),
+            height > 0 ? height : std::max(laidOut ? m_plot->height() : 0, 480)};
 }
 
 bool AttributionHeatmap::exportPng(const QString& path, int width, int height) const {
     const QSize size = exportSize(width, height);
-    return m_plot->savePng(path, size.width(), size.height());
+    // Without a size asked for: twice the pixels of the logical size, crisp
+    // in a paper or on a high-density screen.
+    const bool chosen = width > 0 && height > 0;
+    return m_plot->savePng(path, size.width(), size.height(), chosen ? 1.0 : 2.0);
 }
 
 bool AttributionHeatmap::exportPdf(const QString& path, int width, int height) const {

@@ -39,6 +39,8 @@ public:
     int neurons() const { return m_neurons; }
     QVector<float> scores() const { return m_scores; }
     QString title() const { return m_title; }
+    // The colour bar shows only while there are scores to read off it.
+    bool colourBarShown() const;
     float scoreAt(int layer, int neuron) const;
     // Sum of the positive scores of each layer, as the side plot shows.
     QVector<double> layerSummary() const { return m_layerSums; }
@@ -57,7 +59,8 @@ public:
     // The cell under a point of plot() (its own coordinates); false outside the map.
     bool cellAt(const QPoint& plotPos, int* layer, int* neuron) const;
 
-    // Width and height 0 export at the plot's on-screen size.
+    // Width and height 0 export at the plot's on-screen size, at least
+    // 1200 x 480, with twice the pixels for PNG; given, they are the size.
     bool exportPng(const QString& path, int width = 0, int height = 0) const;
     bool exportPdf(const QString& path, int width = 0, int height = 0) const;
     // "layer,neuron,score" then one line per cell, layer-major.

@@ -159,11 +159,15 @@ void PromptConsole::submit() {
     // Whoever handles the submission should already have seen this text as
     // the current prompt.
     emitPendingChange();
+    remember(text);
+    m_draft.clear();
+    Q_EMIT promptSubmitted(text);
+}
+
+void PromptConsole::remember(const QString& text) {
     if (!text.trimmed().isEmpty() && (m_history.isEmpty() || m_history.constLast() != text))
         m_history.append(text);
     m_historyIndex = m_history.size();
-    m_draft.clear();
-    Q_EMIT promptSubmitted(text);
 }
 
 void PromptConsole::walkHistory(int step) {

@@ -34,6 +34,9 @@ public:
 
     QStringList history() const;
     void setHistory(const QStringList& history);
+    // Appends `text` to the history (not twice in a row, never blank)
+    // without submitting it.
+    void remember(const QString& text);
 
     void setTokens(const QVector<TokenChip>& tokens);
     QVector<TokenChip> tokens() const { return m_tokens; }

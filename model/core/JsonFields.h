@@ -10,6 +10,18 @@
 
 namespace scalpel {
 
+// nlohmann's message without its "[json.exception.parse_error.101] " code,
+// which means nothing to a user: "parse error at line 3, column 7: ...".
+inline std::string jsonMessage(const nlohmann::json::exception& e) {
+    std::string m = e.what();
+    if (m.rfind("[json.exception.", 0) == 0) {
+        const auto close = m.find("] ");
+        if (close != std::string::npos)
+            m.erase(0, close + 2);
+    }
+    return m;
+}
+
 // `key` of object `j` as T; `fallback` when `j` is not an object or lacks
 // the key (or holds null there).
 template <typename T>
@@ -32,7 +44,7 @@ template <typename F> auto readingJson(const std::string& where, F&& read) -> de
     try {
         return read();
     } catch (const nlohmann::json::exception& e) {
-        throw Error(where + ": malformed JSON (" + e.what() + ")");
+        throw Error(where + ": malformed JSON (" + jsonMessage(e) + ")");
     }
 }
 

@@ -1,5 +1,7 @@
 #include "WeightStore.h"
 
+#include "JsonFields.h"
+
 #include "AtomicFile.h"
 #include "Error.h"
 
@@ -60,7 +62,7 @@ std::map<std::string, std::string> parseSafetensorsIndex(const std::string& json
     try {
         j = nlohmann::json::parse(json);
     } catch (const nlohmann::json::exception& e) {
-        throw Error(nameForErrors + ": not valid JSON (" + e.what() + ")");
+        throw Error(nameForErrors + ": not valid JSON (" + jsonMessage(e) + ")");
     }
     if (!j.is_object())
         throw Error(nameForErrors + ": not a JSON object");

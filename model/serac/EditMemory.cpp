@@ -2,6 +2,7 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "JsonFields.h"
 
 #include <nlohmann/json.hpp>
 
@@ -309,8 +310,8 @@ EditMemory EditMemory::fromJson(const std::string& text, const std::string& name
     nlohmann::ordered_json doc;
     try {
         doc = nlohmann::ordered_json::parse(text);
-    } catch (const std::exception& ex) {
-        throw Error(name + ": not valid JSON (" + ex.what() + ")");
+    } catch (const nlohmann::json::exception& ex) {
+        throw Error(name + ": not valid JSON (" + jsonMessage(ex) + ")");
     }
     // A bare array of edits is accepted too.
     const nlohmann::ordered_json* list = &doc;

@@ -130,6 +130,7 @@ private Q_SLOTS:
     }
 
     void attributionFillsTheHeatmap() {
+        QVERIFY(!m_w->promptConsole()->history().contains(kIreland));
         QSignalSpy shown(m_w.get(), &MainWindow::attributionShown);
         m_w->runAttribution();
         QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), 120000);
@@ -141,6 +142,10 @@ private Q_SLOTS:
         QVERIFY(*std::max_element(scores.begin(), scores.end()) > 0.0f);
         QVERIFY(!map->candidates().isEmpty());
         QVERIFY(map->title().contains(QStringLiteral("Dublin")));
+        // The prompt was typed, never submitted with Enter: running an
+        // analysis on it puts it in the history that Up walks.
+        QVERIFY(m_w->document()->history().contains(kIreland));
+        QVERIFY(m_w->promptConsole()->history().contains(kIreland));
     }
 
     void promptDockKeepsItsHeightAcrossJobsAndResizes() {

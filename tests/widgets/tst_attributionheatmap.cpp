@@ -302,7 +302,9 @@ void TestAttributionHeatmap::pngAndPdfExportsAreValid() {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     AttributionHeatmap heatmap;
+    QVERIFY(!heatmap.colourBarShown()); // nothing to read off it yet
     heatmap.setGrid(3, 4, smallScores(), "export");
+    QVERIFY(heatmap.colourBarShown());
     const QString png = dir.filePath("map.png");
     QVERIFY(heatmap.exportPng(png, 640, 320));
     const QImage image(png);
@@ -314,6 +316,15 @@ void TestAttributionHeatmap::pngAndPdfExportsAreValid() {
         for (int x = 0; x < image.width(); x += 8)
             colours.insert(image.pixel(x, y));
     QVERIFY(colours.size() > 5);
+    // A map in a small dock still exports a figure-sized picture.
+    heatmap.resize(400, 150);
+    heatmap.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&heatmap));
+    const QString small = dir.filePath("small.png");
+    QVERIFY(heatmap.exportPng(small));
+    const QImage big(small);
+    QVERIFY2(big.width() >= 2400 && big.height() >= 960,
+             qPrintable(QStringLiteral("%1 x %2").arg(big.width()).arg(big.height())));
 
     const QString pdf = dir.filePath("map.pdf");
     QVERIFY(heatmap.exportPdf(pdf));
