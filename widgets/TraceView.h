@@ -1,0 +1,56 @@
+#pragma once
+
+#include "AnalysisTypes.h"
+
+#include <QPoint>
+#include <QVector>
+#include <QWidget>
+
+class QCPAxisRect;
+class QCPColorMap;
+class QCustomPlot;
+class QLabel;
+
+// A causal trace (ROME, Meng et al. 2022) as ROME draws it: one tokens x
+// layers heat map per kind with ROME's colour scales (purple for hidden
+// states, green for MLP, red for attention), subject tokens marked with '*',
+// the colour range from the corrupted to the clean score. Hovering shows a
+// cell's value; clicking emits it. An approximate trace is labelled as such
+// until the exact one replaces it.
+class TraceView : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit TraceView(QWidget* parent = nullptr);
+
+    void setTrace(const TraceData& trace);
+    void clear();
+    const TraceData& trace() const { return m_trace; }
+
+    // "token 'Ireland'*, layer 2, hidden: P(Dublin) = 0.412"
+    QString cellDescription(int grid, int token, int layer) const;
+    // The grid, token and layer under a point of plot(); false outside.
+    bool cellAt(const QPoint& plotPos, int* grid, int* token, int* layer) const;
+    QString summary() const;
+
+    bool exportPng(const QString& path) const;
+    bool exportPdf(const QString& path) const;
+    // "kind,token_index,token,layer,score" then one line per cell.
+    bool exportCsv(const QString& path) const;
+
+    QCustomPlot* plot() const { return m_plot; }
+
+Q_SIGNALS:
+    void cellClicked(const QString& kind, int token, int layer);
+
+private:
+    void rebuild();
+    void onMouseMove(QMouseEvent* event);
+    void onMouseRelease(QMouseEvent* event);
+
+    QCustomPlot* m_plot = nullptr;
+    QLabel* m_summary = nullptr;
+    QVector<QCPAxisRect*> m_rects;
+    QVector<QCPColorMap*> m_maps;
+    TraceData m_trace;
+};
