@@ -3,7 +3,9 @@
 #include "MainWindow.h"
 
 #include "AnswerDialog.h"
+#include "AtomicFile.h"
 #include "AttributionHeatmap.h"
+#include "EditDatasets.h"
 #include "EditMemoryModel.h"
 #include "EditMemoryView.h"
 #include "NeuronPanel.h"
@@ -107,7 +109,8 @@ void MainWindow::onEditChangedInTable(const QString& id, const EditRow& now, con
 bool MainWindow::importEdits(const QString& path, QString* error,
                              StudioDocument::Duplicates duplicates) {
     try {
-        const scalpel::EditMemory loaded = scalpel::EditMemory::loadFile(path.toStdString());
+        // Any edit set: Scalpel's file, CounterFact, zsRE, MQuAKE or KnowEdit.
+        const scalpel::EditMemory loaded = scalpel::importEditsFile(path.toStdString()).memory;
         m_doc->importEdits(loaded, duplicates);
         return true;
     } catch (const std::exception& e) {
@@ -237,12 +240,14 @@ void MainWindow::askEraseRelation() {
 
 void MainWindow::askImportEdits() {
     const QString path =
-        QFileDialog::getOpenFileName(this, tr("Import edits"), {}, tr("Edit memory (*.json)"));
+        QFileDialog::getOpenFileName(this, tr("Import edits"), {},
+                                     tr("Edit sets: Scalpel, CounterFact, zsRE, MQuAKE, "
+                                        "KnowEdit (*.json)"));
     if (path.isEmpty())
         return;
     StudioDocument::Duplicates policy = StudioDocument::Duplicates::KeepBoth;
     try {
-        const scalpel::EditMemory loaded = scalpel::EditMemory::loadFile(path.toStdString());
+        const scalpel::EditMemory loaded = scalpel::importEditsFile(path.toStdString()).memory;
         const int duplicates = m_doc->countDuplicates(loaded);
         if (duplicates > 0) {
             QMessageBox box(QMessageBox::Question, tr("Import edits"),
@@ -273,16 +278,29 @@ void MainWindow::askImportEdits() {
 }
 
 void MainWindow::askExportEdits() {
+    // One filter per format, in allEditFormats() order.
+    const QStringList filters = {tr("Scalpel edit memory (*.json)"), tr("CounterFact (*.json)"),
+                                 tr("zsRE, MEND split (*.json)"), tr("MQuAKE (*.json)"),
+                                 tr("KnowEdit (*.json)")};
+    QString chosen = filters.front();
     const QString path = QFileDialog::getSaveFileName(
         this, tr("Export edits"), defaultSessionDir() + QStringLiteral("/edits.json"),
-        tr("Edit memory (*.json)"));
+        filters.join(QStringLiteral(";;")), &chosen);
     if (path.isEmpty())
         return;
-    QString error;
-    if (!exportEdits(path, &error))
-        QMessageBox::critical(this, tr("Export failed"), error);
-    else
-        showStatusMessage(tr("Exported %1").arg(path));
+    const auto format = scalpel::allEditFormats().at(
+        static_cast<std::size_t>(std::max<qsizetype>(0, filters.indexOf(chosen))));
+    try {
+        const scalpel::EditExportResult out = scalpel::exportEdits(m_doc->editMemory(), format);
+        scalpel::writeFileAtomically(path.toStdString(), out.text);
+        showStatusMessage(out.droppedTotal() == 0
+                              ? tr("Exported %1").arg(path)
+                              : tr("Exported %1 (%n value(s) the format cannot hold left out)",
+                                   nullptr, static_cast<int>(out.droppedTotal()))
+                                    .arg(path));
+    } catch (const std::exception& e) {
+        QMessageBox::critical(this, tr("Export failed"), QString::fromUtf8(e.what()));
+    }
 }
 
 void MainWindow::askExportHeatmap(const QString& format) {
