@@ -209,6 +209,7 @@ PredictResult predict(WorkerEngine& d, const PredictRequest& req) {
             for (std::size_t i = 0; i < prepared.ids.size(); ++i)
                 r.tokens.push_back({qs(prepared.tokens[i]), prepared.ids[i], prepared.unknown[i]});
             r.warning = qs(prepared.warning);
+            r.droppedTokens = prepared.droppedTokens;
             // One base pass, shared by the base column and SERAC's routing;
             // the prompt cache makes it nothing when only the edits changed.
             std::vector<float> baseProbs;

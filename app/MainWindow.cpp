@@ -54,6 +54,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
     buildWidgets();
     buildDocks();
     buildMenus();
+    buildAnalysisDocks();
     observeDocument();
     // The layout as built, for View > Reset layout.
     m_defaultLayout = saveState();
@@ -104,10 +105,8 @@ QUndoStack* MainWindow::undoStack() const {
 
 void MainWindow::buildWidgets() {
     m_console = new PromptConsole(this);
-    // The prompt dock holds its two lines and never takes the window's
-    // spare height (it used to grow a little with every status-bar change).
-    m_console->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
-    m_console->setMaximumHeight(m_console->sizeHint().height() + 2 * fontMetrics().height());
+    // The prompt dock holds the line and its chips and never takes the
+    // window's spare height (PromptConsole caps itself).
     m_predictions = new PredictionView(this);
     m_predictions->setColumn(PredictionView::BaseColumn, tr("Base model"), tr("loading…"), {});
     m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"), {}, {});
@@ -324,6 +323,12 @@ void MainWindow::buildDocks() {
     auto* console =
         addDock(tr("Prompt"), QStringLiteral("promptDock"), m_console, Qt::TopDockWidgetArea);
     console->setFeatures(console->features() & ~QDockWidget::DockWidgetClosable);
+    // The dock hugs the console: one to three rows of chips, never a band
+    // left over from a narrower window or a longer prompt.
+    connect(m_console, &PromptConsole::chipRowsChanged, this, [this, console] {
+        if (!console->isFloating())
+            resizeDocks({console}, {console->sizeHint().height()}, Qt::Vertical);
+    });
     auto* predictions = addDock(tr("Predictions"), QStringLiteral("predictionsDock"), m_predictions,
                                 Qt::LeftDockWidgetArea);
     auto* edits = addDock(tr("Edit memory"), QStringLiteral("editMemoryDock"), m_editView,

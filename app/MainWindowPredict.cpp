@@ -240,7 +240,7 @@ QString MainWindow::editedSubtitle(const PredictResult& r) const {
 
 void MainWindow::onPredicted(const PredictResult& r) {
     m_lastPrediction = r;
-    m_console->setTokens(r.tokens);
+    m_console->setTokens(r.tokens, r.droppedTokens);
     QString baseSubtitle = r.warning.isEmpty() ? m_model.name : r.warning;
     if (m_doc->weightsModified())
         baseSubtitle +=

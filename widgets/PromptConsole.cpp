@@ -2,6 +2,10 @@
 
 #include "FlowLayout.h"
 
+#include <QScrollArea>
+
+#include <algorithm>
+
 #include <QEvent>
 #include <QKeyEvent>
 #include <QLabel>
@@ -21,6 +25,12 @@ QLabel[chip="true"] {
     border: 1px solid #b8c2cc;
     border-radius: 7px;
     padding: 1px 6px;
+}
+QLabel[chip="true"][dropped="true"] {
+    background: transparent;
+    color: #757575;
+    border: 1px dashed #9e9e9e;
+    font-style: italic;
 }
 QLabel[chip="true"][unknown="true"] {
     background: #fdecea;
@@ -42,12 +52,28 @@ PromptConsole::PromptConsole(QWidget* parent) : QWidget(parent) {
     m_chipArea->setObjectName(QStringLiteral("tokenChips"));
     m_chipArea->setStyleSheet(QString::fromLatin1(kChipStyle));
     m_chipLayout = new FlowLayout(m_chipArea, 4);
+    m_droppedChip = new QLabel(m_chipArea);
+    m_droppedChip->setObjectName(QStringLiteral("droppedTokens"));
+    m_droppedChip->setProperty("chip", true);
+    m_droppedChip->setProperty("dropped", true);
+    m_droppedChip->hide();
+    m_chipLayout->addWidget(m_droppedChip);
+    // A long prompt's chips scroll instead of pushing the panel taller.
+    m_chipScroll = new QScrollArea(this);
+    m_chipScroll->setObjectName(QStringLiteral("tokenChipScroll"));
+    m_chipScroll->setWidget(m_chipArea);
+    m_chipScroll->setWidgetResizable(true);
+    m_chipScroll->setFrameShape(QFrame::NoFrame);
+    m_chipScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_chipScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(4);
     layout->addWidget(m_edit);
-    layout->addWidget(m_chipArea);
+    layout->addWidget(m_chipScroll);
+    setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
+    fitChips();
 
     m_debounce = new QTimer(this);
     m_debounce->setSingleShot(true);
@@ -105,8 +131,16 @@ QString PromptConsole::unknownTokenToolTip(const QString& word) {
         .arg(word.trimmed());
 }
 
-void PromptConsole::setTokens(const QVector<TokenChip>& tokens) {
+void PromptConsole::setTokens(const QVector<TokenChip>& tokens, int dropped) {
     m_tokens = tokens;
+    m_droppedChip->setVisible(dropped > 0);
+    if (dropped > 0) {
+        m_droppedChip->setText(tr("… %n earlier token(s) not read", nullptr, dropped));
+        m_droppedChip->setToolTip(
+            tr("The prompt is longer than the model's context: the model reads only the last "
+               "%n token(s), shown here.",
+               nullptr, tokens.size()));
+    }
     while (m_chips.size() < tokens.size()) {
         auto* chip = new QLabel(m_chipArea);
         chip->setProperty("chip", true);
@@ -133,6 +167,26 @@ void PromptConsole::setTokens(const QVector<TokenChip>& tokens) {
         chip->show();
     }
     m_chipArea->updateGeometry();
+    fitChips();
+}
+
+void PromptConsole::fitChips() {
+    // Up to three rows of chips show at once; more scroll.
+    const int rowHeight = m_droppedChip->sizeHint().height() + 4;
+    const int width = std::max(1, m_chipScroll->viewport()->width());
+    const int wanted = m_chipLayout->heightForWidth(width);
+    const int height = std::min(std::max(wanted, rowHeight), 3 * rowHeight);
+    if (m_chipScroll->minimumHeight() != height) {
+        m_chipScroll->setFixedHeight(height);
+        // The line and the chips' rows, never the window's spare height.
+        setMaximumHeight(m_edit->sizeHint().height() + layout()->spacing() + height);
+        Q_EMIT chipRowsChanged();
+    }
+}
+
+void PromptConsole::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    fitChips();
 }
 
 QLabel* PromptConsole::tokenChip(int index) const {

@@ -7,6 +7,7 @@
 #include <QWidget>
 
 class FlowLayout;
+class QScrollArea;
 class QLabel;
 class QLineEdit;
 class QTimer;
@@ -38,7 +39,11 @@ public:
     // without submitting it.
     void remember(const QString& text);
 
-    void setTokens(const QVector<TokenChip>& tokens);
+    // `dropped` earlier tokens were cut to fit the model's context: a chip
+    // before the others says so.
+    void setTokens(const QVector<TokenChip>& tokens, int dropped = 0);
+    // The chip that counts the dropped tokens (hidden when none were).
+    QLabel* droppedChip() const { return m_droppedChip; }
     QVector<TokenChip> tokens() const { return m_tokens; }
     int tokenChipCount() const { return m_tokens.size(); }
     // The chip showing token `index`, for inspection; nullptr when out of range.
@@ -54,17 +59,23 @@ public:
 Q_SIGNALS:
     void promptChanged(const QString& text);
     void promptSubmitted(const QString& text);
+    // The chips took more or fewer rows: the console's size hint changed.
+    void chipRowsChanged();
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
+    void resizeEvent(QResizeEvent* event) override;
 
 private:
     void submit();
     void walkHistory(int step);
+    void fitChips();
     void emitPendingChange();
 
     QLineEdit* m_edit = nullptr;
     QWidget* m_chipArea = nullptr;
+    QScrollArea* m_chipScroll = nullptr;
+    QLabel* m_droppedChip = nullptr;
     FlowLayout* m_chipLayout = nullptr;
     QTimer* m_debounce = nullptr;
     // Chips are reused across calls because setTokens() runs on every keystroke.

@@ -20,6 +20,7 @@ private Q_SLOTS:
     void chipsShowTokens();
     void unknownChipExplainsItself();
     void chipsAreReused();
+    void longPromptScrollsAndSaysWhatIsNotRead();
 };
 
 void TestPromptConsole::debounceCoalescesKeystrokes() {
@@ -202,6 +203,35 @@ void TestPromptConsole::chipsAreReused() {
     console.setTokens({});
     QCOMPARE(console.tokenChipCount(), 0);
     QVERIFY(first->isHidden());
+}
+
+void TestPromptConsole::longPromptScrollsAndSaysWhatIsNotRead() {
+    PromptConsole console;
+    console.resize(600, 300);
+    console.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&console));
+    console.setTokens({{QStringLiteral("The"), 1, false}});
+    QVERIFY(!console.droppedChip()->isVisible());
+    const int shortHeight = console.sizeHint().height();
+    // A 500-token prompt on a 32-token model: 468 cut, 32 read.
+    QVector<TokenChip> read;
+    for (int i = 0; i < 32; ++i)
+        read.push_back({QStringLiteral("word%1").arg(i), i, false});
+    console.setTokens(read, 468);
+    QVERIFY(console.droppedChip()->isVisible());
+    QVERIFY2(console.droppedChip()->text().contains(QStringLiteral("468")),
+             qPrintable(console.droppedChip()->text()));
+    // The chips scroll: the console grows by at most two more chip rows.
+    const int rowHeight = console.droppedChip()->sizeHint().height() + 4;
+    QVERIFY2(console.sizeHint().height() <= shortHeight + 2 * rowHeight + 8,
+             qPrintable(QStringLiteral("%1 vs %2").arg(console.sizeHint().height()).arg(shortHeight)));
+    // Many more tokens (a long-context model) do not grow it further.
+    QVector<TokenChip> many;
+    for (int i = 0; i < 700; ++i)
+        many.push_back({QStringLiteral("w%1").arg(i), i, false});
+    console.setTokens(many);
+    QVERIFY(!console.droppedChip()->isVisible());
+    QVERIFY(console.sizeHint().height() <= shortHeight + 2 * rowHeight + 8);
 }
 
 QTEST_MAIN(TestPromptConsole)
