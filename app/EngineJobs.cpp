@@ -144,6 +144,28 @@ void syncEdits(WorkerEngine& d, const scalpel::EditMemory& memory) {
     }
 }
 
+bool editChangesSince(const scalpel::EditMemory& memory, uint64_t since, EditChanges& out) {
+    std::vector<std::string> ids;
+    if (since == 0 || !memory.changedSince(since, ids))
+        return false;
+    out = EditChanges();
+    out.revision = memory.revision();
+    out.size = memory.size();
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (const auto& id : ids) {
+        EditChange c;
+        c.id = id;
+        if (const scalpel::Edit* e = memory.find(id)) {
+            c.present = true;
+            c.edit = *e;
+            c.position = memory.indexOf(id);
+        }
+        out.changes.push_back(std::move(c));
+    }
+    return true;
+}
+
 bool applyEditChanges(WorkerEngine& d, const EditChanges& changes) {
     ++d.stateVersion;
     try {

@@ -30,6 +30,9 @@ struct EditChanges {
     std::vector<EditChange> changes;
     std::size_t size = 0; // edits in the document's memory after them
 };
+// The changes of `memory` since revision `since`; false when its journal
+// cannot say (a clear, or history it has forgotten): send the whole memory.
+bool editChangesSince(const scalpel::EditMemory& memory, uint64_t since, EditChanges& out);
 // Brings the engine's memory to the document's through its changes (SERAC
 // then embeds only those). False when the result does not match the
 // document's size: the caller then sends the whole memory.

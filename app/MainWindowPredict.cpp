@@ -117,26 +117,11 @@ void MainWindow::syncEdits() {
     if (!m_modelReady)
         return; // the load sends them
     const scalpel::EditMemory& memory = m_doc->editMemory();
-    std::vector<std::string> ids;
-    if (m_editsAcked != 0 && memory.changedSince(m_editsAcked, ids)) {
+    jobs::EditChanges changes;
+    if (jobs::editChangesSince(memory, m_editsAcked, changes)) {
         // Usually one edit: only what changed since the worker's last
         // confirmed revision travels. A newer set replaces a queued one and
         // holds everything it held.
-        jobs::EditChanges changes;
-        changes.revision = memory.revision();
-        changes.size = memory.size();
-        std::sort(ids.begin(), ids.end());
-        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-        for (const auto& id : ids) {
-            jobs::EditChange c;
-            c.id = id;
-            if (const scalpel::Edit* e = memory.find(id)) {
-                c.present = true;
-                c.edit = *e;
-                c.position = memory.indexOf(id);
-            }
-            changes.changes.push_back(std::move(c));
-        }
         m_worker->invoke(
             {kEditsTag, JobClass::Quick},
             [changes](WorkerEngine& e, JobContext&) { return jobs::applyEditChanges(e, changes); },

@@ -289,7 +289,8 @@ private Q_SLOTS:
         }
         // A fired edit answers from the counterfactual model, not from the
         // base distribution the caller passed.
-        const auto irelandBase = base->nextTokenProbs(base->prepare("The capital of Ireland is").ids);
+        const auto irelandBase =
+            base->nextTokenProbs(base->prepare("The capital of Ireland is").ids);
         const RoutedPrediction fired = editor->predict("The capital of Ireland is", 3, irelandBase);
         QCOMPARE(fired.routedTo, id);
         QCOMPARE(fired.top.front().token, std::string("Lisbon"));
@@ -312,7 +313,20 @@ private Q_SLOTS:
         o.maxInputs = 60;
         o.write = false;
         const SeracCalibrationResult r = calibrateSerac(o);
-        QVERIFY(r.threshold >= 0.05 && r.threshold <= 0.995);
+        // The threshold chosen is the best one tried (the objective is a cost,
+        // max((1 - ES) / 0.05, DD / 0.02), minimised), and the routing
+        // figures reported are those of that threshold.
+        QVERIFY(!r.curve.empty());
+        const auto best =
+            std::min_element(r.curve.begin(), r.curve.end(), [](const auto& a, const auto& b) {
+                return a.objective < b.objective;
+            });
+        QCOMPARE(r.objective, best->objective);
+        const auto at = std::find_if(r.curve.begin(), r.curve.end(),
+                                     [&](const auto& p) { return p.threshold == r.threshold; });
+        QVERIFY(at != r.curve.end());
+        QCOMPARE(at->esRoute, r.esRoute);
+        QCOMPARE(at->ddRoute, r.ddRoute);
         QCOMPARE(r.inScope, 60);
         QCOMPARE(r.hard, 60);
         QCOMPARE(r.random, 60);
