@@ -29,6 +29,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QThread>
+#include <QScreen>
 #include <QTimer>
 #include <QToolBar>
 #include <QUndoStack>
@@ -355,7 +356,13 @@ void MainWindow::buildDocks() {
     resizeDocks({predictions, heat}, {640, 960}, Qt::Horizontal);
     resizeDocks({predictions, edits}, {300, 500}, Qt::Vertical);
     resizeDocks({heat, refine}, {470, 380}, Qt::Vertical);
-    resize(1600, 1000);
+    // 1600 x 1000, or what the screen has room for (a laptop's 1366 x 768).
+    QSize size(1600, 1000);
+    if (const QScreen* s = screen()) {
+        const QSize room = s->availableGeometry().size() * 0.95;
+        size = size.boundedTo(room).expandedTo(QSize(800, 600));
+    }
+    resize(size);
 }
 
 void MainWindow::buildMenus() {
