@@ -23,6 +23,7 @@
 
 class AttributionHeatmap;
 class EditMemoryView;
+class LensView;
 class ModelWorker;
 class NeuronPanel;
 class PredictionView;
@@ -35,6 +36,7 @@ class QThread;
 class QTimer;
 class QUndoStack;
 class RefinePanel;
+class TraceView;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -69,6 +71,8 @@ public:
     AttributionHeatmap* heatmap() const { return m_heatmap; }
     NeuronPanel* neuronPanel() const { return m_neuronPanel; }
     RefinePanel* refinePanel() const { return m_refinePanel; }
+    TraceView* traceView() const { return m_traceView; }
+    LensView* lensView() const { return m_lensView; }
     ProgressStrip* progressStrip() const { return m_progress; }
     QUndoStack* undoStack() const;
     ModelWorker* worker() const { return m_worker; }
@@ -92,6 +96,10 @@ public:
     void deleteEdits(const QStringList& ids);
     void runAttribution();
     void runRefine();
+    // Causal tracing of the prompt's subject (empty: the fact's subject) and
+    // the logit lens (MainWindowAnalyses.cpp).
+    void runTrace(const QString& subject = {});
+    void runLens();
     void updateFact(const QString& newObject);
     void eraseRelation();
     void revertWeights();
@@ -129,6 +137,9 @@ Q_SIGNALS:
     void weightOpFinished(bool ok, const QString& error);
     void sessionRestored();
     void sessionSaved(const QString& path);
+    // The approximate trace (exact false) and then the exact one.
+    void traceShown(bool exact);
+    void lensShown();
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -181,6 +192,10 @@ private:
     void askExportHeatmap(const QString& format);
     QString promptOrComplain(const QString& what);
 
+    // MainWindowAnalyses.cpp
+    void buildAnalysisDocks();
+    void askTrace();
+
     // MainWindowSession.cpp
     void askOpenSession();
     void askSaveSession();
@@ -201,6 +216,11 @@ private:
     EditMemoryView* m_editView = nullptr;
     AttributionHeatmap* m_heatmap = nullptr;
     RefinePanel* m_refinePanel = nullptr;
+    TraceView* m_traceView = nullptr;
+    LensView* m_lensView = nullptr;
+    QString m_traceSubject;
+    int m_traceRun = 0;        // the newest trace asked for
+    bool m_traceExact = false; // its exact grids are shown
     NeuronPanel* m_neuronPanel = nullptr;
     ProgressStrip* m_progress = nullptr;
     QLabel* m_modelLabel = nullptr;
