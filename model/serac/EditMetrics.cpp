@@ -174,13 +174,13 @@ EditMetricsResult evaluateEditMetrics(const std::shared_ptr<LanguageModel>& mode
             return serac->predict(text, 1).probs;
         };
     }
-    auto apply = [&](std::size_t r) {
+    // A fact update in two steps: its neurons are found (on the model as it
+    // is then), and later their value slots are rewritten.
+    std::vector<std::vector<NeuronId>> neuronsOf(edits.size());
+    auto locate = [&](std::size_t r) {
         const Edit& e = *edits[r];
-        if (serac) {
-            Edit copy = e;
-            inMemory.insert(copy);
+        if (serac)
             return;
-        }
         const auto oldIds = targetOf(m, e.descriptor.trueAnswer);
         const auto newIds = targetOf(m, e.answer);
         if (e.descriptor.trueAnswer.empty()) {
@@ -195,17 +195,24 @@ EditMetricsResult evaluateEditMetrics(const std::shared_ptr<LanguageModel>& mode
         ao.steps = o.knSteps;
         const auto search =
             findKnowledgeNeurons(m, {e.prompt}, oldIds, o.knThreshold, o.knShare, ao);
-        std::vector<NeuronId> ns;
         for (const auto& n : search.neurons)
-            ns.push_back({n.layer, n.neuron});
-        if (ns.empty()) {
+            neuronsOf[r].push_back({n.layer, n.neuron});
+        if (neuronsOf[r].empty())
             notes[r] = "not applied: no knowledge neurons found for the old answer";
+    };
+    auto apply = [&](std::size_t r) {
+        const Edit& e = *edits[r];
+        if (serac) {
+            Edit copy = e;
+            inMemory.insert(copy);
             return;
         }
+        if (neuronsOf[r].empty())
+            return;
         std::vector<std::vector<int>> prompts;
         if (m.config().gatedMlp)
             prompts.push_back(m.prepare(e.prompt).ids);
-        weights->updateFact(ns, e.descriptor.trueAnswer, e.answer, e.id, prompts);
+        weights->updateFact(neuronsOf[r], e.descriptor.trueAnswer, e.answer, e.id, prompts);
     };
 
     EditMetricsResult result;
@@ -283,6 +290,9 @@ EditMetricsResult evaluateEditMetrics(const std::shared_ptr<LanguageModel>& mode
     };
 
     if (o.mode == EditEvalMode::Batch) {
+        // Every edit is located on the unedited model, then all are applied.
+        for (std::size_t r = 0; r < edits.size(); ++r)
+            locate(r);
         for (std::size_t r = 0; r < edits.size(); ++r)
             apply(r);
         if (serac)
@@ -293,6 +303,7 @@ EditMetricsResult evaluateEditMetrics(const std::shared_ptr<LanguageModel>& mode
         }
     } else {
         for (std::size_t r = 0; r < edits.size(); ++r) {
+            locate(r);
             apply(r);
             if (serac)
                 serac->sync(inMemory);

@@ -20,8 +20,9 @@
 // the knowledge-neuron fact update (Dai et al. 2022: the fact's neurons are
 // found on its prompt and paraphrases with the old answer, then their value
 // slots are rewritten; needs single-token old and new answers).
-// Modes: batch (every edit applied, then each evaluated) and sequential
-// (edit i applied after edits 1..i-1, then evaluated at once). Weight edits
+// Modes: batch (every edit applied, then each evaluated; the fact update
+// finds every edit's neurons on the unedited model first) and sequential
+// (edit i located and applied after edits 1..i-1, then evaluated at once). Weight edits
 // are restored before returning. Each total is the mean over the records
 // that have the metric. Deterministic. Torch-free header.
 #include "EditMemory.h"

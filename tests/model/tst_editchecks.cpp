@@ -120,7 +120,7 @@ private Q_SLOTS:
 
     void batchedCapturesAgreeWithOnePromptAtATime() {
         FactWorldEditOptions fo;
-        fo.count = 60;
+        fo.count = 30;
         const EditMemory m = factWorldEdits(*m_world, fo);
         m_editor->sync(m);
         std::vector<std::string> texts;
@@ -142,7 +142,7 @@ private Q_SLOTS:
             captured += many.count(m.edits()[i].id);
         }
         // Paraphrases are mostly in their own edit's scope.
-        QVERIFY2(captured > 40, std::to_string(captured).c_str());
+        QVERIFY2(captured > 20, std::to_string(captured).c_str());
     }
 
     void seracMetricsOnTheCounterFactSample() {
