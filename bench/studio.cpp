@@ -42,6 +42,7 @@ using namespace scalpel::bench;
 namespace {
 
 int g_runs = 15;
+bool g_engineOnly = false;
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -54,15 +55,15 @@ double roundTrip(MainWindow* w, const std::function<void()>& action) {
     QElapsedTimer t;
     t.start();
     action();
-    while (spy.isEmpty() && t.elapsed() < 600000)
+    while (spy.isEmpty() && t.elapsed() < 120000)
         QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents, 5);
     return t.nsecsElapsed() / 1e6;
 }
 
 void settle(MainWindow* w) {
     // Lets earlier requests finish and their results land.
-    for (int i = 0; i < 3; ++i)
-        roundTrip(w, [w] { w->document()->setPrompt(w->document()->prompt() + QString()); });
+    for (int i = 0; i < 2; ++i)
+        roundTrip(w, [w] { w->requestPrediction(); });
     QTest::qWait(50);
 }
 
@@ -181,6 +182,53 @@ double forwardMs(const LanguageModel& m, const std::vector<int>& ids) {
     return medianMs(g_runs, [&] { m.nextTokenProbs(ids); });
 }
 
+// The engine alone, on the bench thread: the prompt cache's passes against
+// plain ones of the same prompts.
+void engineAlone(const LanguageModel& m, const std::string& p16, const std::string& p30) {
+    const auto a = m.prepare(p16).ids;
+    auto b = a;
+    b.back() = b.back() == 4242 ? 4243 : 4242;
+    PromptCache cache;
+    std::vector<float> base;
+    int flip = 0;
+    const double lastWord = medianMs(g_runs, [&] {
+        m.nextTokenProbs(++flip % 2 ? a : b, {}, cache, &base);
+    });
+    const double plain = medianMs(g_runs, [&] { m.nextTokenProbs(a); });
+    m.nextTokenProbs(a, {}, cache);
+    std::vector<scalpel::NeuronScale> top = {{11, 11, 0.0f}, {11, 29, 2.0f}};
+    const double dragTop = medianMs(g_runs, [&] {
+        top[0].factor = top[0].factor == 0.0f ? 0.5f : 0.0f;
+        m.nextTokenProbs(a, top, cache);
+    });
+    std::vector<scalpel::NeuronScale> low = {{0, 11, 0.0f}};
+    const double dragLow = medianMs(g_runs, [&] {
+        low[0].factor = low[0].factor == 0.0f ? 0.5f : 0.0f;
+        m.nextTokenProbs(a, low, cache);
+    });
+    const double plainScaled = medianMs(g_runs, [&] { m.nextTokenProbs(a, top); });
+    const auto c30 = m.prepare(p30).ids;
+    std::vector<double> appendMs;
+    for (int i = 0; i < g_runs; ++i) {
+        m.nextTokenProbs(c30, {}, cache);
+        auto c31 = c30;
+        c31.push_back(900 + i);
+        const auto t = std::chrono::steady_clock::now();
+        m.nextTokenProbs(c31, {}, cache);
+        appendMs.push_back(msSince(t));
+    }
+    auto c31 = c30;
+    c31.push_back(77);
+    const double plain31 = medianMs(g_runs, [&] { m.nextTokenProbs(c31); });
+    std::printf("  engine alone: plain pass 16 tokens %.1f ms; last word changed (cache) %.1f ms "
+                "= %.2fx; slider drag, layer 11 %.1f ms = %.2fx, layer 0 %.1f ms = %.2fx (plain "
+                "scaled pass %.1f ms); one word appended to 30 tokens %.1f ms = %.2fx a plain pass "
+                "of 31 (%.1f ms)\n",
+                plain, lastWord, lastWord / plain, dragTop, dragTop / plain, dragLow,
+                dragLow / plain, plainScaled, median(appendMs), median(appendMs) / plain31,
+                plain31);
+}
+
 void gpt2Small(int threads) {
     std::printf("\nGPT-2-small-shaped random model (12 x 768, vocab 50,257), %d threads\n",
                 threads);
@@ -190,6 +238,9 @@ void gpt2Small(int threads) {
     const double base16 = forwardMs(*model, model->prepare(p16).ids);
     const double base31 = forwardMs(*model, model->prepare(p30 + " w77").ids);
     std::printf("  one base forward: 16 tokens %.1f ms, 31 tokens %.1f ms\n", base16, base31);
+    engineAlone(*model, p16, p30);
+    if (g_engineOnly)
+        return;
 
     auto w = openStudio(dir, QString::fromStdString(p16), threads);
     if (!w->modelReady()) {
@@ -266,6 +317,8 @@ int main(int argc, char** argv) {
             g_runs = std::max(1, std::atoi(argv[++i]));
         else if (!std::strcmp(argv[i], "--skip-gpt2"))
             doGpt2 = false;
+        else if (!std::strcmp(argv[i], "--engine-only"))
+            g_engineOnly = true;
         else if (!std::strcmp(argv[i], "--skip-builtin"))
             doBuiltin = false;
     }
