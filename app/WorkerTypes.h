@@ -23,9 +23,9 @@ struct PredictRequest {
 struct PredictResult {
     quint64 generation = 0;
     QString prompt;
-    QVector<TokenChip> tokens;  // the tokens the model reads
-    int droppedTokens = 0;      // earlier tokens cut to fit the context
-    QString warning; // the prompt was cut to the context, or could not be run
+    QVector<TokenChip> tokens; // the tokens the model reads
+    int droppedTokens = 0;     // earlier tokens cut to fit the context
+    QString warning;           // the prompt was cut to the context, or could not be run
     QVector<PredictionRow> base;
     QVector<PredictionRow> edited;
     QVector<PredictionRow> intervened;

@@ -191,9 +191,8 @@ void engineAlone(const LanguageModel& m, const std::string& p16, const std::stri
     PromptCache cache;
     std::vector<float> base;
     int flip = 0;
-    const double lastWord = medianMs(g_runs, [&] {
-        m.nextTokenProbs(++flip % 2 ? a : b, {}, cache, &base);
-    });
+    const double lastWord =
+        medianMs(g_runs, [&] { m.nextTokenProbs(++flip % 2 ? a : b, {}, cache, &base); });
     const double plain = medianMs(g_runs, [&] { m.nextTokenProbs(a); });
     m.nextTokenProbs(a, {}, cache);
     std::vector<scalpel::NeuronScale> top = {{11, 11, 0.0f}, {11, 29, 2.0f}};

@@ -203,9 +203,9 @@ private Q_SLOTS:
         const int id = ed.updateFact(neurons, "Dublin", "Lisbon", {}, {ids});
         QCOMPARE(ed.changes().size(), std::size_t(1));
         QCOMPARE(ed.changes()[0].kind, std::string("update-fact"));
-        QVERIFY2(top1() == "Lisbon", qPrintable(QString::fromStdString(
-                                         "top-1 is " + top1() + " after updating " +
-                                         std::to_string(neurons.size()) + " neurons")));
+        QVERIFY2(top1() == "Lisbon",
+                 qPrintable(QString::fromStdString("top-1 is " + top1() + " after updating " +
+                                                   std::to_string(neurons.size()) + " neurons")));
         ed.restore(id);
         QVERIFY(bitIdentical(*m, before));
         QCOMPARE(top1(), std::string("Dublin"));

@@ -223,8 +223,9 @@ void TestPromptConsole::longPromptScrollsAndSaysWhatIsNotRead() {
              qPrintable(console.droppedChip()->text()));
     // The chips scroll: the console grows by at most two more chip rows.
     const int rowHeight = console.droppedChip()->sizeHint().height() + 4;
-    QVERIFY2(console.sizeHint().height() <= shortHeight + 2 * rowHeight + 8,
-             qPrintable(QStringLiteral("%1 vs %2").arg(console.sizeHint().height()).arg(shortHeight)));
+    QVERIFY2(
+        console.sizeHint().height() <= shortHeight + 2 * rowHeight + 8,
+        qPrintable(QStringLiteral("%1 vs %2").arg(console.sizeHint().height()).arg(shortHeight)));
     // Many more tokens (a long-context model) do not grow it further.
     QVector<TokenChip> many;
     for (int i = 0; i < 700; ++i)
