@@ -1,5 +1,7 @@
-// Any text through format detection: an accepted import exports to its own format and
-// imports again with the same number of records and edits.
+// Any text as an edit-set file of one format (SCALPEL_FUZZ_FORMAT, a name
+// parseEditFormat knows), or through format detection when it is not
+// defined: an accepted import exports to its own format and imports again
+// with the same number of edits. Built once per format.
 #include "EditDatasets.h"
 #include "Error.h"
 
@@ -9,6 +11,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     scalpel::EditImportOptions o;
+#ifdef SCALPEL_FUZZ_FORMAT
+    o.format = scalpel::parseEditFormat(SCALPEL_FUZZ_FORMAT);
+#endif
     scalpel::EditImportResult r;
     try {
         r = scalpel::importEdits(std::string(reinterpret_cast<const char*>(data), size), "fuzz", o);
