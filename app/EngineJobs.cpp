@@ -389,10 +389,15 @@ WeightOpResult weightOp(WorkerEngine& d, const WeightOp& op) {
             throw scalpel::Error("No model is loaded.");
         auto& editor = *d.weights;
         const auto neurons = toIds(op.neurons);
+        // A gated MLP's neurons take their signs from the fact's prompt; a
+        // plain MLP's are all +1, the paper's rule (WeightEditor::updateFact).
+        std::vector<std::vector<int>> signPrompts;
+        if (d.model->config().gatedMlp && !op.prompt.trimmed().isEmpty())
+            signPrompts.push_back(d.model->prepare(ss(op.prompt)).ids);
         switch (op.kind) {
         case WeightOp::Kind::UpdateFact:
-            d.changeOfToken[op.token] =
-                editor.updateFact(neurons, ss(op.oldObject), ss(op.newObject), ss(op.description));
+            d.changeOfToken[op.token] = editor.updateFact(
+                neurons, ss(op.oldObject), ss(op.newObject), ss(op.description), signPrompts);
             break;
         case WeightOp::Kind::EraseRelation:
             d.changeOfToken[op.token] = editor.eraseRelation(neurons, ss(op.description));
@@ -454,7 +459,7 @@ WeightOpResult weightOp(WorkerEngine& d, const WeightOp& op) {
                 before.push_back(topOf(i));
             const int id = op.erase ? editor.eraseRelation(neurons, "preview")
                                     : editor.updateFact(neurons, ss(op.oldObject), ss(op.newObject),
-                                                        "preview");
+                                                        "preview", signPrompts);
             std::vector<std::vector<scalpel::TokenProb>> after;
             try {
                 for (std::size_t i = 0; i < ids.size(); ++i)

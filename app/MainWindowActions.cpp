@@ -139,6 +139,9 @@ void MainWindow::updateFact(const QString& newObject) {
     op.neurons = m_doc->neurons();
     op.oldObject = currentAnswer();
     op.newObject = newObject.trimmed();
+    // A gated MLP's neuron may carry the fact while negative: the prompt
+    // gives each neuron's sign (WeightEditor::updateFact).
+    op.prompt = m_doc->prompt();
     op.description = tr("Update fact: %1 → %2").arg(op.oldObject, op.newObject);
     if (op.neurons.isEmpty() || op.oldObject.isEmpty() || op.newObject.isEmpty())
         return;

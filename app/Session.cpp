@@ -59,6 +59,7 @@ QByteArray Session::toJson(const SessionState& s) {
                         {QStringLiteral("neurons"), neurons},
                         {QStringLiteral("old_object"), op.oldObject},
                         {QStringLiteral("new_object"), op.newObject},
+                        {QStringLiteral("prompt"), op.prompt},
                         {QStringLiteral("description"), op.description}});
     }
     root[QStringLiteral("weight_changes")] = changes;
@@ -155,6 +156,7 @@ bool Session::fromJson(const QByteArray& json, SessionState* out, QString* error
             op.neurons.push_back(readNeuron(n.toObject()));
         op.oldObject = o.value(QStringLiteral("old_object")).toString();
         op.newObject = o.value(QStringLiteral("new_object")).toString();
+        op.prompt = o.value(QStringLiteral("prompt")).toString(); // absent in older files
         op.description = o.value(QStringLiteral("description")).toString();
         s.weightChanges.push_back(op);
     }

@@ -119,7 +119,9 @@ struct WeightOp {
     QString oldObject;
     QString newObject; // empty for an erase
     QString description;
-    QString prompt;     // for a preview: the prompt whose top-k is shown
+    // The fact's prompt: a preview shows its top-k; an update takes a gated
+    // MLP's neuron signs from it.
+    QString prompt;
     bool erase = false; // for a preview: erase rather than update
 };
 

@@ -23,6 +23,7 @@ SessionState sample() {
     op.kind = WeightOp::Kind::UpdateFact;
     op.neurons = {{2, 100}, {3, 7}};
     op.oldObject = QStringLiteral("Dublin");
+    op.prompt = QStringLiteral("The capital of Ireland is");
     op.newObject = QStringLiteral("Lisbon");
     op.description = QStringLiteral("Update fact: Dublin → Lisbon");
     s.weightChanges = {op};
@@ -59,6 +60,7 @@ void compareStates(const SessionState& a, const SessionState& b) {
         QCOMPARE(a.weightChanges[i].oldObject, b.weightChanges[i].oldObject);
         QCOMPARE(a.weightChanges[i].newObject, b.weightChanges[i].newObject);
         QCOMPARE(a.weightChanges[i].description, b.weightChanges[i].description);
+        QCOMPARE(a.weightChanges[i].prompt, b.weightChanges[i].prompt);
     }
     QCOMPARE(a.neurons, b.neurons);
     QCOMPARE(a.neuronLabels, b.neuronLabels);

@@ -2,6 +2,8 @@
 // come from the document, imports handle duplicates, weight changes and their
 // revert, neuron sources, and a session restores everything it saved.
 #include "EngineJobs.h"
+#include "Intervention.h"
+#include "LanguageModel.h"
 #include "StudioDocument.h"
 
 #include <QSignalSpy>
@@ -26,6 +28,45 @@ class TestStudioDocument : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    // The studio's Update fact on a gated MLP (Qwen2 layout) takes its
+    // neurons' signs from the fact's prompt, as the engine's own fact update
+    // does; without the prompt the signs would all be +1.
+    void updateFactOnAGatedModelUsesThePromptsSigns() {
+        const std::string dir =
+            qEnvironmentVariable("SCALPEL_TEST_DATA").toStdString() + "/families/qwen2";
+        WorkerEngine engine;
+        engine.model = scalpel::LanguageModel::load(dir, "cpu");
+        engine.weights = std::make_unique<scalpel::WeightEditor>(engine.model);
+        const auto& m = *engine.model;
+        QVERIFY(m.config().gatedMlp);
+        const int L = m.config().layers;
+        const std::string oldObject = m.tokenizer().tokenText(30);
+        const std::string newObject = m.tokenizer().tokenText(31);
+        WeightOp op;
+        op.kind = WeightOp::Kind::UpdateFact;
+        op.token = 1;
+        for (int i = 0; i < 20; ++i)
+            op.neurons.push_back({L - 1, i});
+        op.oldObject = QString::fromStdString(oldObject);
+        op.newObject = QString::fromStdString(newObject);
+        op.prompt = QStringLiteral("w5 w6 w7 w8");
+        const auto ids = m.prepare(op.prompt.toStdString()).ids;
+        QVERIFY(jobs::weightOp(engine, op).ok);
+        const auto viaStudio = m.nextTokenProbs(ids);
+
+        std::vector<scalpel::NeuronId> neurons;
+        for (const auto& n : op.neurons)
+            neurons.push_back({n.layer, n.neuron});
+        auto reference = scalpel::LanguageModel::load(dir, "cpu");
+        scalpel::WeightEditor direct(reference);
+        direct.updateFact(neurons, oldObject, newObject, {}, {ids});
+        QCOMPARE(viaStudio, reference->nextTokenProbs(ids));
+        auto unsigned_ = scalpel::LanguageModel::load(dir, "cpu");
+        scalpel::WeightEditor plain(unsigned_);
+        plain.updateFact(neurons, oldObject, newObject);
+        QVERIFY(viaStudio != unsigned_->nextTokenProbs(ids));
+    }
+
     // The worker's copy of the memory follows the document through changes
     // only (what the studio sends after every edit), including when a newer
     // set replaced a queued one, and ends equal to it: same edits, same
