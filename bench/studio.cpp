@@ -198,9 +198,8 @@ void engineAlone(const LanguageModel& m, const std::string& p16, const std::stri
     const double plain = medianMs(g_runs, [&] { m.nextTokenProbs(a); });
     auto first = a;
     first.front() = first.front() == 4242 ? 4243 : 4242;
-    const double firstWord = medianMs(g_runs, [&] {
-        m.nextTokenProbs(++flip % 2 ? a : first, {}, cache, &base);
-    });
+    const double firstWord =
+        medianMs(g_runs, [&] { m.nextTokenProbs(++flip % 2 ? a : first, {}, cache, &base); });
     std::printf("  engine alone: first word changed (cache, a full pass) %.1f ms\n", firstWord);
     m.nextTokenProbs(a, {}, cache);
     std::vector<scalpel::NeuronScale> top = {{11, 11, 0.0f}, {11, 29, 2.0f}};
