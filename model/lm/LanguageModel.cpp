@@ -307,9 +307,6 @@ PromptCache::PromptCache() : d(std::make_unique<State>()) {}
 PromptCache::~PromptCache() = default;
 PromptCache::PromptCache(PromptCache&&) noexcept = default;
 PromptCache& PromptCache::operator=(PromptCache&&) noexcept = default;
-void PromptCache::clear() {
-    *d = State();
-}
 int PromptCache::reusedPositions() const {
     return d->reused;
 }

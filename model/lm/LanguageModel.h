@@ -76,7 +76,6 @@ public:
     ~PromptCache();
     PromptCache(PromptCache&&) noexcept;
     PromptCache& operator=(PromptCache&&) noexcept;
-    void clear();
     // Positions the last pass could reuse instead of computing (for tests
     // and benchmarks): 0 after a fresh pass.
     int reusedPositions() const;
