@@ -7,7 +7,7 @@ BUILD_DIR="${SCALPEL_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(build-essential cmake ninja-build pkg-config qt6-base-dev libqcustomplot-dev
           libtorch-dev nlohmann-json3-dev libpcre2-dev libicu-dev libopenblas0-openmp
-          xvfb xauth clang-format)
+          xvfb xauth clang-format libfaiss-dev slurm-wlm munge)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
