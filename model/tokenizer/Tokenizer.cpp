@@ -202,6 +202,15 @@ std::optional<int> Tokenizer::eosId() const {
     return firstNamed(*this, {"</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>", "[SEP]"});
 }
 
+std::optional<int> Tokenizer::maskId() const {
+    if (!d->maskToken.empty())
+        return tokenId(d->maskToken);
+    for (const char* n : {"[MASK]", "<mask>"})
+        if (auto id = tokenId(n); id && isSpecial(*id))
+            return id;
+    return std::nullopt;
+}
+
 int Tokenizer::vocabSize() const {
     int n = d->model ? d->model->size() : 0;
     for (const auto& a : d->added.tokens())

@@ -56,7 +56,21 @@ public:
     static Tokenizer fromVocabAndMergesText(const std::string& vocabJson, const std::string& merges,
                                             const std::string& nameForErrors,
                                             bool endOfTextSpecial = true);
-    // Loads tokenizer.json from a model folder, else vocab.json + merges.txt.
+    // BERT's vocab.txt (one WordPiece per line, the id is the line number)
+    // with the settings of tokenizer_config.json (do_lower_case,
+    // strip_accents, tokenize_chinese_chars and the special tokens; an empty
+    // path or text means BertTokenizer's defaults), built as Hugging Face's
+    // BertTokenizerFast builds it from the same files: BertNormalizer,
+    // BertPreTokenizer, WordPiece ("##", 100 characters per word), the
+    // [CLS] $A [SEP] template, the WordPiece decoder, and the special tokens
+    // as special added tokens. A special token the template or the unknown
+    // word needs but the vocabulary lacks is an Error naming it.
+    static Tokenizer fromBertVocab(const std::string& vocabTxtPath,
+                                   const std::string& tokenizerConfigPath);
+    static Tokenizer fromBertVocabText(const std::string& vocabTxt, const std::string& configJson,
+                                       const std::string& nameForErrors);
+    // Loads tokenizer.json from a model folder, else vocab.json + merges.txt,
+    // else BERT's vocab.txt (with tokenizer_config.json when present).
     static Tokenizer fromModelFolder(const std::string& dir);
 
     // A WordLevel tokenizer over the given vocabulary. Entries containing a
@@ -98,6 +112,10 @@ public:
     // usual names of special added tokens; nullopt when unknown.
     std::optional<int> bosId() const;
     std::optional<int> eosId() const;
+    // The mask token of a masked language model's cloze queries: the one
+    // tokenizer_config.json names, else the special token "[MASK]" or
+    // "<mask>"; nullopt when there is none.
+    std::optional<int> maskId() const;
     bool isSpecial(int id) const;
     int vocabSize() const;
 

@@ -23,6 +23,8 @@ struct Tokenizer::Impl {
     tok::AddedVocabulary added;
     // The stages as read, written back by toJson.
     nlohmann::json normalizerJson, preTokenizerJson, postProcessorJson, decoderJson;
+    // The mask token tokenizer_config.json names (empty: the usual names).
+    std::string maskToken;
 
     tok::RawEncoding encode(std::string_view text, bool addSpecialTokens) const;
     std::string decode(const std::vector<int>& ids, bool skipSpecial,

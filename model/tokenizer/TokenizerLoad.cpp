@@ -161,6 +161,119 @@ Tokenizer Tokenizer::fromVocabAndMerges(const std::string& vocabPath, const std:
                                   readFile(mergesPath, kMaxFileBytes), vocabPath, endOfTextSpecial);
 }
 
+namespace {
+
+// A special token's text in tokenizer_config.json: a string, or an
+// AddedToken object with "content" (older files).
+std::string specialTokenText(const nlohmann::json& config, const char* key,
+                             const std::string& fallback, const std::string& where) {
+    if (!config.is_object() || !config.contains(key) || config[key].is_null())
+        return fallback;
+    const auto& v = config[key];
+    if (v.is_string())
+        return v.get<std::string>();
+    if (v.is_object() && v.contains("content") && v["content"].is_string())
+        return v["content"].get<std::string>();
+    throw Error(where + ": '" + key + "' must be a string or an object with 'content'");
+}
+
+} // namespace
+
+Tokenizer Tokenizer::fromBertVocabText(const std::string& vocabTxt, const std::string& configJson,
+                                       const std::string& where) {
+    nlohmann::json config = nlohmann::json::object();
+    if (!configJson.empty()) {
+        config = nlohmann::json::parse(configJson, nullptr, false);
+        if (config.is_discarded() || !config.is_object())
+            throw Error(where + " (tokenizer_config.json): not a JSON object");
+    }
+    const std::string cw = where + " (tokenizer_config.json)";
+    // As Python's load_vocab reads it: one token per line, the id is the
+    // line number, a later duplicate wins.
+    nlohmann::json vocab = nlohmann::json::object();
+    int lines = 0;
+    for (std::size_t pos = 0; pos < vocabTxt.size(); ++lines) {
+        std::size_t end = vocabTxt.find('\n', pos);
+        if (end == std::string::npos)
+            end = vocabTxt.size();
+        std::string token = vocabTxt.substr(pos, end - pos);
+        if (!token.empty() && token.back() == '\r')
+            token.pop_back();
+        vocab[token] = lines;
+        pos = end + 1;
+    }
+    if (lines == 0)
+        throw Error(where + ": vocab.txt is empty");
+    const bool lower = jsonField(config, "do_lower_case", true, cw);
+    const std::string unk = specialTokenText(config, "unk_token", "[UNK]", cw);
+    const std::string sep = specialTokenText(config, "sep_token", "[SEP]", cw);
+    const std::string pad = specialTokenText(config, "pad_token", "[PAD]", cw);
+    const std::string cls = specialTokenText(config, "cls_token", "[CLS]", cw);
+    const std::string mask = specialTokenText(config, "mask_token", "[MASK]", cw);
+    auto idOf = [&](const std::string& token, const char* key) {
+        if (!vocab.contains(token))
+            throw Error(where + ": the " + key + " '" + token + "' is not in vocab.txt");
+        return vocab[token].get<int>();
+    };
+    nlohmann::json j;
+    j["version"] = "1.0";
+    nlohmann::json added = nlohmann::json::array();
+    for (const std::string& t : {pad, unk, cls, sep, mask})
+        if (vocab.contains(t))
+            added.push_back({{"id", vocab[t].get<int>()},
+                             {"content", t},
+                             {"single_word", false},
+                             {"lstrip", false},
+                             {"rstrip", false},
+                             {"normalized", false},
+                             {"special", true}});
+    j["added_tokens"] = added;
+    nlohmann::json normalizer = {
+        {"type", "BertNormalizer"},
+        {"clean_text", true},
+        {"handle_chinese_chars", jsonField(config, "tokenize_chinese_chars", true, cw)},
+        {"strip_accents", nullptr},
+        {"lowercase", lower}};
+    if (config.contains("strip_accents") && !config["strip_accents"].is_null())
+        normalizer["strip_accents"] = jsonField(config, "strip_accents", false, cw);
+    j["normalizer"] = normalizer;
+    j["pre_tokenizer"] = {{"type", "BertPreTokenizer"}};
+    const int clsId = idOf(cls, "cls_token"), sepId = idOf(sep, "sep_token");
+    auto special = [](const std::string& t) {
+        return nlohmann::json{{"SpecialToken", {{"id", t}, {"type_id", 0}}}};
+    };
+    auto sequence = [](const char* id, int type) {
+        return nlohmann::json{{"Sequence", {{"id", id}, {"type_id", type}}}};
+    };
+    nlohmann::json sepB = special(sep);
+    sepB["SpecialToken"]["type_id"] = 1;
+    j["post_processor"] = {
+        {"type", "TemplateProcessing"},
+        {"single", {special(cls), sequence("A", 0), special(sep)}},
+        {"pair", {special(cls), sequence("A", 0), special(sep), sequence("B", 1), sepB}},
+        {"special_tokens",
+         {{cls, {{"id", cls}, {"ids", {clsId}}, {"tokens", {cls}}}},
+          {sep, {{"id", sep}, {"ids", {sepId}}, {"tokens", {sep}}}}}}};
+    j["decoder"] = {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}};
+    idOf(unk, "unk_token");
+    j["model"] = {{"type", "WordPiece"},
+                  {"unk_token", unk},
+                  {"continuing_subword_prefix", "##"},
+                  {"max_input_chars_per_word", 100},
+                  {"vocab", vocab}};
+    Tokenizer t = fromJson(j.dump(), where);
+    // Made just now, so not yet shared with another Tokenizer.
+    if (config.contains("mask_token"))
+        const_cast<Impl&>(*t.d).maskToken = mask;
+    return t;
+}
+
+Tokenizer Tokenizer::fromBertVocab(const std::string& vocabPath, const std::string& configPath) {
+    return fromBertVocabText(
+        readFile(vocabPath, kMaxFileBytes),
+        configPath.empty() ? std::string() : readFile(configPath, kMaxFileBytes), vocabPath);
+}
+
 Tokenizer Tokenizer::fromModelFolder(const std::string& dir) {
     namespace fs = std::filesystem;
     const fs::path p(dir);
@@ -168,7 +281,12 @@ Tokenizer Tokenizer::fromModelFolder(const std::string& dir) {
         return fromFile((p / "tokenizer.json").string());
     if (fs::exists(p / "vocab.json") && fs::exists(p / "merges.txt"))
         return fromVocabAndMerges((p / "vocab.json").string(), (p / "merges.txt").string());
-    throw Error(dir + ": no tokenizer.json, nor vocab.json with merges.txt");
+    if (fs::exists(p / "vocab.txt"))
+        return fromBertVocab((p / "vocab.txt").string(),
+                             fs::exists(p / "tokenizer_config.json")
+                                 ? (p / "tokenizer_config.json").string()
+                                 : std::string());
+    throw Error(dir + ": no tokenizer.json, nor vocab.json with merges.txt, nor BERT's vocab.txt");
 }
 
 Tokenizer Tokenizer::makeWordLevel(const std::vector<std::string>& vocabList,

