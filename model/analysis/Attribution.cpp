@@ -67,20 +67,22 @@ void checkInputs(const LanguageModel& model, const std::vector<int>& promptIds,
 }
 
 // The prompt followed by all target tokens but the last (teacher forcing),
-// and the target ids, on the model's device.
+// or for a masked model the prompt with one mask per target token, and the
+// target ids, on the model's device.
 struct Sequence {
     torch::Tensor ids;    // [1, T + n - 1]
     torch::Tensor target; // [n]
     int64_t promptLength = 0;
     int64_t targetLength = 0;
+    int64_t position = 0; // the attributed position; its logits score target[0]
 };
 
 Sequence teacherForced(const LanguageModel& model, const std::vector<int>& promptIds,
                        const std::vector<int>& targetIds) {
-    std::vector<int> seq(promptIds.begin(), promptIds.end());
-    seq.insert(seq.end(), targetIds.begin(), targetIds.end() - 1);
+    const AnswerSequence seq = answerSequence(model, promptIds, targetIds);
     Sequence s;
-    s.ids = idsTensor(model, seq);
+    s.position = seq.position;
+    s.ids = idsTensor(model, seq.ids);
     s.target = torch::tensor(std::vector<int64_t>(targetIds.begin(), targetIds.end()), torch::kLong)
                    .to(deviceOf(model));
     s.promptLength = static_cast<int64_t>(promptIds.size());
@@ -223,7 +225,7 @@ AttributionGrid attributeReference(const LanguageModel& model, const std::vector
     const int L = net.layers();
     const int m = o.steps;
     const Sequence sq = teacherForced(model, promptIds, targetIds);
-    const int64_t T = sq.promptLength, n = sq.targetLength;
+    const int64_t P = sq.position, n = sq.targetLength;
     const auto& ids = sq.ids;
     const auto& target = sq.target;
     std::vector<torch::Tensor> rec(static_cast<std::size_t>(L));
@@ -240,23 +242,23 @@ AttributionGrid attributeReference(const LanguageModel& model, const std::vector
     {
         torch::NoGradGuard g;
         auto logits = net.forward(ids, &read);
-        baseProb = answerLogProb(logits.narrow(1, T - 1, n), target).exp();
+        baseProb = answerLogProb(logits.narrow(1, P, n), target).exp();
     }
     AttributionGrid grid = emptyGrid(model);
     auto alpha = alphas(m, deviceOf(model)).unsqueeze(1);
     auto batch = ids.expand({m, -1});
     for (int l = 0; l < L; ++l) {
-        auto x = rec[static_cast<std::size_t>(l)][0][T - 1].detach();
+        auto x = rec[static_cast<std::size_t>(l)][0][P].detach();
         Hook rep;
         rep.site = HookSite::Neurons;
         rep.layer = l;
         rep.op = HookOp::Replace;
-        rep.position = T - 1;
+        rep.position = P;
         rep.value = (alpha * x.unsqueeze(0)).requires_grad_(true);
         Hooks hooks;
         hooks.add(rep);
         auto logits = net.forward(batch, &hooks);
-        auto p = answerLogProb(logits.narrow(1, T - 1, n), target).exp();
+        auto p = answerLogProb(logits.narrow(1, P, n), target).exp();
         auto grad = torch::autograd::grad({p.sum()}, {rep.value})[0];
         setLayerScores(grid, l, x * grad.sum(0) / m);
         if (o.progress && !o.progress(static_cast<double>(l + 1) / L))

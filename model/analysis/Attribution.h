@@ -1,7 +1,9 @@
 #pragma once
 // Knowledge-neuron attribution (Dai et al., "Knowledge Neurons in Pretrained
 // Transformers", ACL 2022). A neuron is one FFN activation after the GELU at
-// the last prompt position. Its score is integrated gradients of the target's
+// the last prompt position, or, for a masked language model as in the paper,
+// at the prompt's [MASK] (a target of n tokens fills n masks and is scored
+// by the product of their probabilities). Its score is integrated gradients of the target's
 // probability P with a zero baseline and m steps:
 //     Attr_i = (x_i / m) * sum_{k=1..m} dP/dx_i  at  (k/m) * x,
 // where only that layer's activations at that position are scaled. A target
@@ -11,7 +13,8 @@
 // Two methods give the same scores: Reference runs the whole sequence m times
 // per layer; Fast runs the prompt prefix once with the KV cache, each layer's
 // input once, and all layers' m scaled copies of the last position together in
-// one batched pass and one backward pass.
+// one batched pass and one backward pass. A masked model has no causal
+// prefix to share, so it always runs the Reference method.
 #include "LanguageModel.h"
 
 #include <functional>

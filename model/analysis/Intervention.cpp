@@ -28,39 +28,37 @@ std::vector<double> answerProbs(const LanguageModel& model,
     TransformerImpl& net = network(model);
     torch::NoGradGuard g;
     std::vector<double> out(prompts.size(), 0.0);
-    std::map<std::size_t, std::vector<std::size_t>> byLength;
+    // Rows of one length that ask at one position run as one batch.
+    std::vector<AnswerSequence> seqs;
+    std::map<std::pair<std::size_t, int64_t>, std::vector<std::size_t>> groups;
     for (std::size_t i = 0; i < prompts.size(); ++i) {
-        if (prompts[i].empty())
-            throw Error("the prompt is empty");
-        byLength[prompts[i].size()].push_back(i);
+        seqs.push_back(answerSequence(model, prompts[i], target));
+        groups[{seqs.back().ids.size(), seqs.back().position}].push_back(i);
     }
     const std::map<int, torch::Tensor> scaleTensors = scaleFactors(model, scales);
     auto tgt = torch::tensor(std::vector<int64_t>(target.begin(), target.end()), torch::kLong)
                    .to(deviceOf(model));
     const int64_t n = static_cast<int64_t>(target.size());
-    for (const auto& [T, rows] : byLength) {
+    for (const auto& [key, rows] : groups) {
+        const auto [len, position] = key;
         std::vector<int64_t> flat;
-        for (std::size_t r : rows) {
-            flat.insert(flat.end(), prompts[r].begin(), prompts[r].end());
-            flat.insert(flat.end(), target.begin(), target.end() - 1);
-        }
-        const int64_t len = static_cast<int64_t>(T) + n - 1;
-        auto x =
-            torch::tensor(flat).view({static_cast<int64_t>(rows.size()), len}).to(deviceOf(model));
+        for (std::size_t r : rows)
+            flat.insert(flat.end(), seqs[r].ids.begin(), seqs[r].ids.end());
+        auto x = torch::tensor(flat)
+                     .view({static_cast<int64_t>(rows.size()), static_cast<int64_t>(len)})
+                     .to(deviceOf(model));
         Hooks hooks;
         for (const auto& [layer, factor] : scaleTensors) {
             Hook h;
             h.site = HookSite::Neurons;
             h.layer = layer;
             h.op = HookOp::Scale;
-            h.position = static_cast<int64_t>(T) - 1;
+            h.position = position;
             h.value = factor;
             hooks.add(h);
         }
         auto logits = net.forward(x, scales.empty() ? nullptr : &hooks);
-        auto p = answerLogProb(logits.narrow(1, static_cast<int64_t>(T) - 1, n), tgt)
-                     .exp()
-                     .to(torch::kCPU);
+        auto p = answerLogProb(logits.narrow(1, position, n), tgt).exp().to(torch::kCPU);
         for (std::size_t k = 0; k < rows.size(); ++k)
             out[rows[k]] = p[static_cast<int64_t>(k)].item<double>();
     }
@@ -97,14 +95,18 @@ std::vector<PromptScore> scoreEach(const LanguageModel& model,
     TransformerImpl& net = network(model);
     torch::NoGradGuard g;
     std::vector<PromptScore> out(prompts.size());
-    std::map<std::size_t, std::vector<std::size_t>> byLength;
+    // Rows of one length that ask at one position (the last, or a masked
+    // model's first mask) run as one batch.
+    std::map<std::pair<std::size_t, int64_t>, std::vector<std::size_t>> byLength;
     for (std::size_t i = 0; i < prompts.size(); ++i) {
         if (prompts[i].empty())
             throw Error("the prompt is empty");
-        byLength[prompts[i].size()].push_back(i);
+        byLength[{prompts[i].size(), model.queryPositions(prompts[i]).front()}].push_back(i);
     }
     std::size_t done = 0;
-    for (const auto& [T, rows] : byLength) {
+    for (const auto& [key, rows] : byLength) {
+        const auto [T, position] = key;
+        const bool last = position + 1 == static_cast<int64_t>(T);
         for (std::size_t s0 = 0; s0 < rows.size(); s0 += 256) {
             const std::size_t s1 = std::min(rows.size(), s0 + 256);
             std::vector<int64_t> flat, tg;
@@ -115,7 +117,9 @@ std::vector<PromptScore> scoreEach(const LanguageModel& model,
             auto x = torch::tensor(flat)
                          .view({static_cast<int64_t>(s1 - s0), static_cast<int64_t>(T)})
                          .to(deviceOf(model));
-            auto lp = torch::log_softmax(net.forward(x, nullptr, nullptr, true).select(1, 0), -1)
+            auto lp = torch::log_softmax(last ? net.forward(x, nullptr, nullptr, true).select(1, 0)
+                                              : net.forward(x).select(1, position),
+                                         -1)
                           .to(torch::kCPU);
             auto t = torch::tensor(tg).view({-1, 1});
             auto chosen = lp.gather(1, t).view({-1});
@@ -223,9 +227,12 @@ WeightEditor::activationSigns(const std::vector<NeuronId>& neurons,
                 rec[n.layer] = torch::Tensor();
                 read.add({HookSite::Neurons, n.layer, HookOp::Read, -1, {}, {}, &rec[n.layer]});
             }
-        net.forward(idsTensor(*m_model, p), &read, nullptr, true);
+        // The neurons where the prompt asks (a masked model's first mask).
+        const int at = m_model->queryPositions(p).front();
+        net.forward(idsTensor(*m_model, p), &read, nullptr, !m_model->isMaskedLm());
+        const int64_t row = m_model->isMaskedLm() ? at : -1;
         for (std::size_t k = 0; k < neurons.size(); ++k)
-            sum[k] += rec[neurons[k].layer][0][-1][neurons[k].neuron].item<double>();
+            sum[k] += rec[neurons[k].layer][0][row][neurons[k].neuron].item<double>();
     }
     for (std::size_t k = 0; k < neurons.size(); ++k)
         signs[k] = sum[k] < 0 ? -1.0f : 1.0f;

@@ -21,7 +21,10 @@
 namespace scalpel {
 
 // P(target | prompt), teacher-forced over the target's tokens, with neurons
-// scaled at the last prompt position; batched over prompts.
+// scaled at the last prompt position; batched over prompts. For a masked
+// model the prompt's mask is filled with one mask per target token, the
+// product of their probabilities is the answer's, and neurons are scaled
+// at the first of them.
 std::vector<double> answerProbs(const LanguageModel& model,
                                 const std::vector<std::vector<int>>& prompts,
                                 const std::vector<int>& target,

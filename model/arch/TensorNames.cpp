@@ -103,6 +103,58 @@ void neoxNames(const ModelConfig& c, std::vector<TensorName>& out) {
         add(TensorRole::Unembedding, -1, "embed_out.weight", TensorLayout::Plain);
 }
 
+void bertNames(const ModelConfig& c, std::vector<TensorName>& out) {
+    auto add = [&](TensorRole r, int l, const std::string& name, TensorLayout lay) {
+        out.push_back({r, l, name, {}, lay});
+    };
+    // Checkpoints converted from the original TensorFlow release name
+    // LayerNorm parameters gamma and beta.
+    auto addNorm = [&](TensorRole weight, TensorRole bias, int l, const std::string& base) {
+        out.push_back({weight, l, base + ".weight", {base + ".gamma"}, TensorLayout::Plain});
+        out.push_back({bias, l, base + ".bias", {base + ".beta"}, TensorLayout::Plain});
+    };
+    add(TensorRole::TokenEmbedding, -1, "bert.embeddings.word_embeddings.weight",
+        TensorLayout::Plain);
+    add(TensorRole::PositionEmbedding, -1, "bert.embeddings.position_embeddings.weight",
+        TensorLayout::Plain);
+    add(TensorRole::TokenTypeEmbedding, -1, "bert.embeddings.token_type_embeddings.weight",
+        TensorLayout::Plain);
+    addNorm(TensorRole::EmbeddingNormWeight, TensorRole::EmbeddingNormBias, -1,
+            "bert.embeddings.LayerNorm");
+    for (int l = 0; l < c.layers; ++l) {
+        const std::string p = layerPrefix("bert.encoder.layer.", l);
+        add(TensorRole::Q, l, p + "attention.self.query.weight", TensorLayout::OutIn);
+        add(TensorRole::QBias, l, p + "attention.self.query.bias", TensorLayout::Plain);
+        add(TensorRole::K, l, p + "attention.self.key.weight", TensorLayout::OutIn);
+        add(TensorRole::KBias, l, p + "attention.self.key.bias", TensorLayout::Plain);
+        add(TensorRole::V, l, p + "attention.self.value.weight", TensorLayout::OutIn);
+        add(TensorRole::VBias, l, p + "attention.self.value.bias", TensorLayout::Plain);
+        add(TensorRole::AttnOut, l, p + "attention.output.dense.weight", TensorLayout::OutIn);
+        add(TensorRole::AttnOutBias, l, p + "attention.output.dense.bias", TensorLayout::Plain);
+        // Post-norm: the attention norm follows the attention's residual sum,
+        // the FFN norm the FFN's.
+        addNorm(TensorRole::AttnNormWeight, TensorRole::AttnNormBias, l,
+                p + "attention.output.LayerNorm");
+        add(TensorRole::Up, l, p + "intermediate.dense.weight", TensorLayout::OutIn);
+        add(TensorRole::UpBias, l, p + "intermediate.dense.bias", TensorLayout::Plain);
+        add(TensorRole::Down, l, p + "output.dense.weight", TensorLayout::OutIn);
+        add(TensorRole::DownBias, l, p + "output.dense.bias", TensorLayout::Plain);
+        addNorm(TensorRole::FfnNormWeight, TensorRole::FfnNormBias, l, p + "output.LayerNorm");
+    }
+    add(TensorRole::HeadDense, -1, "cls.predictions.transform.dense.weight", TensorLayout::OutIn);
+    add(TensorRole::HeadDenseBias, -1, "cls.predictions.transform.dense.bias", TensorLayout::Plain);
+    addNorm(TensorRole::FinalNormWeight, TensorRole::FinalNormBias, -1,
+            "cls.predictions.transform.LayerNorm");
+    // Hugging Face ties the decoder's bias to this one; either name loads.
+    out.push_back({TensorRole::UnembeddingBias,
+                   -1,
+                   "cls.predictions.bias",
+                   {"cls.predictions.decoder.bias"},
+                   TensorLayout::Plain});
+    if (!c.tiedEmbeddings)
+        add(TensorRole::Unembedding, -1, "cls.predictions.decoder.weight", TensorLayout::Plain);
+}
+
 } // namespace
 
 std::vector<TensorName> tensorNames(const ModelConfig& c) {
@@ -113,6 +165,8 @@ std::vector<TensorName> tensorNames(const ModelConfig& c) {
         llamaNames(c, out);
     else if (c.family == "gpt_neox")
         neoxNames(c, out);
+    else if (c.family == "bert")
+        bertNames(c, out);
     return out;
 }
 
@@ -122,6 +176,12 @@ const char* roleName(TensorRole r) {
         return "token embedding";
     case TensorRole::PositionEmbedding:
         return "position embedding";
+    case TensorRole::TokenTypeEmbedding:
+        return "token-type embedding";
+    case TensorRole::EmbeddingNormWeight:
+        return "embedding norm";
+    case TensorRole::EmbeddingNormBias:
+        return "embedding norm bias";
     case TensorRole::AttnNormWeight:
         return "attention norm";
     case TensorRole::AttnNormBias:
@@ -164,12 +224,18 @@ const char* roleName(TensorRole r) {
         return "FFN down projection";
     case TensorRole::DownBias:
         return "FFN down bias";
+    case TensorRole::HeadDense:
+        return "masked-LM head transform";
+    case TensorRole::HeadDenseBias:
+        return "masked-LM head transform bias";
     case TensorRole::FinalNormWeight:
         return "final norm";
     case TensorRole::FinalNormBias:
         return "final norm bias";
     case TensorRole::Unembedding:
         return "unembedding";
+    case TensorRole::UnembeddingBias:
+        return "unembedding bias";
     }
     return "tensor";
 }

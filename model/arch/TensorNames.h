@@ -13,6 +13,9 @@ namespace scalpel {
 enum class TensorRole {
     TokenEmbedding,
     PositionEmbedding,
+    TokenTypeEmbedding, // BERT's segment embeddings (the engine feeds type 0)
+    EmbeddingNormWeight,
+    EmbeddingNormBias,
     AttnNormWeight,
     AttnNormBias,
     Q,
@@ -34,9 +37,12 @@ enum class TensorRole {
     UpBias,
     Down,
     DownBias,
+    HeadDense, // BERT's masked-LM head transform, before its LayerNorm (the final norm)
+    HeadDenseBias,
     FinalNormWeight,
     FinalNormBias,
     Unembedding,
+    UnembeddingBias,
 };
 
 // How a checkpoint stores a matrix, relative to the engine's layout

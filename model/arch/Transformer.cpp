@@ -99,6 +99,13 @@ TransformerImpl::TransformerImpl(const ModelConfig& c, bool initialise)
     embedding = reg("embedding", zeros({V, D}));
     if (c.positions == PositionKind::Learned)
         positionEmbedding = reg("position_embedding", zeros({c.contextLength, D}));
+    if (c.tokenTypes > 0)
+        tokenTypeEmbedding = reg("token_type_embedding", zeros({c.tokenTypes, D}));
+    if (c.embeddingNorm) {
+        embeddingNormW = reg("embedding_norm_w", ones({D}));
+        if (layerNorm)
+            embeddingNormB = reg("embedding_norm_b", zeros({D}));
+    }
     m_layers.resize(static_cast<std::size_t>(c.layers));
     for (int l = 0; l < c.layers; ++l) {
         auto& w = m_layers[static_cast<std::size_t>(l)];
@@ -131,8 +138,14 @@ TransformerImpl::TransformerImpl(const ModelConfig& c, bool initialise)
     finalNormW = reg("final_norm_w", ones({D}));
     if (layerNorm)
         finalNormB = reg("final_norm_b", zeros({D}));
+    if (c.headTransform) {
+        headDenseW = reg("head_dense_w", matrix(D, D));
+        headDenseB = reg("head_dense_b", zeros({D}));
+    }
     if (!c.tiedEmbeddings)
         lmHead = reg("lm_head", zeros({V, D}));
+    if (c.unembeddingBias)
+        unembeddingB = reg("unembedding_b", zeros({V}));
     if (c.positions == PositionKind::Rotary) {
         // Hugging Face's inverse frequencies, in float32 as it computes them.
         const int64_t r = c.rotaryDims;
@@ -208,6 +221,12 @@ void TransformerImpl::initRandom(at::Generator gen) {
             w.downB.zero_();
     }
     normal(lmHead, std);
+    normal(tokenTypeEmbedding, std);
+    normal(headDenseW, std);
+    if (headDenseB.defined())
+        headDenseB.zero_();
+    if (unembeddingB.defined())
+        unembeddingB.zero_();
 }
 
 torch::Tensor TransformerImpl::norm(const torch::Tensor& x, const torch::Tensor& w,
@@ -288,6 +307,8 @@ torch::Tensor TransformerImpl::attention(int layer, const torch::Tensor& x,
     const int64_t B = x.size(0), T = x.size(1), H = m_config.heads, dh = m_config.headDim;
     const KvCache* past = ctx.cache ? ctx.cache : ctx.prefix;
     const int64_t pastLen = past ? past->length(layer) : 0;
+    TORCH_CHECK(m_config.causal || (!ctx.cache && !ctx.prefix),
+                "a bidirectional model has no causal prefix to cache");
     auto [q, k, v] = projectHeads(layer, x, pastLen);
     if (pastLen > 0) {
         k = torch::cat({past->keys[static_cast<std::size_t>(layer)].expand({B, -1, -1, -1}), k}, 2);
@@ -307,7 +328,7 @@ torch::Tensor TransformerImpl::attention(int layer, const torch::Tensor& x,
     v = repeatKv(v);
     const int64_t S = k.size(2);
     auto att = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(dh));
-    if (T > 1) {
+    if (T > 1 && m_config.causal) {
         auto mask =
             torch::ones({T, S}, torch::TensorOptions().dtype(torch::kBool).device(x.device()))
                 .tril(S - T);
@@ -369,12 +390,23 @@ torch::Tensor TransformerImpl::embed(const torch::Tensor& ids, int64_t positionO
                                  torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
         h = h + torch::embedding(positionEmbedding, pos).unsqueeze(0);
     }
+    if (tokenTypeEmbedding.defined())
+        h = h + tokenTypeEmbedding[0];
+    if (embeddingNormW.defined())
+        h = norm(h, embeddingNormW, embeddingNormB);
     return applyHooks(hooks, HookSite::Embedding, -1, h);
 }
 
 FfnSplit TransformerImpl::attend(int layer, const torch::Tensor& hIn, const AttentionContext& ctx) {
     auto& w = m_layers[static_cast<std::size_t>(layer)];
     const torch::Tensor h = applyHooks(ctx.hooks, HookSite::BlockInput, layer, hIn);
+    if (m_config.postNorm) {
+        auto a = applyHooks(ctx.hooks, HookSite::AttentionOutput, layer, attention(layer, h, ctx));
+        FfnSplit s;
+        s.residual = norm(h + a, w.attnNormW, w.attnNormB);
+        s.ffnInput = s.residual;
+        return s;
+    }
     const torch::Tensor normed = norm(h, w.attnNormW, w.attnNormB);
     torch::Tensor a = ctx.sharedPrefix && ctx.prefix
                           ? attentionSharedPrefix(layer, normed, *ctx.prefix)
@@ -403,7 +435,15 @@ torch::Tensor TransformerImpl::block(int layer, const torch::Tensor& h,
     FfnSplit s = attend(layer, h, ctx);
     auto a = applyHooks(ctx.hooks, HookSite::Neurons, layer, ffnNeurons(layer, s.ffnInput));
     auto f = applyHooks(ctx.hooks, HookSite::FfnOutput, layer, ffnDown(layer, a));
-    return applyHooks(ctx.hooks, HookSite::BlockOutput, layer, s.residual + f);
+    return applyHooks(ctx.hooks, HookSite::BlockOutput, layer, finishBlock(layer, s.residual, f));
+}
+
+torch::Tensor TransformerImpl::finishBlock(int layer, const torch::Tensor& residual,
+                                           const torch::Tensor& ffnOutput) {
+    if (!m_config.postNorm)
+        return residual + ffnOutput;
+    auto& w = m_layers[static_cast<std::size_t>(layer)];
+    return norm(residual + ffnOutput, w.ffnNormW, w.ffnNormB);
 }
 
 torch::Tensor TransformerImpl::valueVector(int layer, int neuron) {
@@ -411,11 +451,14 @@ torch::Tensor TransformerImpl::valueVector(int layer, int neuron) {
 }
 
 torch::Tensor TransformerImpl::finalNorm(const torch::Tensor& h) {
+    if (headDenseW.defined())
+        return norm(activate(linear(h, headDenseW, headDenseB)), finalNormW, finalNormB);
     return norm(h, finalNormW, finalNormB);
 }
 
 torch::Tensor TransformerImpl::unembed(const torch::Tensor& x) {
-    return torch::matmul(x, unembedding().t());
+    auto logits = torch::matmul(x, unembedding().t());
+    return unembeddingB.defined() ? logits + unembeddingB : logits;
 }
 
 torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, const Hooks* hooks,

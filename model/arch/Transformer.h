@@ -1,10 +1,17 @@
 #pragma once
-// One decoder-only transformer for every supported family, driven by a
-// ModelConfig: LayerNorm or RMSNorm, learned or rotary positions (partial
-// rotary, linear and llama3 scaling), multi-head or grouped-query attention,
-// optional per-head q/k norms, plain or gated MLP, sequential or parallel
-// residual, tied or untied unembedding. The block's arithmetic exists here
-// once; analyses speak only to this interface and its hook sites.
+// One transformer for every supported family, driven by a ModelConfig:
+// LayerNorm or RMSNorm, learned or rotary positions (partial rotary, linear
+// and llama3 scaling), multi-head or grouped-query attention, optional
+// per-head q/k norms, plain or gated MLP, sequential or parallel residual,
+// pre-norm or post-norm blocks (BERT), causal or bidirectional attention,
+// tied or untied unembedding. The block's arithmetic exists here once;
+// analyses speak only to this interface and its hook sites.
+//
+// For BERT the embedding output is the normed sum of token, position and
+// token-type (0) embeddings; "final norm" is the masked-LM head's transform
+// (dense, activation, LayerNorm) and unembed() adds the decoder's bias. A
+// bidirectional model has no causal prefix to cache: passes with a KV cache
+// are refused.
 //
 // Matrices are kept as the family's checkpoints store them (GPT-2's Conv1D
 // [in, out], nn.Linear [out, in]), so loading reads each tensor straight
@@ -111,9 +118,13 @@ public:
     // Block `layer` up to its FFN (attention included, hooks applied).
     FfnSplit attend(int layer, const torch::Tensor& h, const AttentionContext& ctx = {});
     // The FFN split: neurons from the FFN input, and their down projection
-    // (bias included). block() = residual + down(neurons(ffnInput)).
+    // (bias included). block() = finishBlock(residual, down(neurons(ffnInput))).
     torch::Tensor ffnNeurons(int layer, const torch::Tensor& ffnInput);
     torch::Tensor ffnDown(int layer, const torch::Tensor& neurons, bool withBias = true);
+    // The block's output from its residual and its FFN output: their sum,
+    // normed by the FFN norm in a post-norm block (no hooks applied).
+    torch::Tensor finishBlock(int layer, const torch::Tensor& residual,
+                              const torch::Tensor& ffnOutput);
     // Neuron (l, i)'s value vector: a writable view of row i of the down
     // projection, [D].
     torch::Tensor valueVector(int layer, int neuron);
@@ -126,8 +137,10 @@ public:
     bool outInLayout() const { return m_outIn; }
     torch::Tensor downBias(int layer) { return m_layers[static_cast<std::size_t>(layer)].downB; }
 
+    // The final norm (BERT: the masked-LM head's transform).
     torch::Tensor finalNorm(const torch::Tensor& h);
-    // Final-normed states [.., D] -> logits [.., vocab].
+    // Final-normed states [.., D] -> logits [.., vocab] (plus the
+    // unembedding's bias where the family has one).
     torch::Tensor unembed(const torch::Tensor& x);
     // [vocab, D]: the unembedding (the token embedding when tied).
     torch::Tensor unembedding() const { return m_config.tiedEmbeddings ? embedding : lmHead; }
@@ -136,6 +149,7 @@ public:
 
     // Capabilities. Rows that continue one causal prefix may share its keys
     // and values (fast attribution, prefix caches).
+    // A bidirectional (masked) model answers false.
     bool rowsMayShareCausalPrefix() const { return m_config.causal; }
 
     // Every weight under its logical name (for optimisers, copying between
@@ -143,6 +157,9 @@ public:
     LayerWeights& layer(int l) { return m_layers[static_cast<std::size_t>(l)]; }
 
     torch::Tensor embedding, positionEmbedding, finalNormW, finalNormB, lmHead;
+    // BERT only (undefined elsewhere).
+    torch::Tensor tokenTypeEmbedding, embeddingNormW, embeddingNormB, headDenseW, headDenseB,
+        unembeddingB;
 
 private:
     torch::Tensor norm(const torch::Tensor& x, const torch::Tensor& w,

@@ -35,6 +35,18 @@ torch::Tensor slot(TransformerImpl& net, const TensorName& t) {
             return net.embedding;
         case TensorRole::PositionEmbedding:
             return net.positionEmbedding;
+        case TensorRole::TokenTypeEmbedding:
+            return net.tokenTypeEmbedding;
+        case TensorRole::EmbeddingNormWeight:
+            return net.embeddingNormW;
+        case TensorRole::EmbeddingNormBias:
+            return net.embeddingNormB;
+        case TensorRole::HeadDense:
+            return net.headDenseW;
+        case TensorRole::HeadDenseBias:
+            return net.headDenseB;
+        case TensorRole::UnembeddingBias:
+            return net.unembeddingB;
         case TensorRole::FinalNormWeight:
             return net.finalNormW;
         case TensorRole::FinalNormBias:

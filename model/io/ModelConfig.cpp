@@ -191,10 +191,49 @@ ModelConfig readGptNeox(const Reader& r) {
     return c;
 }
 
+ModelConfig readBert(const Reader& r) {
+    ModelConfig c;
+    c.modelType = "bert";
+    c.family = "bert";
+    c.hidden = r.positive("hidden_size");
+    c.layers = r.positive("num_hidden_layers");
+    c.neurons = r.positive("intermediate_size");
+    c.vocabSize = r.positive("vocab_size");
+    c.contextLength = r.positive("max_position_embeddings", 512);
+    c.heads = r.positive("num_attention_heads");
+    c.kvHeads = c.heads;
+    if (c.hidden % c.heads != 0)
+        throw Error(r.where + ": hidden_size (" + std::to_string(c.hidden) +
+                    ") is not divisible by num_attention_heads (" + std::to_string(c.heads) + ")");
+    c.headDim = c.hidden / c.heads;
+    const std::string positions = r.text("position_embedding_type", "absolute");
+    if (positions != "absolute")
+        throw Error(r.where + ": position_embedding_type '" + positions +
+                    "' is not supported (absolute)");
+    if (r.flag("is_decoder", false))
+        throw Error(r.where + ": 'is_decoder' is true; only BERT encoders (masked language "
+                              "models) are supported");
+    c.norm = NormKind::LayerNorm;
+    c.normEps = r.number("layer_norm_eps", 1e-12);
+    // BERT's "gelu" is the exact erf form.
+    c.activation = r.text("hidden_act", "gelu");
+    checkActivation(c.activation, r.where, "hidden_act");
+    c.positions = PositionKind::Learned;
+    c.tiedEmbeddings = r.flag("tie_word_embeddings", true);
+    c.qkvBias = c.attnOutBias = c.mlpBias = true;
+    c.causal = false;
+    c.postNorm = true;
+    c.embeddingNorm = true;
+    c.tokenTypes = r.positive("type_vocab_size", 2);
+    c.headTransform = true;
+    c.unembeddingBias = true;
+    return c;
+}
+
 } // namespace
 
 std::vector<std::string> ModelConfig::supportedTypes() {
-    return {"gpt2", "llama", "mistral", "qwen2", "qwen3", "gpt_neox"};
+    return {"gpt2", "llama", "mistral", "qwen2", "qwen3", "gpt_neox", "bert"};
 }
 
 int64_t ModelConfig::parameterCount() const {
@@ -207,6 +246,8 @@ int64_t ModelConfig::parameterCount() const {
     int64_t total = layers * perLayer + V * D + normParams + (tiedEmbeddings ? 0 : V * D);
     if (positions == PositionKind::Learned)
         total += int64_t(contextLength) * D;
+    total += int64_t(tokenTypes) * D + (embeddingNorm ? normParams : 0) +
+             (headTransform ? D * D + D : 0) + (unembeddingBias ? V : 0);
     return total;
 }
 
@@ -258,6 +299,8 @@ ModelConfig ModelConfig::fromJson(const std::string& text, const std::string& wh
         c = readLlamaLike(r, type);
     } else if (type == "gpt_neox") {
         c = readGptNeox(r);
+    } else if (type == "bert") {
+        c = readBert(r);
     } else {
         std::string list;
         for (const auto& t : supportedTypes())
@@ -279,7 +322,19 @@ std::string ModelConfig::toJson() const {
         return toGpt().toJson();
     nlohmann::ordered_json j;
     j["model_type"] = modelType;
-    if (family == "gpt_neox") {
+    if (family == "bert") {
+        j["architectures"] = {"BertForMaskedLM"};
+        j["hidden_size"] = hidden;
+        j["num_hidden_layers"] = layers;
+        j["num_attention_heads"] = heads;
+        j["intermediate_size"] = neurons;
+        j["vocab_size"] = vocabSize;
+        j["max_position_embeddings"] = contextLength;
+        j["type_vocab_size"] = tokenTypes;
+        j["layer_norm_eps"] = normEps;
+        j["hidden_act"] = activation;
+        j["position_embedding_type"] = "absolute";
+    } else if (family == "gpt_neox") {
         j["architectures"] = {"GPTNeoXForCausalLM"};
         j["hidden_size"] = hidden;
         j["num_hidden_layers"] = layers;

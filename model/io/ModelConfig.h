@@ -30,7 +30,8 @@ struct RopeScaling {
 
 struct ModelConfig {
     std::string modelType; // config.json's model_type
-    std::string family; // the builder: "gpt2", "llama" (llama, mistral, qwen2, qwen3), "gpt_neox"
+    std::string family; // the builder: "gpt2", "llama" (llama, mistral, qwen2, qwen3), "gpt_neox",
+                        // "bert"
     int layers = 0;
     int hidden = 0;
     int heads = 0;
@@ -57,6 +58,16 @@ struct ModelConfig {
     bool mlpBias = false;
     bool qkNorm = false; // Qwen3: RMSNorm over each head of q and k before rotary
     bool causal = true;
+    // BERT: the embeddings' sum is normed; each block is post-norm
+    // (LN(h + attn(h)), then LN(h + ffn(h))); token-type embeddings (the
+    // engine feeds type 0); the masked-LM head transform (dense, activation,
+    // LayerNorm) stands where a pre-norm model has its final norm, and the
+    // unembedding has a bias.
+    bool postNorm = false;
+    bool embeddingNorm = false;
+    int tokenTypes = 0;
+    bool headTransform = false;
+    bool unembeddingBias = false;
     int slidingWindow = 0; // Mistral; 0 = none
 
     int bosTokenId = -1;

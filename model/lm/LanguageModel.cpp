@@ -76,6 +76,36 @@ void checkNeuron(const LanguageModel& m, int layer, int neuron) {
                     std::to_string(N - 1) + ")");
 }
 
+AnswerSequence answerSequence(const LanguageModel& m, const std::vector<int>& prompt,
+                              const std::vector<int>& answer) {
+    if (prompt.empty())
+        throw Error("the prompt is empty");
+    if (answer.empty())
+        throw Error("the answer is empty");
+    AnswerSequence s;
+    if (!m.isMaskedLm()) {
+        s.ids = prompt;
+        s.ids.insert(s.ids.end(), answer.begin(), answer.end() - 1);
+        s.position = static_cast<int64_t>(prompt.size()) - 1;
+        return s;
+    }
+    const int first = m.queryPositions(prompt).front();
+    const int mask = prompt[static_cast<std::size_t>(first)];
+    std::size_t run = 0;
+    while (first + run < prompt.size() && prompt[first + run] == mask)
+        ++run;
+    if (run != 1 && run != answer.size())
+        throw Error("the prompt has " + std::to_string(run) +
+                    " masks in a row, but the answer has " + std::to_string(answer.size()) +
+                    " tokens; write one mask or one per token");
+    s.ids.assign(prompt.begin(), prompt.begin() + first);
+    s.ids.insert(s.ids.end(), answer.size(), mask);
+    s.ids.insert(s.ids.end(), prompt.begin() + first + static_cast<std::ptrdiff_t>(run),
+                 prompt.end());
+    s.position = first;
+    return s;
+}
+
 torch::Tensor answerLogProb(const torch::Tensor& logits, const torch::Tensor& target) {
     auto lp = torch::log_softmax(logits, -1);                       // [R, n, V]
     auto idx = target.view({1, -1, 1}).expand({lp.size(0), -1, 1}); // [R, n, 1]
@@ -163,6 +193,11 @@ std::shared_ptr<LanguageModel> LanguageModel::load(const std::string& dir,
         throw Error(dir + ": the tokenizer has " + std::to_string(in.tokenizer.vocabSize()) +
                     " tokens but config.json says vocab_size " +
                     std::to_string(in.config.vocabSize));
+    if (!in.config.causal && !in.tokenizer.maskId())
+        throw Error(dir +
+                    ": the tokenizer has no mask token ([MASK] or <mask>, or the "
+                    "mask_token of tokenizer_config.json); a masked language model (" +
+                    in.config.modelType + ") needs one for its cloze prompts");
     const WeightStore store = WeightStore::open(dir);
     in.dtypeOnDisk = store.dominantDtype();
     in.net = Transformer(in.config, false);
@@ -248,6 +283,13 @@ PreparedPrompt LanguageModel::prepare(const std::string& text, bool addSpecialTo
     Encoding e = m_internals->tokenizer.encodeDetailed(text, addSpecialTokens);
     if (e.ids.empty())
         throw Error("the prompt has no tokens");
+    if (m_internals->config.causal && !m_internals->tokenizer.maskId())
+        for (const char* mask : {"[MASK]", "<mask>"})
+            if (text.find(mask) != std::string::npos)
+                throw Error(std::string("the prompt contains ") + mask + ", but this " +
+                            m_internals->config.modelType +
+                            " model is a causal language model: it predicts the token after "
+                            "the prompt; cloze prompts need a masked language model such as BERT");
     PreparedPrompt p;
     p.unknownWords = e.unknownWords();
     const auto ctx = static_cast<std::size_t>(m_internals->config.contextLength);
@@ -275,12 +317,66 @@ PreparedPrompt LanguageModel::prepare(const std::string& text, bool addSpecialTo
     return p;
 }
 
+bool LanguageModel::isMaskedLm() const {
+    return !m_internals->config.causal;
+}
+
+std::vector<int> LanguageModel::queryPositions(const std::vector<int>& ids) const {
+    if (ids.empty())
+        throw Error("the prompt is empty");
+    if (!isMaskedLm())
+        return {static_cast<int>(ids.size()) - 1};
+    const auto& tok = m_internals->tokenizer;
+    const auto mask = tok.maskId();
+    if (!mask)
+        throw Error("the model's tokenizer has no mask token");
+    std::vector<int> out;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] == *mask)
+            out.push_back(static_cast<int>(i));
+    if (out.empty())
+        throw Error("the prompt has no " + tok.tokenSpelling(*mask) +
+                    "; a masked language model (" + m_internals->config.modelType +
+                    ") answers cloze prompts such as \"The capital of Ireland is " +
+                    tok.tokenSpelling(*mask) + ".\"");
+    return out;
+}
+
+std::vector<std::vector<float>>
+LanguageModel::queryProbs(const std::vector<int>& ids,
+                          const std::vector<NeuronScale>& scales) const {
+    if (!isMaskedLm())
+        return {nextTokenProbs(ids, scales)};
+    const auto positions = queryPositions(ids);
+    torch::NoGradGuard guard;
+    Hooks hooks;
+    for (int pos : positions)
+        for (auto& h : neuronScaleHooks(*this, scales, pos).list)
+            hooks.add(std::move(h));
+    auto logits =
+        m_internals->net->forward(idsTensor(*this, ids), hooks.empty() ? nullptr : &hooks);
+    std::vector<std::vector<float>> out;
+    for (int pos : positions) {
+        auto probs = torch::softmax(logits[0][pos], -1).to(torch::kCPU).contiguous();
+        out.emplace_back(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+    }
+    return out;
+}
+
 std::vector<float> LanguageModel::nextTokenProbs(const std::vector<int>& ids,
                                                  const std::vector<NeuronScale>& scales) const {
     if (ids.empty())
         throw Error("the prompt is empty");
     auto& in = *m_internals;
     torch::NoGradGuard guard;
+    if (isMaskedLm()) {
+        // The first mask asks; scales act there.
+        const int pos = queryPositions(ids).front();
+        const Hooks hooks = neuronScaleHooks(*this, scales, pos);
+        auto logits = in.net->forward(idsTensor(*this, ids), scales.empty() ? nullptr : &hooks);
+        auto probs = torch::softmax(logits[0][pos], -1).to(torch::kCPU).contiguous();
+        return std::vector<float>(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+    }
     const Hooks hooks = neuronScaleHooks(*this, scales, static_cast<int64_t>(ids.size()) - 1);
     auto logits =
         in.net->forward(idsTensor(*this, ids), scales.empty() ? nullptr : &hooks, nullptr, true);
@@ -339,6 +435,22 @@ std::vector<float> LanguageModel::nextTokenProbs(const std::vector<int>& ids,
     auto& in = *m_internals;
     auto& net = *in.net;
     auto& st = *cache.d;
+    if (isMaskedLm()) {
+        // Every position sees every other: nothing of an earlier pass holds.
+        *cache.d = PromptCache::State();
+        cache.d->layersRun = in.config.layers;
+        std::vector<float> plain = nextTokenProbs(ids);
+        if (base)
+            *base = plain;
+        bool scaled = false;
+        for (const auto& s : scales)
+            scaled = scaled || s.factor != 1.0f;
+        if (!scaled) {
+            neuronScaleHooks(*this, scales, 0); // checks every neuron
+            return plain;
+        }
+        return nextTokenProbs(ids, scales);
+    }
     torch::NoGradGuard guard;
     const auto n = static_cast<int64_t>(ids.size());
     const int L = in.config.layers;
@@ -417,6 +529,11 @@ std::vector<int> LanguageModel::generate(const std::vector<int>& ids, int maxNew
     if (ids.empty())
         throw Error("the prompt is empty");
     auto& in = *m_internals;
+    if (isMaskedLm())
+        throw Error("a masked language model (" + in.config.modelType +
+                    ") does not continue text; ask it with a cloze prompt that contains " +
+                    (in.tokenizer.maskId() ? in.tokenizer.tokenSpelling(*in.tokenizer.maskId())
+                                           : std::string("[MASK]")));
     torch::NoGradGuard guard;
     KvCache cache;
     std::vector<int> out;

@@ -122,12 +122,27 @@ public:
     // Face adds by default (Llama's BOS, for instance).
     PreparedPrompt prepare(const std::string& text, bool addSpecialTokens = true) const;
 
+    // A masked language model (BERT) answers cloze prompts: its prompt asks
+    // at its mask tokens, not after its last token.
+    bool isMaskedLm() const;
+    // The positions a prompt asks at: the last one for a causal model; each
+    // mask token for a masked one (an Error naming the mask token when the
+    // prompt has none).
+    std::vector<int> queryPositions(const std::vector<int>& ids) const;
+
     // Distribution of the next token after `ids`, with neurons scaled at the
-    // last position (the one that predicts).
+    // last position (the one that predicts); for a masked language model the
+    // distribution at the prompt's first mask, neurons scaled there.
     std::vector<float> nextTokenProbs(const std::vector<int>& ids,
                                       const std::vector<NeuronScale>& scales = {}) const;
+    // One distribution per query position (queryPositions), in one pass, with
+    // neurons scaled at each of them: several masks give one each.
+    std::vector<std::vector<float>> queryProbs(const std::vector<int>& ids,
+                                               const std::vector<NeuronScale>& scales = {}) const;
     // The same, reusing and then updating `cache` (see PromptCache); `base`,
-    // when given, receives the distribution without interventions too.
+    // when given, receives the distribution without interventions too. A
+    // masked language model has no causal prefix to reuse: every call runs
+    // full passes (reusedPositions() is 0).
     std::vector<float> nextTokenProbs(const std::vector<int>& ids,
                                       const std::vector<NeuronScale>& scales, PromptCache& cache,
                                       std::vector<float>* base = nullptr) const;
@@ -136,6 +151,7 @@ public:
     uint64_t weightsVersion() const;
     void noteWeightsChanged();
     std::vector<TokenProb> topK(const std::vector<float>& probs, int k) const;
+    // Greedy continuation; Error for a masked language model.
     std::vector<int> generate(const std::vector<int>& ids, int maxNewTokens) const;
 
 private:

@@ -57,6 +57,20 @@ std::map<int, torch::Tensor> scaleFactors(const LanguageModel& m,
 Hooks neuronScaleHooks(const LanguageModel& m, const std::vector<NeuronScale>& scales,
                        int64_t position);
 
+// A prompt and an answer of n tokens as one sequence. Causal model: the
+// prompt and the answer's first n - 1 tokens (teacher forcing). Masked model:
+// the prompt with its mask repeated to n masks in a row (a prompt with n
+// masks in a row is used as it is). The logits at position .. position + n - 1
+// score the answer's tokens; `position` is where the question's neurons are
+// read and scaled. Error when a masked model's prompt has no mask, or a run
+// of masks that fits neither 1 nor n.
+struct AnswerSequence {
+    std::vector<int> ids;
+    int64_t position = 0;
+};
+AnswerSequence answerSequence(const LanguageModel& m, const std::vector<int>& prompt,
+                              const std::vector<int>& answer);
+
 // log P(answer | prompt) per row, teacher-forced: logits [R, n, V] at the n
 // positions that predict the answer's n tokens, target [n] -> [R].
 torch::Tensor answerLogProb(const torch::Tensor& logits, const torch::Tensor& target);

@@ -1,16 +1,23 @@
 #!/usr/bin/python3
-"""Writes tiny random models of every decoder family in exact Hugging Face
+"""Writes tiny random models of every supported family in exact Hugging Face
 layout (config.json, model.safetensors or an index and shards,
-tokenizer.json) and golden figures computed by an independent reference
-forward pass written here in plain PyTorch, following each family's Hugging
-Face modeling conventions: the weights are used as stored (nn.Linear [out,
-in]), GPT-NeoX's fused qkv is split per head as its attention splits it, and
-rotary embeddings use the rotate-half convention with Hugging Face's
-inverse-frequency formulas (default, linear and llama3 scaling).
+tokenizer.json, or for BERT vocab.txt + tokenizer_config.json) and golden
+figures computed by an independent reference forward pass written here in
+plain PyTorch, following each family's Hugging Face modeling conventions:
+the weights are used as stored (nn.Linear [out, in]), GPT-NeoX's fused qkv
+is split per head as its attention splits it, rotary embeddings use the
+rotate-half convention with Hugging Face's inverse-frequency formulas
+(default, linear and llama3 scaling), and BERT (modeling_bert.py's
+BertForMaskedLM) sums word, position and token-type 0 embeddings and norms
+them, attends bidirectionally, norms after each residual sum (post-LN), uses
+the exact erf GELU, and predicts through the masked-LM head (dense, GELU,
+LayerNorm, decoder plus its bias).
 
 golden.json per model: the prompt ids, log-probabilities of the next token at
-every position, and knowledge-neuron integrated-gradient scores (m = 20,
-zero baseline, last position, every layer) for one target token.
+every position (for BERT: of the token at every position), and
+knowledge-neuron integrated-gradient scores (m = 20, zero baseline, every
+layer) for one target token at the last position, or for BERT at the
+prompt's [MASK] as in Dai et al. (ACL 2022), section 3.
 
 Needs Debian's python3-torch (run with /usr/bin/python3).
 Usage: /usr/bin/python3 make_families.py [OUT_DIR]
@@ -239,6 +246,64 @@ def forward(cfg, W, ids, neuron_override=None, record=None):
     return torch.stack(outs)
 
 
+def bert_forward(cfg, W, ids, neuron_override=None, record=None, at=None):
+    """BertForMaskedLM's log-probabilities [R, T, V]; neuron_override and
+    record act at position `at` (the mask)."""
+    R = 1 if neuron_override is None else neuron_override[1].shape[0]
+    T = len(ids)
+    ids_t = torch.tensor(ids)
+    eps = cfg["layer_norm_eps"]
+    H = cfg["num_attention_heads"]
+    d = cfg["hidden_size"] // H
+    gelu = torch.nn.functional.gelu  # exact erf form, BERT's "gelu"
+
+    def ln(x, base):
+        suffix = (".gamma", ".beta") if base + ".gamma" in W else (".weight", ".bias")
+        return layer_norm(x, W[base + suffix[0]], W[base + suffix[1]], eps)
+
+    def dense(x, base):
+        return x @ W[base + ".weight"].T + W[base + ".bias"]
+    outs = []
+    for r in range(R):
+        e = "bert.embeddings."
+        h = (W[e + "word_embeddings.weight"][ids_t] + W[e + "position_embeddings.weight"][:T] +
+             W[e + "token_type_embeddings.weight"][0])
+        h = ln(h, e + "LayerNorm")
+        for l in range(cfg["num_hidden_layers"]):
+            p = "bert.encoder.layer.%d." % l
+            q = dense(h, p + "attention.self.query").view(T, H, d)
+            k = dense(h, p + "attention.self.key").view(T, H, d)
+            v = dense(h, p + "attention.self.value").view(T, H, d)
+            scores = torch.einsum("thd,shd->hts", q, k) / math.sqrt(d)  # no causal mask
+            ctx = torch.einsum("hts,shd->thd", scores.softmax(-1), v).reshape(T, H * d)
+            h = ln(h + dense(ctx, p + "attention.output.dense"), p + "attention.output.LayerNorm")
+            a = gelu(dense(h, p + "intermediate.dense"))
+            if record is not None:
+                record[l] = a[at].detach()
+            if neuron_override is not None and neuron_override[0] == l:
+                a = torch.cat((a[:at], neuron_override[1][r:r + 1], a[at + 1:]), 0)
+            h = ln(h + dense(a, p + "output.dense"), p + "output.LayerNorm")
+        t = ln(gelu(dense(h, "cls.predictions.transform.dense")), "cls.predictions.transform.LayerNorm")
+        decoder = W.get("cls.predictions.decoder.weight", W["bert.embeddings.word_embeddings.weight"])
+        bias = W["cls.predictions.bias"] if "cls.predictions.bias" in W else W["cls.predictions.decoder.bias"]
+        outs.append(torch.log_softmax(t @ decoder.T + bias, -1))
+    return torch.stack(outs)
+
+
+def bert_ig_scores(cfg, W, ids, target, at):
+    base = {}
+    bert_forward(cfg, W, ids, record=base, at=at)
+    alphas = torch.arange(1, STEPS + 1, dtype=torch.float32) / STEPS
+    scores = []
+    for l in range(cfg["num_hidden_layers"]):
+        x = base[l]
+        rows = (alphas[:, None] * x[None, :]).clone().requires_grad_(True)
+        p = bert_forward(cfg, W, ids, (l, rows), at=at)[:, at, target].exp()
+        grad, = torch.autograd.grad(p.sum(), rows)
+        scores.append((x * grad.sum(0) / STEPS).tolist())
+    return scores
+
+
 def ig_scores(cfg, W, ids, target):
     base = {}
     forward(cfg, W, ids, record=base)
@@ -305,6 +370,79 @@ def random_weights(cfg, gen):
     return W
 
 
+def bert_weights(cfg, gen, old_names):
+    """BertForMaskedLM's tensors; old_names: LayerNorm gamma/beta as in
+    checkpoints converted from TensorFlow, and the decoder's bias under its
+    own name."""
+    D, N, V, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
+
+    def rnd(*shape, scale=0.2):
+        return torch.randn(*shape, generator=gen) * scale
+
+    def norm(base):
+        w, b = (".gamma", ".beta") if old_names else (".weight", ".bias")
+        return [(base + w, 1.0 + rnd(D, scale=0.1)), (base + b, rnd(D, scale=0.05))]
+
+    def dense(base, out, inp):
+        return [(base + ".weight", rnd(out, inp)), (base + ".bias", rnd(out, scale=0.05))]
+    e = "bert.embeddings."
+    W = [(e + "word_embeddings.weight", rnd(V, D, scale=0.5)),
+         (e + "position_embeddings.weight", rnd(cfg["max_position_embeddings"], D, scale=0.3)),
+         (e + "token_type_embeddings.weight", rnd(cfg["type_vocab_size"], D, scale=0.3))]
+    W += norm(e + "LayerNorm")
+    for l in range(L):
+        p = "bert.encoder.layer.%d." % l
+        for name in ("query", "key", "value"):
+            W += dense(p + "attention.self." + name, D, D)
+        W += dense(p + "attention.output.dense", D, D) + norm(p + "attention.output.LayerNorm")
+        W += dense(p + "intermediate.dense", N, D) + dense(p + "output.dense", D, N)
+        W += norm(p + "output.LayerNorm")
+    W += dense("cls.predictions.transform.dense", D, D) + norm("cls.predictions.transform.LayerNorm")
+    W.append(("cls.predictions.decoder.bias" if old_names else "cls.predictions.bias", rnd(V, scale=0.1)))
+    if not cfg.get("tie_word_embeddings", True):
+        W.append(("cls.predictions.decoder.weight", rnd(V, D, scale=0.5)))
+    return W
+
+
+def bert(**extra):
+    cfg = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "hidden_size": 32,
+           "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4,
+           "vocab_size": VOCAB, "max_position_embeddings": 64, "type_vocab_size": 2,
+           "layer_norm_eps": 1e-12, "hidden_act": "gelu", "position_embedding_type": "absolute",
+           "pad_token_id": 0, "torch_dtype": "float32"}
+    cfg.update(extra)
+    return cfg
+
+
+# BERT's vocabulary: its special tokens, then the words w5 .. w63.
+BERT_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + ["w%d" % i for i in range(5, VOCAB)]
+# "[CLS] w17 w42 w9 [MASK] w60 w11 [SEP]"
+BERT_PROMPT = [2, 17, 42, 9, 4, 60, 11, 3]
+BERT_MASK_AT = 4
+
+BERT_MODELS = [
+    ("bert", bert(), False),
+    ("bert-gamma-beta-untied", bert(tie_word_embeddings=False), True),
+]
+
+
+def write_bert(folder, cfg, tensors):
+    os.makedirs(folder, exist_ok=True)
+    for f in os.listdir(folder):
+        if f.endswith(".safetensors") or f.endswith(".json") or f.endswith(".txt"):
+            os.remove(os.path.join(folder, f))
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    # BertTokenizerFast's files: no tokenizer.json.
+    with open(os.path.join(folder, "vocab.txt"), "w") as f:
+        f.write("\n".join(BERT_VOCAB) + "\n")
+    with open(os.path.join(folder, "tokenizer_config.json"), "w") as f:
+        json.dump({"tokenizer_class": "BertTokenizer", "do_lower_case": True,
+                   "mask_token": "[MASK]"}, f, indent=2)
+    with open(os.path.join(folder, "model.safetensors"), "wb") as f:
+        f.write(safetensors_bytes(tensors, "F32"))
+
+
 def llama_like(model_type, arch, **extra):
     cfg = {"model_type": model_type, "architectures": [arch], "hidden_size": 32,
            "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -365,6 +503,21 @@ def main():
             json.dump(golden, f)
         if name == "llama-gqa-llama3rope":
             write_model(os.path.join(out, name + "-bf16-shards"), cfg, tensors, "BF16", shards=2)
+        print("wrote", folder)
+    for i, (name, cfg, old_names) in enumerate(BERT_MODELS):
+        gen = torch.Generator().manual_seed(2000 + i)
+        tensors = bert_weights(cfg, gen, old_names)
+        W = dict(tensors)
+        folder = os.path.join(out, name)
+        write_bert(folder, cfg, tensors)
+        with torch.no_grad():
+            logprobs = bert_forward(cfg, W, BERT_PROMPT)[0]
+        golden = {"prompt": BERT_PROMPT, "target": TARGET, "steps": STEPS, "mask_position": BERT_MASK_AT,
+                  "logprobs": [[round(v, 7) for v in row] for row in logprobs.tolist()],
+                  "ig": [[float("%.8g" % v) for v in row]
+                         for row in bert_ig_scores(cfg, W, BERT_PROMPT, TARGET, BERT_MASK_AT)]}
+        with open(os.path.join(folder, "golden.json"), "w") as f:
+            json.dump(golden, f)
         print("wrote", folder)
 
 
