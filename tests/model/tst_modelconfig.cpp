@@ -101,6 +101,42 @@ private Q_SLOTS:
         QTest::newRow("gpt_neox") << R"({"model_type":"gpt_neox","hidden_size":32,
             "intermediate_size":48,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":64,
             "rotary_pct":0.5,"use_parallel_residual":false})";
+        QTest::newRow("bert") << R"({"model_type":"bert","hidden_size":32,
+            "intermediate_size":48,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":64,
+            "type_vocab_size":3,"tie_word_embeddings":false})";
+    }
+
+    void readsBertBaseCased() {
+        // bert-base-cased's config.json: the paper's model (Dai et al., ACL
+        // 2022, section 4.1).
+        const auto c = ModelConfig::fromJson(
+            R"({"architectures":["BertForMaskedLM"],"attention_probs_dropout_prob":0.1,
+            "gradient_checkpointing":false,"hidden_act":"gelu","hidden_dropout_prob":0.1,
+            "hidden_size":768,"initializer_range":0.02,"intermediate_size":3072,
+            "layer_norm_eps":1e-12,"max_position_embeddings":512,"model_type":"bert",
+            "num_attention_heads":12,"num_hidden_layers":12,"pad_token_id":0,
+            "position_embedding_type":"absolute","transformers_version":"4.6.0.dev0",
+            "type_vocab_size":2,"use_cache":true,"vocab_size":28996})",
+            "c");
+        QCOMPARE(QString::fromStdString(c.family), QString("bert"));
+        QVERIFY(!c.causal);
+        QVERIFY(c.postNorm && c.embeddingNorm && c.headTransform && c.unembeddingBias);
+        QVERIFY(c.tiedEmbeddings);
+        QCOMPARE(c.tokenTypes, 2);
+        QCOMPARE(QString::fromStdString(c.activation), QString("gelu"));
+        QCOMPARE(c.normEps, 1e-12);
+        QCOMPARE(c.contextLength, 512);
+        QCOMPARE(c.headDim, 64);
+        // BertForMaskedLM's parameter count (no pooler): 108,340,804.
+        QCOMPARE(c.parameterCount(), int64_t(108340804));
+        QVERIFY(hasName(c, "bert.encoder.layer.11.output.dense.weight"));
+        QVERIFY(hasName(c, "cls.predictions.transform.dense.weight"));
+        QVERIFY(hasName(c, "cls.predictions.bias"));
+        QVERIFY(!hasName(c, "cls.predictions.decoder.weight")); // tied
+        for (const auto& t : tensorNames(c))
+            if (t.name == "bert.embeddings.LayerNorm.weight")
+                QCOMPARE(t.alternatives,
+                         std::vector<std::string>{"bert.embeddings.LayerNorm.gamma"});
     }
     void roundTripsThroughItsOwnJson() {
         QFETCH(QString, json);
@@ -118,7 +154,16 @@ private Q_SLOTS:
         QTest::newRow("unknown model_type")
             << R"({"model_type":"mamba"})"
             << "model_type 'mamba' is not supported (supported: gpt2, llama, mistral, qwen2, "
-               "qwen3, gpt_neox)";
+               "qwen3, gpt_neox, bert)";
+        QTest::newRow("relative positions")
+            << R"({"model_type":"bert","hidden_size":32,"intermediate_size":48,
+               "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":64,
+               "position_embedding_type":"relative_key"})"
+            << "position_embedding_type 'relative_key' is not supported";
+        QTest::newRow("bert decoder")
+            << R"({"model_type":"bert","hidden_size":32,"intermediate_size":48,
+               "num_hidden_layers":2,"num_attention_heads":4,"vocab_size":64,"is_decoder":true})"
+            << "'is_decoder'";
         QTest::newRow("kv heads do not divide heads")
             << R"({"model_type":"llama","hidden_size":64,"intermediate_size":8,
                "num_hidden_layers":1,"num_attention_heads":6,"num_key_value_heads":4,
