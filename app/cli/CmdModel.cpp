@@ -1,5 +1,7 @@
 #include "Commands.h"
 
+#include "Attribution.h"
+#include "Intervention.h"
 #include "LanguageModel.h"
 #include "Resources.h"
 
@@ -93,18 +95,39 @@ int cmdTokenize(const Args& a) {
 int cmdPredict(const Args& a) {
     if (a.has("edits"))
         return cmdPredictWithEdits(a);
-    a.allow({"model", "device", "prompt", "top-k", "scale", "no-special-tokens"});
+    a.allow({"model", "device", "prompt", "top-k", "scale", "no-special-tokens", "answer"});
     auto m = loadModel(a);
     const PreparedPrompt p = m->prepare(a.required("prompt"), !a.flag("no-special-tokens"));
     const int k = static_cast<int>(a.integer("top-k", 10));
     if (k <= 0)
         throw Error("--top-k must be positive");
-    const auto probs = m->nextTokenProbs(p.ids, parseScales(a));
+    const auto scales = parseScales(a);
+    // A masked model's cloze prompt: one distribution per mask; "top" is
+    // the first mask's.
+    const auto positions = m->queryPositions(p.ids);
+    const auto each = m->queryProbs(p.ids, scales);
+    auto topJson = [&](const std::vector<float>& probs) {
+        nlohmann::ordered_json top = nlohmann::ordered_json::array();
+        for (const auto& t : m->topK(probs, k))
+            top.push_back({{"token", t.token}, {"id", t.id}, {"prob", t.prob}});
+        return top;
+    };
     nlohmann::ordered_json j = promptJson(p);
-    nlohmann::ordered_json top = nlohmann::ordered_json::array();
-    for (const auto& t : m->topK(probs, k))
-        top.push_back({{"token", t.token}, {"id", t.id}, {"prob", t.prob}});
-    j["top"] = top;
+    j["top"] = topJson(each.front());
+    if (m->isMaskedLm()) {
+        nlohmann::ordered_json masks = nlohmann::ordered_json::array();
+        for (std::size_t i = 0; i < each.size(); ++i)
+            masks.push_back({{"position", positions[i]}, {"top", topJson(each[i])}});
+        j["masks"] = masks;
+    }
+    if (a.has("answer")) {
+        // P(answer): teacher-forced, or for a masked model one mask per token
+        // and the product of their probabilities.
+        const auto ids = encodeTarget(*m, a.get("answer"));
+        j["answer"] = {{"text", a.get("answer")},
+                       {"ids", ids},
+                       {"prob", answerProbs(*m, {p.ids}, ids, scales).front()}};
+    }
     printJson(j);
     return 0;
 }

@@ -296,17 +296,18 @@ AttributionGrid attributeIds(const LanguageModel& model, const std::vector<int>&
         if (id < 0 || id >= model.config().vocabSize)
             throw Error("target token id " + std::to_string(id) + " is outside the vocabulary");
     const auto start = Clock::now();
-    AttributionGrid g =
-        o.method == AttributionMethod::Fast && network(model).rowsMayShareCausalPrefix()
-            ? attributeFast(model, promptIds, targetIds, o)
-            : attributeReference(model, promptIds, targetIds, o);
+    // A masked model has no causal prefix to share: the reference method runs.
+    const bool fast =
+        o.method == AttributionMethod::Fast && network(model).rowsMayShareCausalPrefix();
+    AttributionGrid g = fast ? attributeFast(model, promptIds, targetIds, o)
+                             : attributeReference(model, promptIds, targetIds, o);
     g.promptIds = promptIds;
     for (int id : promptIds)
         g.promptTokens.push_back(model.tokenizer().tokenText(id));
     g.targetIds = targetIds;
     g.target = model.tokenizer().decode(targetIds);
     g.steps = o.steps;
-    g.method = o.method == AttributionMethod::Fast ? "fast" : "reference";
+    g.method = fast ? "fast" : "reference"; // the method that ran
     g.elapsedMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     return g;
 }

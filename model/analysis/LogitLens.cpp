@@ -53,9 +53,11 @@ LogitLens logitLensIds(const LanguageModel& model, const std::vector<int>& ids, 
             }
             lens.top.push_back(std::move(cell));
         }
-    lens.answerId = answerId >= 0 ? answerId : static_cast<int>(ia[L - 1][T - 1][0]);
+    // The position the prompt asks at: the last, or a masked model's mask.
+    const int64_t q = model.queryPositions(ids).front();
+    lens.answerId = answerId >= 0 ? answerId : static_cast<int>(ia[L - 1][q][0]);
     lens.answer = model.tokenizer().tokenText(lens.answerId);
-    auto last = probs.select(1, T - 1); // [L, V]
+    auto last = probs.select(1, q); // [L, V]
     auto p = last.select(1, lens.answerId).unsqueeze(1);
     auto rank = (last > p).sum(1).to(torch::kCPU);
     auto pc = p.squeeze(1).to(torch::kCPU).to(torch::kDouble);

@@ -12,7 +12,9 @@
 //    at each position.
 //  - An empty prompt, top-k <= 0, an answer outside the vocabulary and a
 //    prompt longer than the context are Errors naming them.
-// Works for every causal family through the transformer interface.
+// Works for every family through the transformer interface; for a masked
+// model (BERT) the answer is followed at the prompt's first mask instead of
+// the last position.
 #include "LanguageModel.h"
 
 #include <string>

@@ -312,6 +312,11 @@ private Q_SLOTS:
         QVERIFY2(std::abs(got - product) < 1e-6 * std::max(1.0, product) + 1e-9,
                  qPrintable(QString("%1 vs %2").arg(got).arg(product)));
 
+        // Attribution reads the neurons at the mask and says which method ran.
+        const auto grid = attributeIds(*m, golden.prompt, {golden.target});
+        QCOMPARE(QString::fromStdString(grid.method), QString("reference"));
+        QVERIFY(std::abs(grid.targetProb - probs[static_cast<std::size_t>(golden.target)]) < 1e-6);
+
         // The prompt cache runs full passes and equals them.
         PromptCache cache;
         std::vector<float> base;
