@@ -16,6 +16,7 @@
 #include "SeracEditor.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 
@@ -182,10 +183,29 @@ int cmdCheckEdits(const Args& a) {
     return 0;
 }
 
+nlohmann::ordered_json evalEditMetricsReport(const std::vector<Record>& records,
+                                             const nlohmann::ordered_json& fingerprint) {
+    const auto& o = fingerprint.at("options");
+    return {{"edits", o.at("edits")},
+            {"input", o.at("input")},
+            {"metrics", "EasyEdit (reliability, generalization, locality, portability: "
+                        "teacher-forced token accuracy); CounterFact (rewrite, paraphrase, "
+                        "neighborhood success: P(new) > P(true))"},
+            {"runs", records}};
+}
+
+// The items are the (method, mode) runs, in the order given: each is one
+// evaluation of the whole edit set (batch and sequential modes apply every
+// edit, so the edits themselves are not split).
 int cmdEvalEditMetrics(const Args& a) {
-    a.allow({"model", "device", "edits", "from", "serac", "method", "mode", "threshold", "limit",
-             "steps", "table", "skip-bad"});
-    auto model = LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "cpu"));
+    a.allowBatch({"model", "device", "edits", "from", "serac", "method", "mode", "threshold",
+                  "limit", "steps", "table", "skip-bad"});
+    // Its partials are told apart from the fact-world form's by the name.
+    const ShardArgs shard = shardArgs(a, "eval-edits-metrics");
+    if (shard.sharded && a.has("table"))
+        throw Error("--table prints the whole run: leave it out with --shard, merge prints JSON");
+    const std::string modelDir = a.get("model", defaultModelDir());
+    auto model = LanguageModel::load(modelDir, a.get("device", "cpu"));
     const EditImportResult in = importArg(a, "edits");
     std::vector<EditMethod> methods = {EditMethod::Serac};
     if (a.has("method")) {
@@ -199,53 +219,70 @@ int cmdEvalEditMetrics(const Args& a) {
         for (const auto& m : a.all("mode"))
             modes.push_back(parseEditEvalMode(m));
     }
-    nlohmann::ordered_json runs = nlohmann::ordered_json::array();
-    std::vector<EditMetricsResult> results;
+    std::vector<std::pair<EditMethod, EditEvalMode>> items;
+    auto names = nlohmann::ordered_json::array();
     for (EditMethod method : methods)
         for (EditEvalMode mode : modes) {
-            EditMetricsOptions o;
-            o.method = method;
-            o.mode = mode;
-            o.seracDir = a.get("serac", defaultSeracDir());
-            o.threshold = a.number("threshold", -1);
-            o.limit = static_cast<int>(a.integer("limit", -1));
-            o.knSteps = static_cast<int>(a.integer("steps", o.knSteps));
-            std::cerr << editMethodName(method) << " " << editEvalModeName(mode) << "..."
-                      << std::endl;
-            const EditMetricsResult r = evaluateEditMetrics(model, in.memory, o);
-            nlohmann::ordered_json recs = nlohmann::ordered_json::array();
-            for (const auto& rec : r.records) {
-                nlohmann::ordered_json j = {
-                    {"edit", rec.editId},
-                    {"prompt", rec.prompt},
-                    {"reliability", rec.reliability},
-                    {"generalization", value(rec.generalization)},
-                    {"locality", value(rec.locality)},
-                    {"portability", value(rec.portability)},
-                    {"rewrite_success", value(opt(rec.rewriteSuccess))},
-                    {"paraphrase_success", value(rec.paraphraseSuccess)},
-                    {"neighborhood_success", value(rec.neighborhoodSuccess)}};
-                if (!rec.note.empty())
-                    j["note"] = rec.note;
-                recs.push_back(j);
-            }
-            const auto& t = r.totals;
-            runs.push_back({{"method", r.method},
-                            {"mode", r.mode},
-                            {"records", t.records},
-                            {"not_applied", t.notApplied},
-                            {"seconds", r.seconds},
-                            {"total",
-                             {{"reliability", t.reliability},
-                              {"generalization", value(t.generalization)},
-                              {"locality", value(t.locality)},
-                              {"portability", value(t.portability)},
-                              {"rewrite_success", value(t.rewriteSuccess)},
-                              {"paraphrase_success", value(t.paraphraseSuccess)},
-                              {"neighborhood_success", value(t.neighborhoodSuccess)}}},
-                            {"per_record", recs}});
-            results.push_back(r);
+            items.push_back({method, mode});
+            names.push_back(editMethodName(method) + "/" + editEvalModeName(mode));
         }
+    EditMetricsOptions base;
+    base.seracDir = a.get("serac", defaultSeracDir());
+    base.threshold = a.number("threshold", -1);
+    base.limit = static_cast<int>(a.integer("limit", -1));
+    base.knSteps = static_cast<int>(a.integer("steps", base.knSteps));
+    std::vector<std::string> data = {a.get("edits")};
+    std::error_code ec;
+    if (shard.sharded && std::filesystem::exists(base.seracDir, ec))
+        data.push_back(base.seracDir);
+    const BatchRun run = startBatch(a, "eval-edits-metrics", items.size(), modelDir, data,
+                                    {{"edits", a.get("edits")},
+                                     {"input", importJson(in)},
+                                     {"runs", names},
+                                     {"threshold", base.threshold},
+                                     {"limit", base.limit},
+                                     {"steps", base.knSteps}});
+    std::vector<Record> runs;
+    std::vector<EditMetricsResult> results;
+    for (std::size_t item : run.mine) {
+        const auto [method, mode] = items[item];
+        EditMetricsOptions o = base;
+        o.method = method;
+        o.mode = mode;
+        std::cerr << editMethodName(method) << " " << editEvalModeName(mode) << "..." << std::endl;
+        const EditMetricsResult r = evaluateEditMetrics(model, in.memory, o);
+        nlohmann::ordered_json recs = nlohmann::ordered_json::array();
+        for (const auto& rec : r.records) {
+            nlohmann::ordered_json j = {{"edit", rec.editId},
+                                        {"prompt", rec.prompt},
+                                        {"reliability", rec.reliability},
+                                        {"generalization", value(rec.generalization)},
+                                        {"locality", value(rec.locality)},
+                                        {"portability", value(rec.portability)},
+                                        {"rewrite_success", value(opt(rec.rewriteSuccess))},
+                                        {"paraphrase_success", value(rec.paraphraseSuccess)},
+                                        {"neighborhood_success", value(rec.neighborhoodSuccess)}};
+            if (!rec.note.empty())
+                j["note"] = rec.note;
+            recs.push_back(j);
+        }
+        const auto& t = r.totals;
+        runs.push_back({{"method", r.method},
+                        {"mode", r.mode},
+                        {"records", t.records},
+                        {"not_applied", t.notApplied},
+                        {"seconds", r.seconds},
+                        {"total",
+                         {{"reliability", t.reliability},
+                          {"generalization", value(t.generalization)},
+                          {"locality", value(t.locality)},
+                          {"portability", value(t.portability)},
+                          {"rewrite_success", value(t.rewriteSuccess)},
+                          {"paraphrase_success", value(t.paraphraseSuccess)},
+                          {"neighborhood_success", value(t.neighborhoodSuccess)}}},
+                        {"per_record", recs}});
+        results.push_back(r);
+    }
     if (a.has("table")) {
         std::printf("%-17s %-10s %7s %6s %6s %6s %6s %6s %6s %6s %8s\n", "method", "mode",
                     "records", "rel", "gen", "loc", "port", "rw_s", "para_s", "neigh_s", "seconds");
@@ -259,13 +296,7 @@ int cmdEvalEditMetrics(const Args& a) {
         }
         return 0;
     }
-    printJson({{"edits", a.get("edits")},
-               {"input", importJson(in)},
-               {"metrics", "EasyEdit (reliability, generalization, locality, portability: "
-                           "teacher-forced token accuracy); CounterFact (rewrite, paraphrase, "
-                           "neighborhood success: P(new) > P(true))"},
-               {"runs", runs}});
-    return 0;
+    return finishBatch(run, runs, evalEditMetricsReport);
 }
 
 } // namespace scalpel::cli

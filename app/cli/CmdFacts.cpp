@@ -1,5 +1,7 @@
 #include "Commands.h"
 
+#include "Batch.h"
+
 #include "EvalFacts.h"
 #include "FactWorld.h"
 #include "LanguageModel.h"
@@ -54,10 +56,35 @@ int cmdTrainLm(const Args& a) {
     return 0;
 }
 
+nlohmann::ordered_json evalFactsReport(const std::vector<Record>& records,
+                                       const nlohmann::ordered_json& fingerprint) {
+    std::vector<RelationScore> scores;
+    for (const auto& r : records) {
+        RelationScore s;
+        s.relation = r.at("relation").get<std::string>();
+        s.prompts = static_cast<int>(recordNumber(r, "prompts"));
+        s.correct = static_cast<int>(recordNumber(r, "correct"));
+        s.probSum = recordNumber(r, "prob_sum");
+        scores.push_back(s);
+    }
+    const FactEval e = summarizeFacts(std::move(scores));
+    auto row = [](const RelationScore& r) {
+        return nlohmann::ordered_json{
+            {"prompts", r.prompts}, {"top1", r.accuracy()}, {"mean_prob", r.meanProb}};
+    };
+    nlohmann::ordered_json rel = nlohmann::ordered_json::object();
+    for (const auto& r : e.relations)
+        rel[r.relation] = row(r);
+    return {{"split", fingerprint.at("options").at("split")},
+            {"relations", rel},
+            {"overall", row(e.overall)}};
+}
+
+// The items are the fact world's relations, each scored on its own.
 int cmdEvalFacts(const Args& a) {
-    a.allow({"model", "device", "facts", "split"});
-    auto m = LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "auto"));
-    const FactWorld w = FactWorld::load(a.get("facts", defaultFactsPath()));
+    a.allowBatch({"model", "device", "facts", "split"});
+    const std::string modelDir = a.get("model", defaultModelDir());
+    const std::string factsPath = a.get("facts", defaultFactsPath());
     const std::string s = a.get("split", "heldout");
     TemplateSplit split;
     if (s == "train")
@@ -68,16 +95,18 @@ int cmdEvalFacts(const Args& a) {
         split = TemplateSplit::Novel;
     else
         throw Error("--split must be train, heldout or novel");
-    const FactEval e = evaluateFacts(*m, w, split);
-    auto row = [](const RelationScore& r) {
-        return nlohmann::ordered_json{
-            {"prompts", r.prompts}, {"top1", r.accuracy()}, {"mean_prob", r.meanProb}};
-    };
-    nlohmann::ordered_json rel = nlohmann::ordered_json::object();
-    for (const auto& r : e.relations)
-        rel[r.relation] = row(r);
-    printJson({{"split", s}, {"relations", rel}, {"overall", row(e.overall)}});
-    return 0;
+    const FactWorld w = FactWorld::load(factsPath);
+    const BatchRun run =
+        startBatch(a, "eval-facts", w.relations().size(), modelDir, {factsPath}, {{"split", s}});
+    auto m = LanguageModel::load(modelDir, a.get("device", "auto"));
+    std::vector<Record> records;
+    if (!run.mine.empty())
+        for (const auto& r : evaluateFacts(*m, w, split, {}, run.mine).relations)
+            records.push_back({{"relation", r.relation},
+                               {"prompts", r.prompts},
+                               {"correct", r.correct},
+                               {"prob_sum", r.probSum}});
+    return finishBatch(run, records, evalFactsReport);
 }
 
 } // namespace scalpel::cli

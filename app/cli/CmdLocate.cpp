@@ -12,6 +12,7 @@
 #include "Resources.h"
 #include "ValueProjection.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -227,37 +228,47 @@ int cmdTrace(const Args& a) {
     return 0;
 }
 
-int cmdTraceEval(const Args& a) {
-    a.allow({"model", "device", "facts", "facts-per-relation", "kind", "samples", "noise", "window",
-             "seed", "approximate", "method", "sigma", "noise-subjects", "plots",
-             "compare-approximate", "no-special-tokens"});
-    auto m = loadModel(a);
-    const FactWorld w = FactWorld::load(a.get("facts", defaultFactsPath()));
-    CausalTraceOptions o = traceOptions(a);
-    o.sigma = noiseSigma(a, *m).first;
-    const long long perRelation = a.integer("facts-per-relation", 5);
-    if (perRelation <= 0)
-        throw Error("--facts-per-relation must be positive, got " + std::to_string(perRelation));
-    // The first N facts of each relation, each with one of the relation's
-    // training templates in turn.
-    std::vector<TraceEvalFactInput> facts;
-    for (const auto& r : w.relations()) {
-        const auto templates = w.templates(r.id, TemplateSplit::Train);
-        if (templates.empty())
-            continue;
-        const auto fs = w.factsOf(r.id);
-        for (std::size_t i = 0; i < fs.size() && i < static_cast<std::size_t>(perRelation); ++i)
-            facts.push_back({fs[i].subject, r.id,
-                             FactWorld::prompt(templates[i % templates.size()], fs[i].subject),
-                             fs[i].object});
+namespace {
+
+Record traceRecord(const TraceEvalRecord& r, double seconds) {
+    auto effects = nlohmann::ordered_json::array();
+    for (const auto& e : r.classEffect)
+        effects.push_back(e.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(e));
+    return {
+        {"subject", r.fact.subject},     {"relation", r.fact.relation}, {"prompt", r.fact.prompt},
+        {"answer", r.fact.answer},       {"traced", r.traced},          {"clean", r.fact.clean},
+        {"corrupted", r.fact.corrupted}, {"class_effect", effects},     {"seconds", seconds}};
+}
+
+TraceEvalRecord traceFromRecord(const Record& j) {
+    TraceEvalRecord r;
+    r.fact.subject = j.at("subject").get<std::string>();
+    r.fact.relation = j.at("relation").get<std::string>();
+    r.fact.prompt = j.at("prompt").get<std::string>();
+    r.fact.answer = j.at("answer").get<std::string>();
+    r.traced = j.at("traced").get<bool>();
+    r.fact.clean = recordNumber(j, "clean");
+    r.fact.corrupted = recordNumber(j, "corrupted");
+    for (const auto& e : j.at("class_effect"))
+        r.classEffect.push_back(e.is_null() ? std::vector<double>() : e.get<std::vector<double>>());
+    return r;
+}
+
+} // namespace
+
+nlohmann::ordered_json traceEvalReport(const std::vector<Record>& records,
+                                       const nlohmann::ordered_json& fingerprint) {
+    const auto& o = fingerprint.at("options");
+    std::vector<TraceKind> kinds;
+    for (const auto& k : o.at("kinds"))
+        kinds.push_back(parseTraceKind(k.get<std::string>()));
+    std::vector<TraceEvalRecord> rs;
+    double seconds = 0;
+    for (const auto& r : records) {
+        rs.push_back(traceFromRecord(r));
+        seconds += recordNumber(r, "seconds");
     }
-    const auto ev = traceEval(
-        *m, facts, o,
-        [](double f, const std::string& what) {
-            std::cerr << static_cast<int>(100 * f) << "%  " << what << std::endl;
-            return true;
-        },
-        a.flag("compare-approximate"));
+    const TraceEval ev = summarizeTraceEval(rs, kinds, o.at("layers").get<int>());
     nlohmann::ordered_json effects;
     for (std::size_t k = 0; k < ev.kinds.size(); ++k) {
         nlohmann::ordered_json byClass;
@@ -272,44 +283,125 @@ int cmdTraceEval(const Args& a) {
     for (int c = 0; c < kTokenClasses; ++c)
         counts[tokenClassName(static_cast<TokenClass>(c))] =
             ev.classCount[static_cast<std::size_t>(c)];
-    if (a.has("plots")) {
-        const std::string dir = a.required("plots");
-        std::filesystem::create_directories(dir);
-        for (std::size_t k = 0; k < ev.kinds.size(); ++k) {
-            const std::string path = dir + "/trace-eval-" + traceKindName(ev.kinds[k]) + ".svg";
-            std::ofstream out(path);
-            if (!(out << effectSvg(ev, k)))
-                throw Error("cannot write " + path);
-        }
+    return {{"facts_tried", ev.factsTried},
+            {"facts_traced", ev.facts.size()},
+            {"mean_clean_score", ev.meanClean},
+            {"mean_corrupted_score", ev.meanCorrupted},
+            {"mean_total_effect", ev.meanClean - ev.meanCorrupted},
+            {"layers", ev.layers},
+            {"samples", o.at("samples")},
+            {"noise", o.at("noise")},
+            {"sigma", o.at("sigma")},
+            {"window", o.at("window")},
+            {"method", o.at("method")},
+            {"facts_per_class", counts},
+            {"average_indirect_effect", effects},
+            {"seconds", seconds},
+            {"note", "average indirect effect: restored P(answer) - corrupted P(answer), by "
+                     "token class and layer, over facts the model gets right (ROME, Fig. 2)"}};
+}
+
+// The items are the traced facts (the first N of each relation); each is
+// traced on its own with the same seed, so a shard's facts come out as in
+// the whole run. --plots and --compare-approximate need every fact: they
+// are for unsharded runs.
+int cmdTraceEval(const Args& a) {
+    a.allowBatch({"model", "device", "facts", "facts-per-relation", "kind", "samples", "noise",
+                  "window", "seed", "approximate", "method", "sigma", "noise-subjects", "plots",
+                  "compare-approximate", "no-special-tokens"});
+    const ShardArgs shard = shardArgs(a, "trace-eval");
+    if (shard.sharded && (a.has("plots") || a.flag("compare-approximate")))
+        throw Error("--plots and --compare-approximate need every fact: leave out --shard");
+    const std::string modelDir = a.get("model", defaultModelDir());
+    const std::string factsPath = a.get("facts", defaultFactsPath());
+    CausalTraceOptions o = traceOptions(a);
+    const long long perRelation = a.integer("facts-per-relation", 5);
+    if (perRelation <= 0)
+        throw Error("--facts-per-relation must be positive, got " + std::to_string(perRelation));
+    auto m = loadModel(a);
+    const FactWorld w = FactWorld::load(factsPath);
+    o.sigma = noiseSigma(a, *m).first;
+    // The first N facts of each relation, each with one of the relation's
+    // training templates in turn.
+    std::vector<TraceEvalFactInput> facts;
+    for (const auto& r : w.relations()) {
+        const auto templates = w.templates(r.id, TemplateSplit::Train);
+        if (templates.empty())
+            continue;
+        const auto fs = w.factsOf(r.id);
+        for (std::size_t i = 0; i < fs.size() && i < static_cast<std::size_t>(perRelation); ++i)
+            facts.push_back({fs[i].subject, r.id,
+                             FactWorld::prompt(templates[i % templates.size()], fs[i].subject),
+                             fs[i].object});
     }
-    nlohmann::ordered_json correlation;
-    for (std::size_t k = 0; k < ev.approximateCorrelation.size(); ++k)
-        correlation[traceKindName(ev.kinds[k])] = {
-            {"all", ev.approximateCorrelation[k]},
-            {"by_layer", ev.approximateCorrelationByLayer[k]}};
-    nlohmann::ordered_json j = {
-        {"facts_tried", ev.factsTried},
-        {"facts_traced", ev.facts.size()},
-        {"mean_clean_score", ev.meanClean},
-        {"mean_corrupted_score", ev.meanCorrupted},
-        {"mean_total_effect", ev.meanClean - ev.meanCorrupted},
-        {"layers", ev.layers},
-        {"samples", o.samples},
-        {"noise", o.noise},
-        {"sigma", o.sigma},
-        {"window", o.window},
-        {"method", o.method == TraceMethod::Fast    ? "fast"
-                   : o.method == TraceMethod::Naive ? "naive"
-                                                    : "approximate"},
-        {"facts_per_class", counts},
-        {"average_indirect_effect", effects},
-        {"seconds", ev.seconds},
-        {"note", "average indirect effect: restored P(answer) - corrupted P(answer), by "
-                 "token class and layer, over facts the model gets right (ROME, Fig. 2)"}};
-    if (a.flag("compare-approximate"))
-        j["approximate_correlation"] = correlation;
-    printJson(j);
-    return 0;
+    const std::string method = o.method == TraceMethod::Fast    ? "fast"
+                               : o.method == TraceMethod::Naive ? "naive"
+                                                                : "approximate";
+    auto kinds = nlohmann::ordered_json::array();
+    for (TraceKind k : o.kinds)
+        kinds.push_back(traceKindName(k));
+    std::vector<std::string> data = {factsPath};
+    if (a.has("noise-subjects"))
+        data.push_back(a.get("noise-subjects"));
+    const BatchRun run = startBatch(a, "trace-eval", facts.size(), modelDir, data,
+                                    {{"facts_per_relation", perRelation},
+                                     {"kinds", kinds},
+                                     {"samples", o.samples},
+                                     {"noise", o.noise},
+                                     {"sigma", o.sigma},
+                                     {"window", o.window},
+                                     {"seed", o.seed},
+                                     {"method", method},
+                                     {"special_tokens", o.addSpecialTokens},
+                                     {"layers", m->config().layers}});
+    if (a.has("plots") || a.flag("compare-approximate")) {
+        // The whole run in one call: plots and correlations need every trace.
+        std::vector<TraceEvalRecord> rs;
+        const TraceEval ev = traceEval(
+            *m, facts, o,
+            [](double f, const std::string& what) {
+                std::cerr << static_cast<int>(100 * f) << "%  " << what << std::endl;
+                return true;
+            },
+            a.flag("compare-approximate"), &rs);
+        if (a.has("plots")) {
+            const std::string dir = a.required("plots");
+            std::filesystem::create_directories(dir);
+            for (std::size_t k = 0; k < ev.kinds.size(); ++k) {
+                const std::string path = dir + "/trace-eval-" + traceKindName(ev.kinds[k]) + ".svg";
+                std::ofstream out(path);
+                if (!(out << effectSvg(ev, k)))
+                    throw Error("cannot write " + path);
+            }
+        }
+        // The report from the same records the batch path writes.
+        std::vector<Record> records;
+        for (const auto& r : rs)
+            records.push_back(traceRecord(r, 0));
+        nlohmann::ordered_json j = traceEvalReport(records, run.fingerprint);
+        j["seconds"] = ev.seconds;
+        if (a.flag("compare-approximate")) {
+            nlohmann::ordered_json correlation;
+            for (std::size_t k = 0; k < ev.approximateCorrelation.size(); ++k)
+                correlation[traceKindName(ev.kinds[k])] = {
+                    {"all", ev.approximateCorrelation[k]},
+                    {"by_layer", ev.approximateCorrelationByLayer[k]}};
+            j["approximate_correlation"] = correlation;
+        }
+        printJson(j);
+        return 0;
+    }
+    std::vector<Record> records;
+    for (std::size_t k = 0; k < run.mine.size(); ++k) {
+        const auto& f = facts[run.mine[k]];
+        std::cerr << static_cast<int>(100.0 * k / run.mine.size()) << "%  " << f.prompt
+                  << std::endl;
+        const auto start = std::chrono::steady_clock::now();
+        const TraceEvalRecord r = traceEvalFact(*m, f, o);
+        records.push_back(traceRecord(
+            r, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
+    }
+    return finishBatch(run, records, traceEvalReport);
 }
 
 int cmdLens(const Args& a) {

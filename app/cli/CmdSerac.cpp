@@ -172,53 +172,75 @@ int cmdTrainSerac(const Args& a) {
     return 0;
 }
 
+nlohmann::ordered_json evalEditsReport(const std::vector<Record>& records,
+                                       const nlohmann::ordered_json& /*fingerprint*/) {
+    return {{"results", records}};
+}
+
+// The items are the (backend, edits in memory) rows, in the order printed.
 int cmdEvalEdits(const Args& a) {
     if (a.has("edits"))
         return cmdEvalEditMetrics(a);
-    a.allow({"model", "device", "facts", "serac", "edits-in-memory", "seed", "backend", "threshold",
-             "scope-top-k", "max-inputs"});
-    auto base = LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "cpu"));
-    const FactWorld world = FactWorld::load(a.get("facts", defaultFactsPath()));
+    a.allowBatch({"model", "device", "facts", "serac", "edits-in-memory", "seed", "backend",
+                  "threshold", "scope-top-k", "max-inputs"});
+    shardArgs(a, "eval-edits"); // a bad --shard fails before any work
+    const std::string modelDir = a.get("model", defaultModelDir());
+    const std::string factsPath = a.get("facts", defaultFactsPath());
+    auto base = LanguageModel::load(modelDir, a.get("device", "cpu"));
+    const FactWorld world = FactWorld::load(factsPath);
     std::vector<int> sizes = {1, 10, 100, 1000};
     if (a.has("edits-in-memory"))
         sizes = {static_cast<int>(a.integer("edits-in-memory", 1000))};
     std::vector<std::string> backends = {"trained", "in-context"};
     if (a.has("backend"))
         backends = {a.get("backend")};
-    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    for (const auto& b : backends) {
-        auto editor = loadEditor(a, base);
-        if (b == "trained")
-            editor->setBackend(CounterfactualBackend::Trained);
-        else if (b == "in-context")
-            editor->setBackend(CounterfactualBackend::InContext);
-        else
+    for (const auto& b : backends)
+        if (b != "trained" && b != "in-context")
             throw Error("--backend takes trained or in-context, got '" + b + "'");
+    std::vector<std::pair<std::string, int>> items;
+    auto names = nlohmann::ordered_json::array();
+    for (const auto& b : backends)
         for (int n : sizes) {
-            SeracEvalOptions o;
-            o.editsInMemory = n;
-            o.seed = static_cast<uint64_t>(a.integer("seed", 1));
-            o.maxInputs = static_cast<int>(a.integer("max-inputs", o.maxInputs));
-            const SeracEvalResult r = evaluateSerac(*editor, world, o);
-            std::cerr << b << " N=" << n << " ES " << r.editSuccess << " DD " << r.drawdown
-                      << " AUROC " << r.auroc << std::endl;
-            rows.push_back({{"edits_in_memory", n},
-                            {"backend", r.backend},
-                            {"es", r.editSuccess},
-                            {"routed_to_edit", r.routedToEdit},
-                            {"dd", r.drawdown},
-                            {"dd_hard", r.drawdownHard},
-                            {"dd_random", r.drawdownRandom},
-                            {"auroc", r.auroc},
-                            {"ms_per_query", r.msPerQuery},
-                            {"in_scope_inputs", r.inScope},
-                            {"hard_inputs", r.hard},
-                            {"random_inputs", r.random},
-                            {"threshold", editor->threshold()}});
+            items.push_back({b, n});
+            names.push_back(b + "/" + std::to_string(n));
         }
+    const uint64_t seed = static_cast<uint64_t>(a.integer("seed", 1));
+    const int maxInputs = static_cast<int>(a.integer("max-inputs", SeracEvalOptions().maxInputs));
+    const BatchRun run = startBatch(a, "eval-edits", items.size(), modelDir,
+                                    {factsPath, a.get("serac", defaultSeracDir())},
+                                    {{"rows", names},
+                                     {"seed", seed},
+                                     {"max_inputs", maxInputs},
+                                     {"threshold", a.get("threshold")},
+                                     {"scope_top_k", a.get("scope-top-k")}});
+    std::vector<Record> rows;
+    for (std::size_t item : run.mine) {
+        const auto& [b, n] = items[item];
+        auto editor = loadEditor(a, base);
+        editor->setBackend(b == "trained" ? CounterfactualBackend::Trained
+                                          : CounterfactualBackend::InContext);
+        SeracEvalOptions o;
+        o.editsInMemory = n;
+        o.seed = seed;
+        o.maxInputs = maxInputs;
+        const SeracEvalResult r = evaluateSerac(*editor, world, o);
+        std::cerr << b << " N=" << n << " ES " << r.editSuccess << " DD " << r.drawdown << " AUROC "
+                  << r.auroc << std::endl;
+        rows.push_back({{"edits_in_memory", n},
+                        {"backend", r.backend},
+                        {"es", r.editSuccess},
+                        {"routed_to_edit", r.routedToEdit},
+                        {"dd", r.drawdown},
+                        {"dd_hard", r.drawdownHard},
+                        {"dd_random", r.drawdownRandom},
+                        {"auroc", r.auroc},
+                        {"ms_per_query", r.msPerQuery},
+                        {"in_scope_inputs", r.inScope},
+                        {"hard_inputs", r.hard},
+                        {"random_inputs", r.random},
+                        {"threshold", editor->threshold()}});
     }
-    printJson({{"results", rows}});
-    return 0;
+    return finishBatch(run, rows, evalEditsReport);
 }
 
 } // namespace scalpel::cli

@@ -1,6 +1,7 @@
 #pragma once
 // The scalpel-cli subcommands. Each prints JSON on stdout and throws
 // scalpel::Error for anything the user got wrong.
+#include "Batch.h"
 #include "CliArgs.h"
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,25 @@ int cmdTraceEval(const Args& a);
 int cmdLens(const Args& a);
 int cmdNeuron(const Args& a);
 int cmdNeuronsFor(const Args& a);
+// merge FILES... --out RESULT: a sharded run's partials, as the unsharded
+// run prints them (CmdMerge.cpp).
+int cmdMerge(const Args& a);
+// attribute-batch: every fact of a facts or edit file, one scores file each.
+int cmdAttributeBatch(const Args& a);
+
+// The report builders of the batch commands (see Batch.h).
+nlohmann::ordered_json knEvalReport(const std::vector<Record>& records,
+                                    const nlohmann::ordered_json& fingerprint);
+nlohmann::ordered_json evalFactsReport(const std::vector<Record>& records,
+                                       const nlohmann::ordered_json& fingerprint);
+nlohmann::ordered_json attributeBatchReport(const std::vector<Record>& records,
+                                            const nlohmann::ordered_json& fingerprint);
+nlohmann::ordered_json evalEditsReport(const std::vector<Record>& records,
+                                       const nlohmann::ordered_json& fingerprint);
+nlohmann::ordered_json evalEditMetricsReport(const std::vector<Record>& records,
+                                             const nlohmann::ordered_json& fingerprint);
+nlohmann::ordered_json traceEvalReport(const std::vector<Record>& records,
+                                       const nlohmann::ordered_json& fingerprint);
 
 inline void printJson(const nlohmann::ordered_json& j) {
     std::cout << j.dump(2) << std::endl;

@@ -9,6 +9,7 @@
 #include <vector>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace {
 
@@ -21,12 +22,14 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X] [--label-smoothing 0.1]
               [--ffn-drop 0.2]
               [--layers L] [--hidden H] [--heads A] [--checkpoint-every N] [--facts-per-relation N]
-  eval-facts  [--model DIR] [--facts FILE] [--split train|heldout|novel]
+  eval-facts  [--model DIR] [--facts FILE] [--split train|heldout|novel] [--shard I/N [--partial F]]
   attribute   [--model DIR] --prompt P (--target T | --target-id N) [--steps 20]
               [--method fast|reference] [--no-special-tokens]
+  attribute-batch [--model DIR] (--facts FILE | --edits FILE [--from FORMAT] [--answer true|new])
+              --out-dir DIR [--steps 20] [--method fast|reference] [--shard I/N [--partial F]]
   knowledge-neurons [--model DIR] (--fact SUBJECT:RELATION | --prompts-file F (--target T | --target-id N))
               [--threshold 0.2] [--share 0.7] [--steps 20]
-  kn-eval     [--model DIR] [--facts-per-relation N] [--seed S]
+  kn-eval     [--model DIR] [--facts-per-relation N] [--seed S] [--shard I/N [--partial F]]
   kn-edit     [--model DIR] (--fact S:R --new-object O | --erase-relation R) --out DIR2
               [--facts-per-relation 10]
   trace       [--model DIR] --prompt P --subject S [--answer A] [--kind hidden|mlp|attn|all]
@@ -34,6 +37,7 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
               [--approximate | --method fast|naive|approximate] [--sigma X | --noise-subjects FILE]
   trace-eval  [--model DIR] [--facts-per-relation 5] [--samples 10] [--noise 3] [--window 10]
               [--seed N] [--kind ...] [--approximate] [--plots DIR] [--compare-approximate]
+              [--shard I/N [--partial F]]
   lens        [--model DIR] --prompt P [--top-k 5] [--answer A]
   neuron      [--model DIR] --layer L --index I [--top-k 10] [--final-norm]
   neurons-for [--model DIR] (--token T | --token-id N) [--prompt P] [--top-k 20]
@@ -42,15 +46,21 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   scope       [--model DIR] [--serac DIR] --edits FILE --prompt P
   predict     ... --edits FILE [--serac DIR] [--backend trained|in-context]
   eval-edits  [--model DIR] [--serac DIR] [--edits-in-memory N] [--seed S]
-              [--backend trained|in-context]
+              [--backend trained|in-context] [--shard I/N [--partial F]]
   eval-edits  --edits FILE [--from FORMAT] [--method serac|serac-in-context|kn-update ...]
               [--mode batch|sequential ...] [--limit N] [--threshold P] [--steps 20] [--table]
+              [--shard I/N [--partial F]]
   convert-edits --in FILE [--from FORMAT] --to counterfact|zsre|mquake|knowedit|scalpel --out FILE
               [--skip-bad] [--model DIR]
   export-facts [--facts FILE] [--format counterfact|zsre|mquake|knowedit|scalpel] --out FILE
               [--count N] [--seed S] [--paraphrases 3] [--neighbours 3]
   check-edits --edits FILE [--from FORMAT] [--model DIR] [--serac DIR] [--threshold P]
               [--scope-top-k 4] [--candidate-floor 0.05] [--no-scope] [--facts FILE]
+  merge       FILES... --out RESULT      the partials of a sharded run -> what the unsharded run prints
+  merge       FILES... --missing [--shards N]   which shards are still to run
+Batch commands (eval-facts, kn-eval, trace-eval, attribute-batch, eval-edits) take
+--shard I/N: shard I (0 to N-1) works on items I, I+N, I+2N, ... and writes their records
+with its inputs' fingerprint to --partial F (default COMMAND.shard-I-of-N.json) for merge.
 Edit files: FORMAT is scalpel, counterfact, zsre, mquake or knowedit (detected when not given).
 Every command takes --threads N (LibTorch threads; default $SCALPEL_THREADS, else the core count).
 --serac defaults to resources/models/serac.
@@ -98,6 +108,7 @@ int main(int argc, char** argv) {
         {"train-lm", cmdTrainLm},
         {"eval-facts", cmdEvalFacts},
         {"attribute", cmdAttribute},
+        {"attribute-batch", cmdAttributeBatch},
         {"knowledge-neurons", cmdKnowledgeNeurons},
         {"kn-eval", cmdKnEval},
         {"kn-edit", cmdKnEdit},
@@ -112,6 +123,7 @@ int main(int argc, char** argv) {
         {"convert-edits", cmdConvertEdits},
         {"export-facts", cmdExportFacts},
         {"check-edits", cmdCheckEdits},
+        {"merge", cmdMerge},
     };
     auto it = commands.find(argv[1]);
     if (it == commands.end()) {
@@ -153,7 +165,9 @@ int main(int argc, char** argv) {
                        rest.begin() + static_cast<std::ptrdiff_t>(i + take));
             --i;
         }
-        Args args(static_cast<int>(rest.size()), rest.data(), 2);
+        const bool merge = !std::strcmp(argv[1], "merge");
+        Args args(static_cast<int>(rest.size()), rest.data(), 2,
+                  merge ? std::set<std::string>{"missing"} : std::set<std::string>{}, merge);
         return it->second(args);
     } catch (const std::exception& e) {
         std::string msg = e.what();

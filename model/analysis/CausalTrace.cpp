@@ -536,70 +536,88 @@ std::vector<TokenClass> tokenClasses(int t, int tokens, int begin, int end) {
     return out;
 }
 
-TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactInput>& facts,
-                    const CausalTraceOptions& options,
-                    const std::function<bool(double, const std::string&)>& progress,
-                    bool compareApproximate) {
-    const auto start = Clock::now();
+namespace {
+
+// traceEvalFact, also handing back the trace (compareApproximate needs it).
+TraceEvalRecord traceOne(const LanguageModel& model, const TraceEvalFactInput& in,
+                         const CausalTraceOptions& o, CausalTrace* trace) {
     const int L = model.config().layers;
+    TraceEvalRecord rec;
+    rec.fact = {in.subject, in.relation, in.prompt, in.answer, 0, 0};
+    const PreparedPrompt p = model.prepare(in.prompt, o.addSpecialTokens);
+    const int answerId = encodeTarget(model, in.answer)[0];
+    const auto probs = model.nextTokenProbs(p.ids);
+    if (std::max_element(probs.begin(), probs.end()) - probs.begin() != answerId)
+        return rec;
+    CausalTraceOptions quiet = o;
+    quiet.progress = {};
+    CausalTrace tr = causalTrace(model, in.prompt, in.subject, in.answer, quiet);
+    const int T = static_cast<int>(tr.ids.size());
+    rec.traced = true;
+    rec.fact.clean = tr.cleanScore;
+    rec.fact.corrupted = tr.corruptedScore;
+    rec.classEffect.assign(kTokenClasses, {});
+    // Each class's mean over its tokens in this prompt.
+    for (int c = 0; c < kTokenClasses; ++c) {
+        std::vector<int> ts;
+        for (int t = 0; t < T; ++t)
+            for (TokenClass k : tokenClasses(t, T, tr.subjectBegin, tr.subjectEnd))
+                if (static_cast<int>(k) == c)
+                    ts.push_back(t);
+        if (ts.empty())
+            continue;
+        auto& e = rec.classEffect[static_cast<std::size_t>(c)];
+        e.assign(tr.grids.size() * static_cast<std::size_t>(L), 0.0);
+        for (std::size_t k = 0; k < tr.grids.size(); ++k)
+            for (int l = 0; l < L; ++l) {
+                double m = 0;
+                for (int t : ts)
+                    m += tr.grids[k].at(t, l) - tr.corruptedScore;
+                e[k * static_cast<std::size_t>(L) + static_cast<std::size_t>(l)] = m / ts.size();
+            }
+    }
+    if (trace)
+        *trace = std::move(tr);
+    return rec;
+}
+
+} // namespace
+
+TraceEvalRecord traceEvalFact(const LanguageModel& model, const TraceEvalFactInput& fact,
+                              const CausalTraceOptions& options) {
+    return traceOne(model, fact, options, nullptr);
+}
+
+TraceEval summarizeTraceEval(const std::vector<TraceEvalRecord>& records,
+                             const std::vector<TraceKind>& kinds, int layers) {
+    const int L = layers;
     TraceEval ev;
     ev.layers = L;
-    ev.kinds = options.kinds;
+    ev.kinds = kinds;
     // Per kind, class and layer: sums over facts; per class: facts that have
     // a token of that class.
-    std::vector<std::vector<double>> sum(options.kinds.size(),
-                                         std::vector<double>(kTokenClasses * L, 0.0));
+    std::vector<std::vector<double>> sum(kinds.size(), std::vector<double>(kTokenClasses * L, 0.0));
     ev.classCount.assign(kTokenClasses, 0);
-    // [kind][layer] -> (exact, approximate) effects.
-    std::vector<std::vector<std::vector<std::pair<double, double>>>> pairs(
-        options.kinds.size(), std::vector<std::vector<std::pair<double, double>>>(L));
-    CausalTraceOptions o = options;
-    o.progress = {};
-    for (std::size_t f = 0; f < facts.size(); ++f) {
-        const auto& in = facts[f];
-        if (progress && !progress(static_cast<double>(f) / facts.size(), in.prompt))
-            throw Cancelled();
+    for (const auto& r : records) {
         ++ev.factsTried;
-        const PreparedPrompt p = model.prepare(in.prompt, o.addSpecialTokens);
-        const int answerId = encodeTarget(model, in.answer)[0];
-        const auto probs = model.nextTokenProbs(p.ids);
-        if (std::max_element(probs.begin(), probs.end()) - probs.begin() != answerId)
+        if (!r.traced)
             continue;
-        const CausalTrace tr = causalTrace(model, in.prompt, in.subject, in.answer, o);
-        const int T = static_cast<int>(tr.ids.size());
-        if (compareApproximate) {
-            CausalTraceOptions ao = o;
-            ao.method = TraceMethod::Approximate;
-            const CausalTrace ap = causalTrace(model, in.prompt, in.subject, in.answer, ao);
-            for (std::size_t k = 0; k < tr.grids.size(); ++k)
-                for (int t = tr.subjectBegin; t < T; ++t)
-                    for (int l = 0; l < L; ++l)
-                        pairs[k][static_cast<std::size_t>(l)].push_back(
-                            {tr.grids[k].at(t, l) - tr.corruptedScore,
-                             ap.grids[k].at(t, l) - ap.corruptedScore});
-        }
-        // Each class's mean over its tokens in this prompt.
-        for (int c = 0; c < kTokenClasses; ++c) {
-            std::vector<int> ts;
-            for (int t = 0; t < T; ++t)
-                for (TokenClass k : tokenClasses(t, T, tr.subjectBegin, tr.subjectEnd))
-                    if (static_cast<int>(k) == c)
-                        ts.push_back(t);
-            if (ts.empty())
+        for (int c = 0; c < kTokenClasses && c < static_cast<int>(r.classEffect.size()); ++c) {
+            const auto& e = r.classEffect[static_cast<std::size_t>(c)];
+            if (e.empty())
                 continue;
+            if (e.size() != kinds.size() * static_cast<std::size_t>(L))
+                throw Error("trace-eval: the record of '" + r.fact.prompt + "' has " +
+                            std::to_string(e.size()) + " effects, not kinds x layers");
             ++ev.classCount[c];
-            for (std::size_t k = 0; k < tr.grids.size(); ++k)
-                for (int l = 0; l < L; ++l) {
-                    double m = 0;
-                    for (int t : ts)
-                        m += tr.grids[k].at(t, l) - tr.corruptedScore;
-                    sum[k][static_cast<std::size_t>(c) * L + l] += m / ts.size();
-                }
+            for (std::size_t k = 0; k < kinds.size(); ++k)
+                for (int l = 0; l < L; ++l)
+                    sum[k][static_cast<std::size_t>(c) * L + l] +=
+                        e[k * static_cast<std::size_t>(L) + static_cast<std::size_t>(l)];
         }
-        ev.facts.push_back(
-            {in.subject, in.relation, in.prompt, in.answer, tr.cleanScore, tr.corruptedScore});
-        ev.meanClean += tr.cleanScore;
-        ev.meanCorrupted += tr.corruptedScore;
+        ev.facts.push_back(r.fact);
+        ev.meanClean += r.fact.clean;
+        ev.meanCorrupted += r.fact.corrupted;
     }
     if (!ev.facts.empty()) {
         ev.meanClean /= ev.facts.size();
@@ -614,6 +632,41 @@ TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactI
                         sum[k][static_cast<std::size_t>(c) * L + l] / ev.classCount[c]);
         ev.effect.push_back(std::move(e));
     }
+    return ev;
+}
+
+TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactInput>& facts,
+                    const CausalTraceOptions& options,
+                    const std::function<bool(double, const std::string&)>& progress,
+                    bool compareApproximate, std::vector<TraceEvalRecord>* recordsOut) {
+    const auto start = Clock::now();
+    const int L = model.config().layers;
+    // [kind][layer] -> (exact, approximate) effects.
+    std::vector<std::vector<std::vector<std::pair<double, double>>>> pairs(
+        options.kinds.size(), std::vector<std::vector<std::pair<double, double>>>(L));
+    CausalTraceOptions o = options;
+    o.progress = {};
+    std::vector<TraceEvalRecord> records;
+    for (std::size_t f = 0; f < facts.size(); ++f) {
+        const auto& in = facts[f];
+        if (progress && !progress(static_cast<double>(f) / facts.size(), in.prompt))
+            throw Cancelled();
+        CausalTrace tr;
+        records.push_back(traceOne(model, in, o, compareApproximate ? &tr : nullptr));
+        if (compareApproximate && records.back().traced) {
+            const int T = static_cast<int>(tr.ids.size());
+            CausalTraceOptions ao = o;
+            ao.method = TraceMethod::Approximate;
+            const CausalTrace ap = causalTrace(model, in.prompt, in.subject, in.answer, ao);
+            for (std::size_t k = 0; k < tr.grids.size(); ++k)
+                for (int t = tr.subjectBegin; t < T; ++t)
+                    for (int l = 0; l < L; ++l)
+                        pairs[k][static_cast<std::size_t>(l)].push_back(
+                            {tr.grids[k].at(t, l) - tr.corruptedScore,
+                             ap.grids[k].at(t, l) - ap.corruptedScore});
+        }
+    }
+    TraceEval ev = summarizeTraceEval(records, options.kinds, L);
     if (compareApproximate)
         for (const auto& byLayer : pairs) {
             std::vector<std::pair<double, double>> all;
@@ -628,6 +681,8 @@ TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactI
     if (progress)
         progress(1.0, "done");
     ev.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (recordsOut)
+        *recordsOut = std::move(records);
     return ev;
 }
 

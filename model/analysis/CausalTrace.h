@@ -179,11 +179,33 @@ struct TraceEvalFactInput {
     std::string answer;
 };
 
+// One fact's share of traceEval: whether the model got it right (only then
+// is it traced), its clean and corrupted scores, and per token class the
+// mean over the class's tokens of restored - corrupted, [kind * layers +
+// layer] (empty when the prompt has no token of the class). Facts are traced
+// independently (each with the options' seed), so a sharded run's facts come
+// out as in the whole run.
+struct TraceEvalRecord {
+    TraceEvalFact fact;
+    bool traced = false;
+    std::vector<std::vector<double>> classEffect; // [class][kind * layers + layer]
+};
+
+TraceEvalRecord traceEvalFact(const LanguageModel& model, const TraceEvalFactInput& fact,
+                              const CausalTraceOptions& options);
+
+// traceEval's averages from every fact's record, in fact order (the effects
+// without compareApproximate's correlations; seconds left 0).
+TraceEval summarizeTraceEval(const std::vector<TraceEvalRecord>& records,
+                             const std::vector<TraceKind>& kinds, int layers);
+
 // Traces every fact whose answer is the model's clean top-1 and averages.
-// progress(fraction, what) returning false cancels.
+// progress(fraction, what) returning false cancels. `records`, when given,
+// receives every fact's record (what summarizeTraceEval averages).
 TraceEval traceEval(const LanguageModel& model, const std::vector<TraceEvalFactInput>& facts,
                     const CausalTraceOptions& options,
                     const std::function<bool(double, const std::string&)>& progress = {},
-                    bool compareApproximate = false);
+                    bool compareApproximate = false,
+                    std::vector<TraceEvalRecord>* records = nullptr);
 
 } // namespace scalpel

@@ -7,15 +7,39 @@
 
 namespace scalpel {
 
-FactEval evaluateFacts(const LanguageModel& model, const FactWorld& world, TemplateSplit split,
-                       const std::function<bool(double)>& progress) {
-    const Tokenizer& tok = model.tokenizer();
+FactEval summarizeFacts(std::vector<RelationScore> relations) {
     FactEval out;
-    std::vector<std::vector<int>> prompts;
-    std::vector<int> answers;
-    std::vector<std::size_t> relationOf;
-    for (const auto& r : world.relations()) {
-        out.relations.push_back({r.id});
+    out.relations = std::move(relations);
+    out.overall.relation = "overall";
+    for (auto& r : out.relations) {
+        out.overall.prompts += r.prompts;
+        out.overall.correct += r.correct;
+        out.overall.probSum += r.probSum;
+        r.meanProb = r.prompts ? r.probSum / r.prompts : 0;
+    }
+    out.overall.meanProb = out.overall.prompts ? out.overall.probSum / out.overall.prompts : 0;
+    return out;
+}
+
+FactEval evaluateFacts(const LanguageModel& model, const FactWorld& world, TemplateSplit split,
+                       const std::function<bool(double)>& progress,
+                       const std::vector<std::size_t>& relations) {
+    const Tokenizer& tok = model.tokenizer();
+    const auto& all = world.relations();
+    std::vector<std::size_t> chosen = relations;
+    if (chosen.empty())
+        for (std::size_t i = 0; i < all.size(); ++i)
+            chosen.push_back(i);
+    std::vector<RelationScore> scores;
+    for (std::size_t ci = 0; ci < chosen.size(); ++ci) {
+        if (chosen[ci] >= all.size())
+            throw Error("eval-facts: relation " + std::to_string(chosen[ci]) +
+                        " is past the fact world's " + std::to_string(all.size()) + " relations");
+        const auto& r = all[chosen[ci]];
+        RelationScore rs;
+        rs.relation = r.id;
+        std::vector<std::vector<int>> prompts;
+        std::vector<int> answers;
         const auto templates = world.templates(r.id, split);
         for (const auto& f : world.factsOf(r.id)) {
             const auto answer = tok.encode(f.object);
@@ -24,28 +48,20 @@ FactEval evaluateFacts(const LanguageModel& model, const FactWorld& world, Templ
             for (const auto& t : templates) {
                 prompts.push_back(tok.encode(FactWorld::prompt(t, f.subject)));
                 answers.push_back(answer[0]);
-                relationOf.push_back(out.relations.size() - 1);
             }
         }
+        const double base = static_cast<double>(ci) / chosen.size();
+        const auto each = scoreEach(model, prompts, answers, [&](double f) {
+            return !progress || progress(base + f / chosen.size());
+        });
+        for (const auto& s : each) {
+            rs.prompts++;
+            rs.correct += s.top1 ? 1 : 0;
+            rs.probSum += std::exp(s.logProb);
+        }
+        scores.push_back(rs);
     }
-    const auto scores = scoreEach(model, prompts, answers, progress);
-    for (std::size_t i = 0; i < scores.size(); ++i) {
-        auto& rs = out.relations[relationOf[i]];
-        rs.prompts++;
-        rs.correct += scores[i].top1 ? 1 : 0;
-        rs.meanProb += std::exp(scores[i].logProb);
-    }
-    out.overall.relation = "overall";
-    for (auto& r : out.relations) {
-        out.overall.prompts += r.prompts;
-        out.overall.correct += r.correct;
-        out.overall.meanProb += r.meanProb;
-        if (r.prompts)
-            r.meanProb /= r.prompts;
-    }
-    if (out.overall.prompts)
-        out.overall.meanProb /= out.overall.prompts;
-    return out;
+    return summarizeFacts(std::move(scores));
 }
 
 } // namespace scalpel

@@ -15,6 +15,7 @@ struct RelationScore {
     int prompts = 0;
     int correct = 0;
     double meanProb = 0;
+    double probSum = 0; // of the right answer's probability over the prompts
     double accuracy() const { return prompts ? static_cast<double>(correct) / prompts : 0; }
 };
 
@@ -23,7 +24,16 @@ struct FactEval {
     RelationScore overall;
 };
 
+// Each relation's prompts are scored on their own, so a relation's figures
+// do not depend on which other relations are scored with it (a shard of a
+// sharded run scores some): `relations` are indices into world.relations(),
+// empty for all.
 FactEval evaluateFacts(const LanguageModel& model, const FactWorld& world, TemplateSplit split,
-                       const std::function<bool(double)>& progress = {});
+                       const std::function<bool(double)>& progress = {},
+                       const std::vector<std::size_t>& relations = {});
+
+// The overall row and each relation's mean from their prompts, correct
+// answers and probability sums, as evaluateFacts computes them.
+FactEval summarizeFacts(std::vector<RelationScore> relations);
 
 } // namespace scalpel

@@ -38,6 +38,20 @@ PromptSetScore scoreFacts(const LanguageModel& m, const std::vector<FactPrompts>
     return scorePrompts(m, prompts, targets);
 }
 
+// Each relation draws from its own stream, seeded by the seed and the
+// relation's name, so a relation's result does not depend on which other
+// relations are evaluated with it (a shard of a sharded run evaluates some).
+std::mt19937_64 relationRng(uint64_t seed, const std::string& relation) {
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : relation) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    std::seed_seq s{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
+                    static_cast<uint32_t>(h), static_cast<uint32_t>(h >> 32)};
+    return std::mt19937_64(s);
+}
+
 template <typename T> std::vector<T> sample(std::vector<T> v, std::size_t n, std::mt19937_64& rng) {
     std::shuffle(v.begin(), v.end(), rng);
     if (v.size() > n)
@@ -47,12 +61,60 @@ template <typename T> std::vector<T> sample(std::vector<T> v, std::size_t n, std
 
 } // namespace
 
+KnRelationEval averageKnRelations(const std::vector<KnRelationEval>& relations, int layers) {
+    // Unweighted mean over relations.
+    KnRelationEval a;
+    a.relation = "average";
+    const double R = static_cast<double>(relations.size());
+    a.byLayer.assign(static_cast<std::size_t>(layers), {});
+    for (const auto& e : relations)
+        for (std::size_t l = 0; l < e.byLayer.size(); ++l) {
+            const auto& le = e.byLayer[l];
+            auto& al = a.byLayer[l];
+            al.facts += le.facts;
+            al.meanNeurons += le.meanNeurons * le.facts;
+            al.suppressOwn += le.suppressOwn * le.facts;
+            al.amplifyOwn += le.amplifyOwn * le.facts;
+        }
+    for (auto& al : a.byLayer)
+        if (al.facts)
+            for (double* v : {&al.meanNeurons, &al.suppressOwn, &al.amplifyOwn})
+                *v /= al.facts;
+    for (const auto& e : relations) {
+        a.facts += e.facts;
+        a.factsWithNeurons += e.factsWithNeurons;
+        a.updates += e.updates;
+        a.erasedNeurons += e.erasedNeurons;
+        a.seconds += e.seconds;
+        a.meanNeurons += e.meanNeurons / R;
+        a.suppressOwn += e.suppressOwn / R;
+        a.suppressOther += e.suppressOther / R;
+        a.suppressRandom += e.suppressRandom / R;
+        a.amplifyOwn += e.amplifyOwn / R;
+        a.amplifyOther += e.amplifyOther / R;
+        a.amplifyRandom += e.amplifyRandom / R;
+        a.updateSuccess += e.updateSuccess / R;
+        a.updatePplSameBefore += e.updatePplSameBefore / R;
+        a.updatePplSameAfter += e.updatePplSameAfter / R;
+        a.updatePplOtherBefore += e.updatePplOtherBefore / R;
+        a.updatePplOtherAfter += e.updatePplOtherAfter / R;
+        a.eraseAccBefore += e.eraseAccBefore / R;
+        a.eraseAccAfter += e.eraseAccAfter / R;
+        a.erasePplBefore += e.erasePplBefore / R;
+        a.erasePplAfter += e.erasePplAfter / R;
+        a.eraseOtherAccBefore += e.eraseOtherAccBefore / R;
+        a.eraseOtherAccAfter += e.eraseOtherAccAfter / R;
+        a.eraseOtherPplBefore += e.eraseOtherPplBefore / R;
+        a.eraseOtherPplAfter += e.eraseOtherPplAfter / R;
+    }
+    return a;
+}
+
 KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& model,
                                       const FactWorld& world, const KnEvalOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     const LanguageModel& m = *model;
     const auto& cfg = m.config();
-    std::mt19937_64 rng(o.seed);
     KnEvalResult result;
     const auto& relations = world.relations();
     auto usable = [&](const Fact& f) {
@@ -65,8 +127,19 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             if (usable(f))
                 factsByRelation[r.id].push_back(f);
 
-    for (std::size_t ri = 0; ri < relations.size(); ++ri) {
-        const std::string rel = relations[ri].id;
+    std::vector<std::size_t> chosen = o.relations;
+    if (chosen.empty())
+        for (std::size_t i = 0; i < relations.size(); ++i)
+            chosen.push_back(i);
+    for (std::size_t i : chosen)
+        if (i >= relations.size())
+            throw Error("kn-eval: relation " + std::to_string(i) + " is past the fact world's " +
+                        std::to_string(relations.size()) + " relations");
+    const std::size_t R = chosen.size();
+    for (std::size_t ci = 0; ci < R; ++ci) {
+        const std::string rel = relations[chosen[ci]].id;
+        std::mt19937_64 rng = relationRng(o.seed, rel);
+        const auto relationStart = std::chrono::steady_clock::now();
         KnRelationEval e;
         e.relation = rel;
         const auto facts =
@@ -76,8 +149,8 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
         std::vector<std::vector<NeuronId>> neuronsOf;
         std::map<NeuronId, int> frequency;
         for (std::size_t fi = 0; fi < facts.size(); ++fi) {
-            if (o.progress && !o.progress((ri + 0.5 * fi / facts.size()) / relations.size(),
-                                          rel + ": attribution"))
+            if (o.progress &&
+                !o.progress((ci + 0.5 * fi / facts.size()) / R, rel + ": attribution"))
                 throw Cancelled();
             fps.push_back(promptsOf(m, world, facts[fi]));
             AttributionOptions ao;
@@ -153,7 +226,7 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
                               &e.suppressRandom, &e.amplifyRandom})
                 *v /= counted;
         }
-        if (o.progress && !o.progress((ri + 0.6) / relations.size(), rel + ": fact updates"))
+        if (o.progress && !o.progress((ci + 0.6) / R, rel + ": fact updates"))
             throw Cancelled();
 
         // Fact updates: drop neurons shared by more than 10% of the
@@ -209,7 +282,7 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
                               &e.updatePplOtherBefore, &e.updatePplOtherAfter})
                 *v /= e.updates;
         }
-        if (o.progress && !o.progress((ri + 0.8) / relations.size(), rel + ": erasure"))
+        if (o.progress && !o.progress((ci + 0.8) / R, rel + ": erasure"))
             throw Cancelled();
 
         // Relation erasure: the 20 neurons found most often.
@@ -236,52 +309,11 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             e.eraseOtherPplBefore = ob.perplexity;
             e.eraseOtherPplAfter = oa.perplexity;
         }
+        e.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - relationStart).count();
         result.relations.push_back(e);
     }
-    // Unweighted mean over relations.
-    auto& a = result.average;
-    a.relation = "average";
-    const double R = static_cast<double>(result.relations.size());
-    a.byLayer.assign(static_cast<std::size_t>(cfg.layers), {});
-    for (const auto& e : result.relations)
-        for (std::size_t l = 0; l < e.byLayer.size(); ++l) {
-            const auto& le = e.byLayer[l];
-            auto& al = a.byLayer[l];
-            al.facts += le.facts;
-            al.meanNeurons += le.meanNeurons * le.facts;
-            al.suppressOwn += le.suppressOwn * le.facts;
-            al.amplifyOwn += le.amplifyOwn * le.facts;
-        }
-    for (auto& al : a.byLayer)
-        if (al.facts)
-            for (double* v : {&al.meanNeurons, &al.suppressOwn, &al.amplifyOwn})
-                *v /= al.facts;
-    for (const auto& e : result.relations) {
-        a.facts += e.facts;
-        a.factsWithNeurons += e.factsWithNeurons;
-        a.updates += e.updates;
-        a.erasedNeurons += e.erasedNeurons;
-        a.meanNeurons += e.meanNeurons / R;
-        a.suppressOwn += e.suppressOwn / R;
-        a.suppressOther += e.suppressOther / R;
-        a.suppressRandom += e.suppressRandom / R;
-        a.amplifyOwn += e.amplifyOwn / R;
-        a.amplifyOther += e.amplifyOther / R;
-        a.amplifyRandom += e.amplifyRandom / R;
-        a.updateSuccess += e.updateSuccess / R;
-        a.updatePplSameBefore += e.updatePplSameBefore / R;
-        a.updatePplSameAfter += e.updatePplSameAfter / R;
-        a.updatePplOtherBefore += e.updatePplOtherBefore / R;
-        a.updatePplOtherAfter += e.updatePplOtherAfter / R;
-        a.eraseAccBefore += e.eraseAccBefore / R;
-        a.eraseAccAfter += e.eraseAccAfter / R;
-        a.erasePplBefore += e.erasePplBefore / R;
-        a.erasePplAfter += e.erasePplAfter / R;
-        a.eraseOtherAccBefore += e.eraseOtherAccBefore / R;
-        a.eraseOtherAccAfter += e.eraseOtherAccAfter / R;
-        a.eraseOtherPplBefore += e.eraseOtherPplBefore / R;
-        a.eraseOtherPplAfter += e.eraseOtherPplAfter / R;
-    }
+    result.average = averageKnRelations(result.relations, cfg.layers);
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return result;

@@ -22,6 +22,9 @@ struct KnEvalOptions {
     int steps = 20;
     double threshold = 0.2;
     double share = 0.7;
+    // Indices into world.relations() to evaluate, in this order; empty: all.
+    // A relation's result does not depend on which others are evaluated.
+    std::vector<std::size_t> relations;
     std::function<bool(double, const std::string&)> progress;
 };
 
@@ -51,6 +54,7 @@ struct KnRelationEval {
     double eraseAccBefore = 0, eraseAccAfter = 0, erasePplBefore = 0, erasePplAfter = 0;
     double eraseOtherAccBefore = 0, eraseOtherAccAfter = 0;
     double eraseOtherPplBefore = 0, eraseOtherPplAfter = 0;
+    double seconds = 0; // spent on this relation (the average: their sum)
 };
 
 struct KnEvalResult {
@@ -58,6 +62,10 @@ struct KnEvalResult {
     KnRelationEval average;
     double seconds = 0;
 };
+
+// The unweighted mean over relations (by layer: weighted by facts), as
+// KnEvalResult::average; a merge of sharded runs rebuilds it from the rows.
+KnRelationEval averageKnRelations(const std::vector<KnRelationEval>& relations, int layers);
 
 KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& model,
                                       const FactWorld& world, const KnEvalOptions& options);
