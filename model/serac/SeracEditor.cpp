@@ -4,6 +4,7 @@
 #include "Error.h"
 #include "JsonFields.h"
 #include "ModelInternals.h"
+#include "ScopeIndex.h"
 #include "SeracEncoder.h"
 
 #include <nlohmann/json.hpp>
@@ -53,6 +54,48 @@ struct SeracEditor::Impl {
     mutable torch::Tensor deviceEmbeddings; // non-CPU devices: a copy, rebuilt when stale
     mutable bool deviceStale = true;
 
+    // The approximate embedding stage for large memories (see ScopeIndexMode).
+    ScopeIndexMode indexMode = ScopeIndexMode::Auto;
+    std::unique_ptr<ScopeIndex> index;
+    std::vector<int64_t> slotOfRow; // row -> index slot, while the index is on
+    std::vector<int64_t> rowOfSlot; // index slot -> row, -1 once removed
+    std::size_t indexRebuilds = 0;
+
+    bool indexWanted() const {
+        switch (indexMode) {
+        case ScopeIndexMode::On:
+            return !entries.empty();
+        case ScopeIndexMode::Off:
+            return false;
+        case ScopeIndexMode::Auto:
+            break;
+        }
+        // Hysteresis: on from kScopeIndexFrom, off again below half of it.
+        return entries.size() >= (index ? kScopeIndexFrom / 2 : kScopeIndexFrom);
+    }
+
+    // A fresh index over every row, in row order.
+    void buildIndex() {
+        index = std::make_unique<ScopeIndex>(dim);
+        index->add(embeddings.data(), entries.size());
+        slotOfRow.resize(entries.size());
+        std::iota(slotOfRow.begin(), slotOfRow.end(), int64_t(0));
+        rowOfSlot = slotOfRow;
+        ++indexRebuilds;
+    }
+
+    // Brings the index in line with indexWanted() after rows changed; a
+    // graph with too many removed nodes is built afresh.
+    void settleIndex() {
+        if (!indexWanted()) {
+            index.reset();
+            slotOfRow.clear();
+            rowOfSlot.clear();
+        } else if (!index || index->deadShare() > kScopeIndexDeadShare) {
+            buildIndex();
+        }
+    }
+
     std::vector<int> encodeForScope(const std::string& text) const {
         std::vector<int> ids = tok.encode(text);
         const int ctx = embedNet->config().nPositions;
@@ -83,6 +126,14 @@ struct SeracEditor::Impl {
     void removeRow(std::size_t i) {
         const std::size_t last = entries.size() - 1;
         rowOf.erase(entries[i].id);
+        if (index) {
+            const int64_t gone = slotOfRow[i];
+            index->remove(gone);
+            rowOfSlot[static_cast<std::size_t>(gone)] = -1;
+            slotOfRow[i] = slotOfRow[last];
+            rowOfSlot[static_cast<std::size_t>(slotOfRow[i])] = static_cast<int64_t>(i);
+            slotOfRow.pop_back();
+        }
         if (i != last) {
             entries[i] = std::move(entries[last]);
             std::copy_n(embeddings.begin() + static_cast<std::ptrdiff_t>(last * dim), dim,
@@ -102,7 +153,16 @@ struct SeracEditor::Impl {
             entries.push_back(entryOf(*e));
             texts.push_back(e->prompt);
         }
+        const std::size_t firstRow = entries.size() - edits.size();
         embedTexts(texts, embeddings);
+        if (index && !edits.empty()) {
+            const int64_t first = index->add(
+                embeddings.data() + firstRow * static_cast<std::size_t>(dim), edits.size());
+            for (std::size_t r = 0; r < edits.size(); ++r) {
+                slotOfRow.push_back(first + static_cast<int64_t>(r));
+                rowOfSlot.push_back(static_cast<int64_t>(firstRow + r));
+            }
+        }
     }
 
     // Follows the changes of the named edits only.
@@ -153,6 +213,9 @@ struct SeracEditor::Impl {
         rowOf.clear();
         for (std::size_t i = 0; i < entries.size(); ++i)
             rowOf[entries[i].id] = i;
+        index.reset(); // rows were renumbered; settleIndex() builds it afresh
+        slotOfRow.clear();
+        rowOfSlot.clear();
         appendRows(add);
     }
 
@@ -302,6 +365,7 @@ void SeracEditor::sync(const EditMemory& memory) {
         in.applyChanges(memory, changed);
     else
         in.rebuild(memory);
+    in.settleIndex();
     in.syncedRevision = memory.revision();
     in.deviceStale = true;
 }
@@ -318,26 +382,44 @@ std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
     torch::NoGradGuard guard;
     auto b = makeBatch({x}, in.pad);
     auto q = in.embedNet->embed(b.ids.to(in.device), b.lengths.to(in.device)); // [1, dim]
-    auto sims = torch::matmul(in.embeddingMatrix(), q.t()).view({-1});
-    auto logits = in.embedNet->distanceToLogit(2.0 - 2.0 * sims).to(torch::kCPU).contiguous();
-    auto probs = torch::sigmoid(logits);
     const int64_t k = std::min<int64_t>(std::max(0, topK), n);
-    const int64_t keep = maxResults < 0 ? n : std::min<int64_t>(n, k + maxResults);
-    // The top `keep` by embedding (sorted), of which the first k are rescored.
-    auto best = std::get<1>(torch::topk(sims, keep, 0, true, true)).to(torch::kCPU);
-    std::vector<int64_t> order(best.data_ptr<int64_t>(), best.data_ptr<int64_t>() + keep);
-    auto p = probs.to(torch::kCPU).contiguous();
+    // The best `keep` rows by embedding similarity, best first: every row
+    // from the exact scan, or the index's nearest neighbours.
+    std::vector<int64_t> order;
+    torch::Tensor sims;
+    if (in.index) {
+        const int64_t keep = std::min<int64_t>(
+            n, maxResults < 0 ? std::max<int64_t>(k, kScopeIndexListed) : k + maxResults);
+        auto qc = q.to(torch::kCPU).contiguous();
+        const auto found = in.index->search(qc.data_ptr<float>(), static_cast<int>(keep));
+        std::vector<float> s;
+        for (const auto& [slot, sim] : found) {
+            order.push_back(in.rowOfSlot[static_cast<std::size_t>(slot)]);
+            s.push_back(sim);
+        }
+        sims = torch::tensor(s, torch::kFloat);
+    } else {
+        const int64_t keep = maxResults < 0 ? n : std::min<int64_t>(n, k + maxResults);
+        auto all = torch::matmul(in.embeddingMatrix(), q.t()).view({-1});
+        auto [best, at] = torch::topk(all, keep, 0, true, true);
+        auto rows = at.to(torch::kCPU).contiguous();
+        order.assign(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + keep);
+        sims = best;
+    }
+    const auto kept = static_cast<int64_t>(order.size());
+    auto logits =
+        in.embedNet->distanceToLogit(2.0 - 2.0 * sims.to(in.device)).to(torch::kCPU).contiguous();
+    auto p = torch::sigmoid(logits).contiguous();
     const float* pe = p.data_ptr<float>();
-    const std::vector<int64_t> rescored(order.begin(), order.begin() + k);
-    std::vector<float> prior;
-    for (int64_t i : rescored)
-        prior.push_back(logits.data_ptr<float>()[i]);
+    const int64_t rescoredCount = std::min(k, kept);
+    const std::vector<int64_t> rescored(order.begin(), order.begin() + rescoredCount);
+    const std::vector<float> prior(logits.data_ptr<float>(),
+                                   logits.data_ptr<float>() + rescoredCount);
     const std::vector<float> cross = in.crossProbs(x, rescored, prior);
     std::vector<std::pair<float, int64_t>> scored; // (prob, position in order)
     scored.reserve(order.size());
-    for (std::size_t i = 0; i < order.size(); ++i)
-        scored.emplace_back(static_cast<int64_t>(i) < k ? cross[i] : pe[order[i]],
-                            static_cast<int64_t>(i));
+    for (int64_t i = 0; i < kept; ++i)
+        scored.emplace_back(i < rescoredCount ? cross[static_cast<std::size_t>(i)] : pe[i], i);
     std::stable_sort(scored.begin(), scored.end(),
                      [](const auto& a, const auto& c) { return a.first > c.first; });
     if (maxResults >= 0 && static_cast<int64_t>(scored.size()) > maxResults)
@@ -346,8 +428,29 @@ std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
     out.reserve(scored.size());
     for (const auto& [prob, at] : scored)
         out.push_back({in.entries[static_cast<std::size_t>(order[static_cast<std::size_t>(at)])].id,
-                       prob, at < k ? kCross : kEmbedding});
+                       prob, at < rescoredCount ? kCross : kEmbedding});
     return out;
+}
+
+void SeracEditor::setScopeIndex(ScopeIndexMode mode) {
+    d->indexMode = mode;
+    d->settleIndex();
+}
+
+ScopeIndexMode SeracEditor::scopeIndexMode() const {
+    return d->indexMode;
+}
+
+ScopeIndexStatus SeracEditor::scopeIndexStatus() const {
+    ScopeIndexStatus st;
+    st.active = d->index != nullptr;
+    if (d->index) {
+        st.slots = d->index->slots();
+        st.memoryBytes = d->index->memoryBytes();
+        st.deadShare = d->index->deadShare();
+    }
+    st.rebuilds = d->indexRebuilds;
+    return st;
 }
 
 std::vector<std::vector<ScopeScore>>

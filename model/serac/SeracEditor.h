@@ -37,6 +37,19 @@ struct ScopeScore {
 
 enum class CounterfactualBackend { Trained, InContext };
 
+// The embedding stage's search: Auto scans every edit's embedding below
+// kScopeIndexFrom enabled edits and searches an approximate nearest-neighbour
+// index (FAISS HNSW, ScopeIndex.h) from there on; On and Off force one way.
+enum class ScopeIndexMode { Auto, On, Off };
+
+struct ScopeIndexStatus {
+    bool active = false;
+    std::size_t slots = 0;       // edits in the graph, removed ones included
+    std::size_t memoryBytes = 0; // vectors and links
+    double deadShare = 0;        // removed share; rebuilt past kScopeIndexDeadShare
+    std::size_t rebuilds = 0;    // index builds so far
+};
+
 struct RoutedPrediction {
     std::string routedTo; // "base" or an edit id
     double routedProb = 0;
@@ -50,6 +63,13 @@ struct RoutedPrediction {
 class SeracEditor {
 public:
     static constexpr int kDefaultTopK = 8;
+    // Where Auto switches to the index: the size at which searching it
+    // costs less than the exact scan (bench/scope measures the crossing).
+    static constexpr std::size_t kScopeIndexFrom = 20000;
+    static constexpr double kScopeIndexDeadShare = 0.25;
+    // With the index on, scope() without maxResults lists this many edits
+    // (the best by embedding; edits beyond them are not scored).
+    static constexpr int kScopeIndexListed = 100;
 
     // seracDir holds serac.json, tokenizer.json, embedding/, classifier/ and
     // (optionally) counterfactual/. Error names what is missing or wrong.
@@ -77,6 +97,8 @@ public:
     // Every enabled edit's probability, best first: the top k by embedding
     // rescored by cross-attention, the rest by embedding. maxResults >= 0
     // keeps only the best maxResults (the first k are always computed).
+    // While the index is on, "every edit" is the best kScopeIndexListed
+    // (or k + maxResults) that the index finds.
     std::vector<ScopeScore> scope(const std::string& prompt, int topK = kDefaultTopK,
                                   int maxResults = -1) const;
     // For each text, the enabled edits whose scope captures it (probability
@@ -93,6 +115,9 @@ public:
     captures(const std::vector<std::string>& texts, int topK = kDefaultTopK,
              const std::vector<std::vector<std::string>>& exclude = {},
              double candidateFloor = 0) const;
+    void setScopeIndex(ScopeIndexMode mode);
+    ScopeIndexMode scopeIndexMode() const;
+    ScopeIndexStatus scopeIndexStatus() const;
     // The paper's single-stage way: cross-attention over every edit.
     std::vector<ScopeScore> scopeCrossAttentionAll(const std::string& prompt) const;
 

@@ -2,6 +2,7 @@
 // matter (thresholds, two stages, sync, the empty memory), and the shipped
 // weights with the built-in model where behaviour matters.
 #include "EditMemory.h"
+#include "FactWorld.h"
 #include "Resources.h"
 #include "Error.h"
 #include "SeracEditor.h"
@@ -294,6 +295,91 @@ private Q_SLOTS:
         const RoutedPrediction fired = editor->predict("The capital of Ireland is", 3, irelandBase);
         QCOMPARE(fired.routedTo, id);
         QCOMPARE(fired.top.front().token, std::string("Lisbon"));
+    }
+
+    // Two ways to the embedding stage's best edits on the shipped encoder:
+    // the exact scan and the approximate index (forced on). Over held-out
+    // phrasings, the index finds at least 99% of the exact top 8, with the
+    // same probabilities, picks the same edit to route to (the best one, when
+    // above the threshold, as predict() promises), and after many edits are
+    // disabled (past the rebuild share) never lists a disabled one.
+    void scopeIndexAgreesWithTheExactScan() {
+        const std::string serac = resources() + "/models/serac";
+        QVERIFY2(std::filesystem::exists(serac + "/serac.json"), serac.c_str());
+        auto base = LanguageModel::load(serac + "/counterfactual", "cpu");
+        auto editor = SeracEditor::load(serac, base, "cpu");
+        const FactWorld world = FactWorld::load(resources() + "/facts/facts.json");
+        const auto& facts = world.facts();
+        std::mt19937_64 rng(21);
+        EditMemory memory;
+        for (int i = 0; i < 2000; ++i) {
+            const Fact& f = facts[rng() % facts.size()];
+            const auto ts = world.templates(f.relation, TemplateSplit::Train);
+            memory.add(FactWorld::prompt(ts[rng() % ts.size()], f.subject),
+                       facts[rng() % facts.size()].object);
+        }
+        std::vector<std::string> prompts;
+        for (int i = 0; i < 50; ++i) {
+            const Fact& f = facts[rng() % facts.size()];
+            const auto ts = world.templates(f.relation, TemplateSplit::Heldout);
+            prompts.push_back(FactWorld::prompt(ts[rng() % ts.size()], f.subject));
+        }
+        const int k = editor->topK(); // 8, rescored by cross-attention
+        auto routeOf = [&](const std::vector<ScopeScore>& best) {
+            return best.front().prob > editor->threshold() ? best.front().editId
+                                                           : std::string("base");
+        };
+        auto compare = [&](const EditMemory& m) {
+            editor->setScopeIndex(ScopeIndexMode::Off);
+            editor->sync(m);
+            QVERIFY(!editor->scopeIndexStatus().active);
+            std::vector<std::vector<ScopeScore>> exact;
+            std::vector<std::string> exactRoute;
+            for (const auto& p : prompts) {
+                exact.push_back(editor->scope(p, k, k));
+                exactRoute.push_back(routeOf(exact.back()));
+            }
+            editor->setScopeIndex(ScopeIndexMode::On);
+            QVERIFY(editor->scopeIndexStatus().active);
+            std::size_t found = 0, total = 0, sameRoute = 0;
+            for (std::size_t i = 0; i < prompts.size(); ++i) {
+                const auto got = editor->scope(prompts[i], k, k);
+                for (const ScopeScore& s : got) {
+                    const Edit* e = m.find(s.editId);
+                    QVERIFY(e && e->enabled);
+                }
+                for (const ScopeScore& want : exact[i]) {
+                    ++total;
+                    const auto at = std::find_if(got.begin(), got.end(), [&](const ScopeScore& s) {
+                        return s.editId == want.editId;
+                    });
+                    if (at == got.end())
+                        continue;
+                    ++found;
+                    QVERIFY(std::abs(at->prob - want.prob) < 1e-5);
+                    QCOMPARE(at->stage, want.stage);
+                }
+                sameRoute += routeOf(got) == exactRoute[i];
+            }
+            const double recall = double(found) / double(total);
+            QVERIFY2(recall >= 0.99, qPrintable(QString("recall of the top 8: %1").arg(recall)));
+            QVERIFY(sameRoute >= prompts.size() - 1);
+        };
+        compare(memory);
+        // Disable 40% through the journal, with the index on: the graph
+        // marks them removed, then is built afresh past the share.
+        editor->setScopeIndex(ScopeIndexMode::On);
+        const std::size_t rebuildsBefore = editor->scopeIndexStatus().rebuilds;
+        for (std::size_t i = 0; i < memory.size(); i += 5) {
+            memory.setEnabled(memory.edits()[i].id, false);
+            memory.setEnabled(memory.edits()[i + 1].id, false);
+            if (i % 400 == 0)
+                editor->sync(memory);
+        }
+        editor->sync(memory);
+        QVERIFY(editor->scopeIndexStatus().rebuilds > rebuildsBefore);
+        QVERIFY(editor->scopeIndexStatus().deadShare <= SeracEditor::kScopeIndexDeadShare);
+        compare(memory);
     }
 
     // The shipped threshold comes from the memory-level calibration on

@@ -1,0 +1,128 @@
+#include "ScopeIndex.h"
+
+#include "Error.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+
+#include <algorithm>
+#include <string>
+
+namespace scalpel {
+
+struct ScopeIndex::Impl {
+    int dim = 0;
+    ScopeIndexOptions options;
+    std::unique_ptr<faiss::IndexHNSWFlat> index;
+    std::vector<uint8_t> dead; // per slot
+    std::size_t deadCount = 0;
+
+    const float* vector(int64_t slot) const {
+        return static_cast<const faiss::IndexFlat*>(index->storage)->get_xb() +
+               static_cast<std::size_t>(slot) * static_cast<std::size_t>(dim);
+    }
+    float dot(const float* a, const float* b) const {
+        float s = 0;
+        for (int i = 0; i < dim; ++i)
+            s += a[i] * b[i];
+        return s;
+    }
+};
+
+ScopeIndex::ScopeIndex(int dim, ScopeIndexOptions options) : d(std::make_unique<Impl>()) {
+    if (dim <= 0)
+        throw Error("scope index: dimension " + std::to_string(dim) + " is not positive");
+    if (options.neighbours < 2 || options.efConstruction < 1 || options.efSearch < 1)
+        throw Error("scope index: neighbours must be at least 2 and ef values at least 1");
+    d->dim = dim;
+    d->options = options;
+    d->index = std::make_unique<faiss::IndexHNSWFlat>(dim, options.neighbours,
+                                                      faiss::METRIC_INNER_PRODUCT);
+    d->index->hnsw.efConstruction = options.efConstruction;
+    d->index->hnsw.efSearch = options.efSearch;
+}
+
+ScopeIndex::~ScopeIndex() = default;
+
+int ScopeIndex::dim() const {
+    return d->dim;
+}
+
+int64_t ScopeIndex::add(const float* vectors, std::size_t n) {
+    const auto first = static_cast<int64_t>(d->index->ntotal);
+    if (n == 0)
+        return first;
+    d->index->add(static_cast<faiss::Index::idx_t>(n), vectors);
+    d->dead.resize(d->dead.size() + n, 0);
+    return first;
+}
+
+void ScopeIndex::remove(int64_t slot) {
+    if (slot < 0 || static_cast<std::size_t>(slot) >= d->dead.size())
+        throw Error("scope index: no slot " + std::to_string(slot));
+    if (!d->dead[static_cast<std::size_t>(slot)]) {
+        d->dead[static_cast<std::size_t>(slot)] = 1;
+        ++d->deadCount;
+    }
+}
+
+bool ScopeIndex::alive(int64_t slot) const {
+    return slot >= 0 && static_cast<std::size_t>(slot) < d->dead.size() &&
+           !d->dead[static_cast<std::size_t>(slot)];
+}
+
+std::vector<std::pair<int64_t, float>> ScopeIndex::search(const float* query, int k) const {
+    std::vector<std::pair<int64_t, float>> out;
+    const std::size_t alive = live();
+    if (k <= 0 || alive == 0)
+        return out;
+    const auto want = static_cast<std::size_t>(std::min<std::size_t>(k, alive));
+    // Dead slots are dropped after the search, so ask for enough that `want`
+    // live ones remain on average, and ask again with more if not.
+    const double share = deadShare();
+    auto ask = static_cast<int64_t>(static_cast<double>(want) / std::max(0.05, 1.0 - share)) + 4;
+    while (true) {
+        ask = std::min<int64_t>(ask, static_cast<int64_t>(d->index->ntotal));
+        faiss::SearchParametersHNSW params;
+        params.efSearch = std::max<int>(d->options.efSearch, static_cast<int>(ask));
+        std::vector<float> sims(static_cast<std::size_t>(ask));
+        std::vector<faiss::Index::idx_t> slots(static_cast<std::size_t>(ask));
+        d->index->search(1, query, ask, sims.data(), slots.data(), &params);
+        out.clear();
+        for (int64_t i = 0; i < ask && out.size() < want; ++i) {
+            const auto s = slots[static_cast<std::size_t>(i)];
+            if (s >= 0 && !d->dead[static_cast<std::size_t>(s)])
+                out.emplace_back(s, d->dot(query, d->vector(s)));
+        }
+        if (out.size() >= want || ask >= static_cast<int64_t>(d->index->ntotal))
+            break;
+        ask *= 2;
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    return out;
+}
+
+std::size_t ScopeIndex::slots() const {
+    return d->dead.size();
+}
+
+std::size_t ScopeIndex::live() const {
+    return d->dead.size() - d->deadCount;
+}
+
+double ScopeIndex::deadShare() const {
+    return d->dead.empty()
+               ? 0.0
+               : static_cast<double>(d->deadCount) / static_cast<double>(d->dead.size());
+}
+
+std::size_t ScopeIndex::memoryBytes() const {
+    const faiss::HNSW& h = d->index->hnsw;
+    return d->dead.size() * (static_cast<std::size_t>(d->dim) * sizeof(float) + 1) +
+           h.neighbors.size() * sizeof(faiss::HNSW::storage_idx_t) +
+           h.offsets.size() * sizeof(std::size_t) + h.levels.size() * sizeof(int) +
+           h.assign_probas.size() * sizeof(double) + h.cum_nneighbor_per_level.size() * sizeof(int);
+}
+
+} // namespace scalpel

@@ -1,0 +1,60 @@
+#pragma once
+// Approximate nearest neighbours over the scope stage's edit embeddings, for
+// memories too large to scan: FAISS's HNSW graph (Malkov and Yashunin 2018)
+// with the inner-product metric over unit vectors, so the best neighbours are
+// the edits with the highest cosine similarity, as in the exact scan.
+//
+// Promises:
+// - Slots are numbered in insertion order from 0; add() returns the new
+//   slot. The caller maps slots to its own rows.
+// - remove() only marks a slot dead (HNSW graphs do not delete); search()
+//   never returns a dead slot. Once deadShare() passes what the caller
+//   accepts, it builds a fresh index from the live vectors (rebuilt()).
+// - search() returns at most k (slot, similarity) pairs, best first, with
+//   the similarity recomputed exactly from the stored vector.
+// - Vectors added in one batch are inserted in parallel, so two builds of
+//   the same vectors may link the graph differently: what is certain is
+//   exact similarities and no dead slot, not which near neighbour a search
+//   misses.
+// Torch-free header; not thread-safe (the caller serialises).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace scalpel {
+
+struct ScopeIndexOptions {
+    int neighbours = 32;     // HNSW's M: links per node on the upper layers
+    int efConstruction = 80; // candidate list while inserting
+    int efSearch = 96;       // candidate list while searching (>= k)
+};
+
+class ScopeIndex {
+public:
+    ScopeIndex(int dim, ScopeIndexOptions options = {});
+    ~ScopeIndex();
+    ScopeIndex(const ScopeIndex&) = delete;
+    ScopeIndex& operator=(const ScopeIndex&) = delete;
+
+    int dim() const;
+    // Adds n vectors (n x dim, row-major); returns the first new slot.
+    int64_t add(const float* vectors, std::size_t n);
+    void remove(int64_t slot);
+    bool alive(int64_t slot) const;
+
+    std::vector<std::pair<int64_t, float>> search(const float* query, int k) const;
+
+    std::size_t slots() const; // live and dead
+    std::size_t live() const;
+    double deadShare() const;
+    // Bytes held: the vectors, the graph's links and levels, the dead marks.
+    std::size_t memoryBytes() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace scalpel
