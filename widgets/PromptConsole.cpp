@@ -10,6 +10,7 @@
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QStyle>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -36,6 +37,12 @@ QLabel[chip="true"][unknown="true"] {
     background: #fdecea;
     color: #b71c1c;
     border: 2px solid #d32f2f;
+}
+QLabel[chip="true"][mask="true"] {
+    background: #e3f2fd;
+    color: #0d47a1;
+    border: 2px dashed #1976d2;
+    font-weight: bold;
 }
 )";
 
@@ -67,10 +74,24 @@ PromptConsole::PromptConsole(QWidget* parent) : QWidget(parent) {
     m_chipScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_chipScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
 
+    m_clozeHint = new QPushButton(this);
+    m_clozeHint->setObjectName(QStringLiteral("clozeHint"));
+    m_clozeHint->setFlat(true);
+    m_clozeHint->setCursor(Qt::PointingHandCursor);
+    m_clozeHint->hide();
+    connect(m_clozeHint, &QPushButton::clicked, this, [this] {
+        QString text = m_edit->text();
+        while (!text.isEmpty() && text.back().isSpace())
+            text.chop(1);
+        setPrompt(text + QLatin1Char(' ') + m_maskToken + QLatin1Char('.'));
+        m_edit->setFocus();
+    });
+
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(4);
     layout->addWidget(m_edit);
+    layout->addWidget(m_clozeHint, 0, Qt::AlignLeft);
     layout->addWidget(m_chipScroll);
     setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Maximum);
     fitChips();
@@ -83,7 +104,10 @@ PromptConsole::PromptConsole(QWidget* parent) : QWidget(parent) {
     m_debounce->setInterval(kDefaultDebounceMs);
     connect(m_debounce, &QTimer::timeout, this, [this] { Q_EMIT promptChanged(m_edit->text()); });
 
-    connect(m_edit, &QLineEdit::textChanged, this, [this] { m_debounce->start(); });
+    connect(m_edit, &QLineEdit::textChanged, this, [this] {
+        updateClozeHint();
+        m_debounce->start();
+    });
     connect(m_edit, &QLineEdit::textEdited, this, [this] {
         // Typing leaves history navigation: the edited line is the new draft.
         m_historyIndex = m_history.size();
@@ -115,6 +139,21 @@ QStringList PromptConsole::history() const {
 void PromptConsole::setHistory(const QStringList& history) {
     m_history = history;
     m_historyIndex = m_history.size();
+}
+
+void PromptConsole::setClozeMaskToken(const QString& maskToken) {
+    m_maskToken = maskToken;
+    m_clozeHint->setText(tr("Append “ %1.”: a masked model fills the %1 slot").arg(maskToken));
+    m_clozeHint->setToolTip(
+        tr("This model answers fill-in-the-blank prompts: it predicts the token at %1.")
+            .arg(maskToken));
+    updateClozeHint();
+}
+
+void PromptConsole::updateClozeHint() {
+    const QString text = m_edit->text();
+    m_clozeHint->setVisible(!m_maskToken.isEmpty() && !text.trimmed().isEmpty() &&
+                            !text.contains(m_maskToken));
 }
 
 QString PromptConsole::chipText(const QString& token) {
@@ -158,8 +197,12 @@ void PromptConsole::setTokens(const QVector<TokenChip>& tokens, int dropped) {
         chip->setText(chipText(token.text));
         chip->setToolTip(token.unknown ? unknownTokenToolTip(token.text)
                                        : tr("token %1").arg(token.id));
-        if (chip->property("unknown").toBool() != token.unknown) {
+        if (token.mask)
+            chip->setToolTip(tr("token %1: the mask, the slot the model fills").arg(token.id));
+        if (chip->property("unknown").toBool() != token.unknown ||
+            chip->property("mask").toBool() != token.mask) {
             chip->setProperty("unknown", token.unknown);
+            chip->setProperty("mask", token.mask);
             // Dynamic properties only restyle after a re-polish.
             chip->style()->unpolish(chip);
             chip->style()->polish(chip);

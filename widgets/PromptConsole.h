@@ -10,13 +10,17 @@ class FlowLayout;
 class QScrollArea;
 class QLabel;
 class QLineEdit;
+class QPushButton;
 class QTimer;
 
 // The prompt line. Typing emits promptChanged() once the user pauses for the
 // debounce interval, so a burst of keystrokes costs one forward pass. Enter
 // submits the prompt and records it in a shell-like history that Up and Down
 // walk. Under the line, the prompt's tokens show as chips; words the model's
-// vocabulary lacks are outlined in red.
+// vocabulary lacks are outlined in red, and a masked model's mask tokens (the
+// slots it fills) are dashed blue. For a masked model a prompt without its
+// mask token offers, under the line, to append " [MASK]." (a hint the user
+// clicks, never a silent rewrite).
 class PromptConsole : public QWidget {
     Q_OBJECT
 
@@ -51,6 +55,14 @@ public:
 
     QLineEdit* lineEdit() const { return m_edit; }
 
+    // The mask token of a masked model ("[MASK]"), or empty for a causal
+    // model: with one, a non-blank prompt without it shows the cloze hint.
+    void setClozeMaskToken(const QString& maskToken);
+    QString clozeMaskToken() const { return m_maskToken; }
+    // The hint's button (hidden unless it applies); clicking it appends
+    // " <mask>." to the prompt.
+    QPushButton* clozeHint() const { return m_clozeHint; }
+
     // The text a chip shows for a token: a leading space becomes a visible dot
     // so word starts stand out, line breaks become a return symbol.
     static QString chipText(const QString& token);
@@ -71,8 +83,11 @@ private:
     void walkHistory(int step);
     void fitChips();
     void emitPendingChange();
+    void updateClozeHint();
 
     QLineEdit* m_edit = nullptr;
+    QPushButton* m_clozeHint = nullptr;
+    QString m_maskToken;
     QWidget* m_chipArea = nullptr;
     QScrollArea* m_chipScroll = nullptr;
     QLabel* m_droppedChip = nullptr;

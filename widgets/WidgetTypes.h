@@ -15,6 +15,7 @@ struct TokenChip {
     QString text;
     int id = -1;
     bool unknown = false;
+    bool mask = false; // a masked model's mask token: the slot the model fills
 };
 
 // One entry of a top-k next-token list.

@@ -3,6 +3,7 @@
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -21,6 +22,8 @@ private Q_SLOTS:
     void unknownChipExplainsItself();
     void chipsAreReused();
     void longPromptScrollsAndSaysWhatIsNotRead();
+    void maskChipLooksDistinct();
+    void clozeHintOffersTheMask();
 };
 
 void TestPromptConsole::debounceCoalescesKeystrokes() {
@@ -233,6 +236,50 @@ void TestPromptConsole::longPromptScrollsAndSaysWhatIsNotRead() {
     console.setTokens(many);
     QVERIFY(!console.droppedChip()->isVisible());
     QVERIFY(console.sizeHint().height() <= shortHeight + 2 * rowHeight + 8);
+}
+
+// A masked model's mask token is a chip of its own look that says what it
+// is; the others stay plain.
+void TestPromptConsole::maskChipLooksDistinct() {
+    PromptConsole console;
+    QVector<TokenChip> tokens = {{QStringLiteral(" is"), 2003, false, false},
+                                 {QStringLiteral(" [MASK]"), 103, false, true}};
+    console.setTokens(tokens);
+    QVERIFY(console.tokenChip(1)->property("mask").toBool());
+    QVERIFY(!console.tokenChip(0)->property("mask").toBool());
+    QVERIFY(console.tokenChip(1)->toolTip().contains(QStringLiteral("mask")));
+    // Reused chips lose the look when the token is no longer a mask.
+    tokens[1].mask = false;
+    console.setTokens(tokens);
+    QVERIFY(!console.tokenChip(1)->property("mask").toBool());
+}
+
+// On a masked model a prompt without the mask offers to append " [MASK].";
+// the prompt changes only when the user takes the offer. A causal model
+// (no mask token) never shows it.
+void TestPromptConsole::clozeHintOffersTheMask() {
+    PromptConsole console;
+    console.setDebounceIntervalMs(0);
+    console.setPrompt(QStringLiteral("The capital of Ireland is"));
+    QVERIFY(console.clozeHint()->isHidden());
+    console.setClozeMaskToken(QStringLiteral("[MASK]"));
+    QVERIFY(!console.clozeHint()->isHidden());
+    QVERIFY(console.clozeHint()->text().contains(QStringLiteral(" [MASK].")));
+    QCOMPARE(console.prompt(), QStringLiteral("The capital of Ireland is"));
+    QSignalSpy changed(&console, &PromptConsole::promptChanged);
+    console.lineEdit()->setText(QStringLiteral("The capital of Ireland is  "));
+    console.clozeHint()->click();
+    QCOMPARE(console.prompt(), QStringLiteral("The capital of Ireland is [MASK]."));
+    QVERIFY(console.clozeHint()->isHidden());
+    QTRY_VERIFY(!changed.isEmpty());
+    QCOMPARE(changed.last().at(0).toString(), QStringLiteral("The capital of Ireland is [MASK]."));
+    // A blank prompt, and a causal model, show no hint.
+    console.setPrompt(QString());
+    QVERIFY(console.clozeHint()->isHidden());
+    console.setPrompt(QStringLiteral("Paris is the capital of"));
+    QVERIFY(!console.clozeHint()->isHidden());
+    console.setClozeMaskToken(QString());
+    QVERIFY(console.clozeHint()->isHidden());
 }
 
 QTEST_MAIN(TestPromptConsole)
