@@ -98,6 +98,8 @@ ModelLoadResult loadModel(WorkerEngine& d, const QString& path, JobContext& cont
         r.parameters = info.parameters;
         const auto& tok = model->tokenizer();
         r.openVocabulary = tok.kind() == scalpel::Tokenizer::Kind::ByteLevelBpe;
+        if (model->isMaskedLm() && tok.maskId())
+            r.maskToken = qs(tok.tokenSpelling(*tok.maskId()));
         if (!d.worldTried) {
             d.worldTried = true;
             try {
@@ -228,8 +230,12 @@ PredictResult predict(WorkerEngine& d, const PredictRequest& req) {
         } else {
             // Tokenized once: the chips, the base pass and the cache key.
             const scalpel::PreparedPrompt prepared = model.prepare(text);
+            // A masked model's mask chips look distinct: the slots it fills.
+            const auto mask =
+                model.isMaskedLm() ? model.tokenizer().maskId() : std::optional<int>();
             for (std::size_t i = 0; i < prepared.ids.size(); ++i)
-                r.tokens.push_back({qs(prepared.tokens[i]), prepared.ids[i], prepared.unknown[i]});
+                r.tokens.push_back({qs(prepared.tokens[i]), prepared.ids[i], prepared.unknown[i],
+                                    mask && prepared.ids[i] == *mask});
             r.warning = qs(prepared.warning);
             r.droppedTokens = prepared.droppedTokens;
             // One base pass, shared by the base column and SERAC's routing;

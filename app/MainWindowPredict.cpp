@@ -96,6 +96,8 @@ void MainWindow::onModelLoaded(const ModelLoadResult& r) {
         m_doc->resetForNewModel();
     m_model = r;
     m_modelReady = true;
+    // A masked model offers to append its mask to a prompt without one.
+    m_console->setClozeMaskToken(r.maskToken);
     updateStatus();
     syncEdits();
     if (m_hasPendingSession) {

@@ -152,6 +152,7 @@ struct ModelLoadResult {
     QString modelType;           // config.json's model_type
     QString dtypeOnDisk;         // F32, F16, BF16
     bool openVocabulary = false; // byte-level BPE: any text is an answer it can say
+    QString maskToken;           // a masked model's mask token ("[MASK]"); empty for a causal model
     int layers = 0;
     int neuronsPerLayer = 0;
     qint64 parameters = 0;

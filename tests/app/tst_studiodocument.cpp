@@ -10,6 +10,7 @@
 #include <QTest>
 #include <QUndoStack>
 
+#include <algorithm>
 #include <random>
 #include <set>
 
@@ -65,6 +66,45 @@ private Q_SLOTS:
         scalpel::WeightEditor plain(unsigned_);
         plain.updateFact(neurons, oldObject, newObject);
         QVERIFY(viaStudio != unsigned_->nextTokenProbs(ids));
+    }
+
+    // A masked model (BERT) in the studio's jobs: the load names its mask
+    // token (the console's cloze hint), a cloze prompt's mask is a marked
+    // chip and the base column is the distribution at the mask, and a prompt
+    // without a mask says why nothing is predicted.
+    void bertJobsMarkTheMaskAndExplainAMissingOne() {
+        struct Context : JobContext {
+            bool progress(double, const QString&) override { return true; }
+            void serveQuick() override {}
+            bool cancelled() const override { return false; }
+        } context;
+        WorkerEngine engine;
+        const ModelLoadResult loaded = jobs::loadModel(
+            engine, qEnvironmentVariable("SCALPEL_TEST_DATA") + QStringLiteral("/families/bert"),
+            context);
+        QVERIFY2(loaded.ok, qPrintable(loaded.error));
+        QCOMPARE(loaded.family, QStringLiteral("bert"));
+        QCOMPARE(loaded.maskToken, QStringLiteral("[MASK]"));
+
+        PredictRequest req;
+        req.prompt = QStringLiteral("w17 w42 w9 [MASK] w60 w11");
+        req.topK = 3;
+        const PredictResult r = jobs::predict(engine, req);
+        QVERIFY2(r.warning.isEmpty(), qPrintable(r.warning));
+        QCOMPARE(r.tokens.size(), 8);
+        for (int i = 0; i < r.tokens.size(); ++i)
+            QCOMPARE(r.tokens[i].mask, i == 4);
+        const auto probs =
+            engine.model->nextTokenProbs(engine.model->prepare("w17 w42 w9 [MASK] w60 w11").ids);
+        QCOMPARE(r.base.size(), 3);
+        QCOMPARE(r.base[0].id,
+                 static_cast<int>(std::max_element(probs.begin(), probs.end()) - probs.begin()));
+
+        req.prompt = QStringLiteral("w17 w42 w9");
+        const PredictResult none = jobs::predict(engine, req);
+        QVERIFY2(none.warning.contains(QStringLiteral("no [MASK]")), qPrintable(none.warning));
+        QVERIFY(none.base.isEmpty());
+        QCOMPARE(none.tokens.size(), 5); // the chips still show what the model reads
     }
 
     // The worker's copy of the memory follows the document through changes
