@@ -43,26 +43,60 @@ void removeStaleTemporaries(const std::string& path) {
 } // namespace
 
 void writeFileAtomically(const std::string& path, const std::string& content) {
+    writeFileAtomically(path,
+                        [&](const AtomicSink& sink) { sink(content.data(), content.size()); });
+}
+
+void writeFileAtomically(const std::string& path,
+                         const std::function<void(const AtomicSink&)>& produce) {
     std::random_device rd;
     const std::string tmp =
         path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         throw Error("cannot write " + path + ": " + std::strerror(errno));
-    const char* p = content.data();
-    std::size_t left = content.size();
-    while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            const int err = errno;
+    bool discarded = false;
+    auto discard = [&] {
+        if (!discarded) {
             ::close(fd);
             ::unlink(tmp.c_str());
-            throw Error("cannot write " + path + ": " + std::strerror(err));
+            discarded = true;
         }
-        p += n;
-        left -= static_cast<std::size_t>(n);
+    };
+    auto fail = [&](const std::string& what, int err) {
+        discard();
+        throw Error(what + path + ": " + std::strerror(err));
+    };
+    auto writeAll = [&](const char* p, std::size_t left) {
+        while (left > 0) {
+            ssize_t n = ::write(fd, p, left);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                fail("cannot write ", errno);
+            }
+            p += n;
+            left -= static_cast<std::size_t>(n);
+        }
+    };
+    constexpr std::size_t kBuffer = 1 << 20;
+    std::string buffer;
+    buffer.reserve(kBuffer);
+    try {
+        produce([&](const char* data, std::size_t size) {
+            if (buffer.size() + size > kBuffer) {
+                writeAll(buffer.data(), buffer.size());
+                buffer.clear();
+            }
+            if (size >= kBuffer)
+                writeAll(data, size);
+            else
+                buffer.append(data, size);
+        });
+        writeAll(buffer.data(), buffer.size());
+    } catch (...) {
+        discard();
+        throw;
     }
     if (::fsync(fd) != 0 || ::close(fd) != 0) {
         const int err = errno;

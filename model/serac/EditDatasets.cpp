@@ -14,6 +14,10 @@ namespace scalpel {
 
 namespace {
 
+// Data-set files are parsed whole, so they keep a tighter limit than the
+// edit memory's own file, which is read a record at a time.
+constexpr std::size_t kMaxImportBytes = std::size_t(256) * 1024 * 1024;
+
 using json = nlohmann::ordered_json;
 
 // A problem with one field of one record.
@@ -750,8 +754,8 @@ EditFormat detectEditFormat(const std::string& text, const std::string& name) {
 
 EditImportResult importEdits(const std::string& text, const std::string& name,
                              const EditImportOptions& options) {
-    if (text.size() > EditMemory::kMaxFileBytes)
-        throw Error(name + ": larger than " + std::to_string(EditMemory::kMaxFileBytes >> 20) +
+    if (text.size() > kMaxImportBytes)
+        throw Error(name + ": larger than " + std::to_string(kMaxImportBytes >> 20) +
                     " MB");
     const json doc = parseDocument(text, name);
     EditImportResult result;
@@ -827,7 +831,7 @@ EditImportResult importEdits(const std::string& text, const std::string& name,
 }
 
 EditImportResult importEditsFile(const std::string& path, const EditImportOptions& options) {
-    return importEdits(readFile(path, EditMemory::kMaxFileBytes), path, options);
+    return importEdits(readFile(path, kMaxImportBytes), path, options);
 }
 
 EditExportResult exportEdits(const EditMemory& memory, EditFormat format) {

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 
 namespace scalpel {
 
@@ -282,64 +284,94 @@ int EditMemory::indexOf(const std::string& id) const {
     return it == m_index.end() ? -1 : static_cast<int>(it->second);
 }
 
-std::string EditMemory::toJson() const {
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const Edit& e : m_edits) {
-        nlohmann::ordered_json j = {
-            {"id", e.id},           {"prompt", e.prompt},        {"answer", e.answer},
-            {"enabled", e.enabled}, {"created_ms", e.createdMs}, {"modified_ms", e.modifiedMs}};
-        putDescriptor(j, e.descriptor);
-        if (!e.extraJson.empty()) {
-            auto extra = nlohmann::ordered_json::parse(e.extraJson, nullptr, false);
-            if (extra.is_object())
-                for (auto& [k, v] : extra.items())
-                    if (!j.contains(k))
-                        j[k] = v;
-        }
-        list.push_back(std::move(j));
+namespace {
+
+nlohmann::ordered_json editToJson(const Edit& e) {
+    nlohmann::ordered_json j = {
+        {"id", e.id},           {"prompt", e.prompt},        {"answer", e.answer},
+        {"enabled", e.enabled}, {"created_ms", e.createdMs}, {"modified_ms", e.modifiedMs}};
+    putDescriptor(j, e.descriptor);
+    if (!e.extraJson.empty()) {
+        auto extra = nlohmann::ordered_json::parse(e.extraJson, nullptr, false);
+        if (extra.is_object())
+            for (auto& [k, v] : extra.items())
+                if (!j.contains(k))
+                    j[k] = v;
     }
-    nlohmann::ordered_json doc = {
-        {"format", "scalpel-edits"}, {"version", kFormatVersion}, {"edits", list}};
-    return doc.dump(2) + "\n";
+    return j;
 }
 
-EditMemory EditMemory::fromJson(const std::string& text, const std::string& name) {
-    if (text.size() > kMaxFileBytes)
-        throw Error(name + ": larger than " + std::to_string(kMaxFileBytes >> 20) +
-                    " MB; not an edit memory");
-    nlohmann::ordered_json doc;
-    try {
-        doc = nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::json::exception& ex) {
-        throw Error(name + ": not valid JSON (" + jsonMessage(ex) + ")");
+// The document a record at a time, laid out as ordered_json::dump(2) lays
+// out the whole of it.
+void writeMemory(const std::vector<Edit>& edits, int version, const AtomicSink& sink) {
+    auto put = [&](const std::string& s) { sink(s.data(), s.size()); };
+    put("{\n  \"format\": \"scalpel-edits\",\n  \"version\": " + std::to_string(version) +
+        ",\n  \"edits\": [");
+    if (edits.empty()) {
+        put("]\n}\n");
+        return;
     }
-    // A bare array of edits is accepted too.
-    const nlohmann::ordered_json* list = &doc;
-    if (doc.is_object()) {
-        if (doc.contains("version")) {
-            if (!doc["version"].is_number_integer())
-                throw Error(name + ": \"version\" must be an integer");
-            const auto v = doc["version"].get<int64_t>();
-            if (v < 1 || v > kFormatVersion)
-                throw Error(name + ": edit-memory format version " + std::to_string(v) +
-                            " is not one this Scalpel reads (1 to " +
-                            std::to_string(kFormatVersion) + ")");
+    for (std::size_t i = 0; i < edits.size(); ++i) {
+        std::string text = editToJson(edits[i]).dump(2);
+        std::string indented = i ? ",\n    " : "\n    ";
+        indented.reserve(text.size() + 64);
+        for (char c : text) { // raw newlines only come from the layout
+            indented += c;
+            if (c == '\n')
+                indented += "    ";
         }
-        if (!doc.contains("edits"))
-            throw Error(name + ": no \"edits\" list; not an edit memory");
-        list = &doc["edits"];
+        put(indented);
     }
-    if (!list->is_array())
-        throw Error(name + ": \"edits\" must be a list");
-    if (list->size() > kMaxEdits)
-        throw Error(name + ": more than " + std::to_string(kMaxEdits) + " edits");
+    put("\n  ]\n}\n");
+}
+
+} // namespace
+
+std::string EditMemory::toJson() const {
+    std::string out;
+    writeMemory(m_edits, kFormatVersion, [&](const char* d, std::size_t n) { out.append(d, n); });
+    return out;
+}
+
+// Reads a memory one edit record at a time: the parser hands each record of
+// the "edits" list (or of a bare list) over as soon as it is complete and
+// drops it from the document, so only the edits themselves stay in memory.
+struct EditMemory::Loader {
+    using Json = nlohmann::ordered_json;
+    using Event = Json::parse_event_t;
+    const std::string& name;
     EditMemory m;
     uint64_t maxNumeric = 0;
-    for (std::size_t i = 0; i < list->size(); ++i) {
-        const auto& j = (*list)[i];
-        const std::string where = name + ": edit " + std::to_string(i + 1);
-        if (!j.is_object())
-            throw Error(where + " is not an object");
+    std::size_t count = 0;
+    bool bare = false, inEdits = false, editsKey = false;
+    int recordDepth = -1;
+
+    bool onEvent(int depth, Event ev, Json& parsed) {
+        if (depth == 0 && ev == Event::array_start) {
+            bare = inEdits = true;
+            recordDepth = 1;
+        } else if (!bare && depth == 1 && ev == Event::key) {
+            editsKey = parsed == "edits";
+        } else if (!bare && depth == 1 && ev == Event::array_start && editsKey) {
+            inEdits = true;
+            recordDepth = 2;
+        } else if (inEdits && depth == recordDepth - 1 && ev == Event::array_end) {
+            inEdits = false;
+        } else if (inEdits && depth == recordDepth) {
+            if (ev == Event::value || ev == Event::array_start)
+                throw Error(name + ": edit " + std::to_string(count + 1) + " is not an object");
+            if (ev == Event::object_end) {
+                add(parsed);
+                return false; // handed over: not kept in the document
+            }
+        }
+        return true;
+    }
+
+    void add(const Json& j) {
+        if (++count > kMaxEdits)
+            throw Error(name + ": more than " + std::to_string(kMaxEdits) + " edits");
+        const std::string where = name + ": edit " + std::to_string(count);
         auto str = [&](const char* key, bool required) -> std::string {
             if (!j.contains(key)) {
                 if (required)
@@ -368,7 +400,7 @@ EditMemory EditMemory::fromJson(const std::string& text, const std::string& name
         }
         e.createdMs = integer("created_ms");
         e.modifiedMs = integer("modified_ms");
-        nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+        Json extra = Json::object();
         for (auto& [k, v] : j.items()) {
             bool known = false, descriptorKey = false;
             for (const char* kk : kKnownKeys)
@@ -398,17 +430,71 @@ EditMemory EditMemory::fromJson(const std::string& text, const std::string& name
         m.m_index.emplace(e.id, m.m_edits.size());
         m.m_edits.push_back(std::move(e));
     }
-    m.m_nextId = maxNumeric + 1;
-    m.touch("");
-    return m;
+
+    // What is left of the document once the records are handed over.
+    EditMemory finish(const Json& doc) {
+        if (doc.is_object()) {
+            if (doc.contains("version")) {
+                if (!doc["version"].is_number_integer())
+                    throw Error(name + ": \"version\" must be an integer");
+                const auto v = doc["version"].get<int64_t>();
+                if (v < 1 || v > kFormatVersion)
+                    throw Error(name + ": edit-memory format version " + std::to_string(v) +
+                                " is not one this Scalpel reads (1 to " +
+                                std::to_string(kFormatVersion) + ")");
+            }
+            if (!doc.contains("edits"))
+                throw Error(name + ": no \"edits\" list; not an edit memory");
+            if (!doc["edits"].is_array())
+                throw Error(name + ": \"edits\" must be a list");
+        } else if (!doc.is_array()) {
+            throw Error(name + ": \"edits\" must be a list");
+        }
+        m.m_nextId = maxNumeric + 1;
+        m.touch("");
+        return std::move(m);
+    }
+
+    template <typename Input> EditMemory run(Input&& input) {
+        Json doc;
+        try {
+            doc =
+                Json::parse(std::forward<Input>(input), [this](int depth, Event ev, Json& parsed) {
+                    return onEvent(depth, ev, parsed);
+                });
+        } catch (const nlohmann::json::exception& ex) {
+            throw Error(name + ": not valid JSON (" + jsonMessage(ex) + ")");
+        }
+        return finish(doc);
+    }
+};
+
+EditMemory EditMemory::fromJson(const std::string& text, const std::string& name) {
+    if (text.size() > kMaxFileBytes)
+        throw Error(name + ": larger than " + std::to_string(kMaxFileBytes >> 20) +
+                    " MB; not an edit memory");
+    Loader loader{name, {}};
+    return loader.run(text);
 }
 
 EditMemory EditMemory::loadFile(const std::string& path) {
-    return fromJson(readFile(path, kMaxFileBytes), path);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec)
+        throw Error("cannot open " + path + ": " + ec.message());
+    if (size > kMaxFileBytes)
+        throw Error(path + ": larger than " + std::to_string(kMaxFileBytes >> 20) +
+                    " MB; not an edit memory");
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error("cannot open " + path);
+    Loader loader{path, {}};
+    return loader.run(in);
 }
 
 void EditMemory::save(const std::string& path) const {
-    writeFileAtomically(path, toJson());
+    writeFileAtomically(
+        path, [&](const AtomicSink& sink) { writeMemory(m_edits, kFormatVersion, sink); });
 }
 
 } // namespace scalpel

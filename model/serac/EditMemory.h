@@ -72,7 +72,9 @@ struct Edit {
 
 class EditMemory {
 public:
-    static constexpr std::size_t kMaxFileBytes = 64u * 1024 * 1024;
+    // A million edits of ordinary length with descriptors fit; files are
+    // read and written a record at a time, never held whole.
+    static constexpr std::size_t kMaxFileBytes = std::size_t(2) * 1024 * 1024 * 1024;
     static constexpr std::size_t kMaxEdits = 1000000;
     static constexpr int kFormatVersion = 2; // files of versions 1 and 2 load
 
@@ -113,6 +115,8 @@ public:
     void save(const std::string& path) const;
 
 private:
+    struct Loader;
+    friend struct Loader;
     std::string newId();
     // A new revision; `id` names the one edit changed, "" a change of the
     // whole memory (the journal restarts there).

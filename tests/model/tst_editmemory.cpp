@@ -4,6 +4,8 @@
 #include "EditMemory.h"
 #include "Error.h"
 
+#include <nlohmann/json.hpp>
+
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -143,12 +145,53 @@ private Q_SLOTS:
         QCOMPARE(more.add("q", "r").id, std::string("e8"));
     }
 
+    // Files are written and read a record at a time; what is written is
+    // still the whole document's own two-space layout, with descriptors,
+    // unknown fields and the empty memory, and reading it back gives the
+    // same memory.
+    void streamedFileIsTheDocumentsLayout() {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("edits.json").toStdString();
+        EditMemory m;
+        QCOMPARE(m.toJson(), nlohmann::ordered_json::parse(m.toJson()).dump(2) + "\n");
+        EditDescriptor d;
+        d.subject = "Ireland";
+        d.paraphrases = {"Ireland's capital is", "The capital city of Ireland is"};
+        d.neighbourhood = {EditCheck{"The capital of France is", {"Paris"}, "neighbours"}};
+        for (int i = 0; i < 5000; ++i)
+            m.add("The capital of Ireland is \"" + std::to_string(i) + "\"\n", "Lisbon",
+                  i % 2 ? d : EditDescriptor{});
+        m.setEnabled(m.edits()[3].id, false);
+        Edit extra = m.edits()[7];
+        m.remove(extra.id);
+        extra.extraJson = "{\"tags\":[1,{\"x\":null}]}";
+        m.insert(extra, 2);
+        m.save(path);
+        std::ifstream in(path);
+        const std::string text((std::istreambuf_iterator<char>(in)), {});
+        QCOMPARE(text, nlohmann::ordered_json::parse(text).dump(2) + "\n");
+        QCOMPARE(text, m.toJson());
+        const EditMemory back = EditMemory::loadFile(path);
+        QCOMPARE(back.size(), m.size());
+        QCOMPARE(back.toJson(), text);
+        QCOMPARE(back.edits()[2].extraJson, extra.extraJson);
+        QCOMPARE(back.edits()[1].descriptor, d);
+    }
+
     void malformedFileIsAnErrorAndLosesNothing_data() {
         QTest::addColumn<QString>("text");
         QTest::newRow("not json") << "{\"edits\": [";
         QTest::newRow("no edits") << "{\"format\": \"scalpel-edits\"}";
         QTest::newRow("edits not a list") << "{\"edits\": 3}";
         QTest::newRow("edit not an object") << "{\"edits\": [1]}";
+        QTest::newRow("edit a list") << "{\"edits\": [{\"id\": \"a\", \"prompt\": \"p\", "
+                                        "\"answer\": \"b\"}, [2]]}";
+        QTest::newRow("edits an object") << "{\"edits\": {\"id\": \"a\"}}";
+        QTest::newRow("newer version after the edits")
+            << "{\"edits\": [{\"id\": \"a\", \"prompt\": \"p\", \"answer\": \"b\"}], "
+               "\"version\": 3}";
+        QTest::newRow("truncated after a record")
+            << "{\"edits\": [{\"id\": \"a\", \"prompt\": \"p\", \"answer\": \"b\"},";
         QTest::newRow("no prompt") << "{\"edits\": [{\"id\": \"a\", \"answer\": \"b\"}]}";
         QTest::newRow("empty answer")
             << "{\"edits\": [{\"id\": \"a\", \"prompt\": \"p\", \"answer\": \"\"}]}";
