@@ -219,6 +219,66 @@ AttributionGrid attributeFast(const LanguageModel& model, const std::vector<int>
     return grid;
 }
 
+// The exact faster method for a model without a shared causal prefix (a
+// masked model: the neurons at the mask feed every position above their
+// layer). Scaling layer l's neurons changes nothing below its FFN, so the
+// block inputs and layer l's attention run once, unbatched; only layer l's
+// FFN output and the layers above it run for the m scaled copies. The
+// arithmetic of each copy is the reference method's.
+AttributionGrid attributeBidirectional(const LanguageModel& model,
+                                       const std::vector<int>& promptIds,
+                                       const std::vector<int>& targetIds,
+                                       const AttributionOptions& o) {
+    TransformerImpl& net = network(model);
+    const int L = net.layers();
+    const int m = o.steps;
+    const Sequence sq = teacherForced(model, promptIds, targetIds);
+    const int64_t P = sq.position, n = sq.targetLength;
+    // One unscaled pass: each block's input, and the unmodified probability.
+    std::vector<torch::Tensor> inputs(static_cast<std::size_t>(L));
+    torch::Tensor baseProb;
+    {
+        torch::NoGradGuard g;
+        auto h = net.embed(sq.ids, 0);
+        for (int l = 0; l < L; ++l) {
+            inputs[static_cast<std::size_t>(l)] = h;
+            h = net.block(l, h);
+        }
+        baseProb = answerLogProb(net.unembed(net.finalNorm(h.narrow(1, P, n))), sq.target).exp();
+    }
+    AttributionGrid grid = emptyGrid(model);
+    auto alpha = alphas(m, deviceOf(model)).unsqueeze(1);
+    const int64_t T = sq.ids.size(1);
+    for (int l = 0; l < L; ++l) {
+        FfnSplit split;
+        torch::Tensor a;
+        {
+            torch::NoGradGuard g;
+            split = net.attend(l, inputs[static_cast<std::size_t>(l)]);
+            a = net.ffnNeurons(l, split.ffnInput); // [1, T, N]
+        }
+        const torch::Tensor x = a[0][P];
+        auto scaled = (alpha * x.unsqueeze(0)).requires_grad_(true); // [m, N]
+        std::vector<torch::Tensor> parts;
+        if (P > 0)
+            parts.push_back(a.narrow(1, 0, P).expand({m, -1, -1}));
+        parts.push_back(scaled.unsqueeze(1));
+        if (P + 1 < T)
+            parts.push_back(a.narrow(1, P + 1, T - P - 1).expand({m, -1, -1}));
+        auto h = net.finishBlock(l, split.residual.expand({m, -1, -1}),
+                                 net.ffnDown(l, torch::cat(parts, 1)));
+        for (int k = l + 1; k < L; ++k)
+            h = net.block(k, h);
+        auto p = answerLogProb(net.unembed(net.finalNorm(h.narrow(1, P, n))), sq.target).exp();
+        auto grad = torch::autograd::grad({p.sum()}, {scaled})[0];
+        setLayerScores(grid, l, x * grad.sum(0) / m);
+        if (o.progress && !o.progress(static_cast<double>(l + 1) / L))
+            throw Cancelled();
+    }
+    grid.targetProb = baseProb.item<double>();
+    return grid;
+}
+
 AttributionGrid attributeReference(const LanguageModel& model, const std::vector<int>& promptIds,
                                    const std::vector<int>& targetIds, const AttributionOptions& o) {
     TransformerImpl& net = network(model);
@@ -296,18 +356,20 @@ AttributionGrid attributeIds(const LanguageModel& model, const std::vector<int>&
         if (id < 0 || id >= model.config().vocabSize)
             throw Error("target token id " + std::to_string(id) + " is outside the vocabulary");
     const auto start = Clock::now();
-    // A masked model has no causal prefix to share: the reference method runs.
-    const bool fast =
-        o.method == AttributionMethod::Fast && network(model).rowsMayShareCausalPrefix();
-    AttributionGrid g = fast ? attributeFast(model, promptIds, targetIds, o)
-                             : attributeReference(model, promptIds, targetIds, o);
+    // A masked model has no causal prefix to share: its fast method reuses
+    // what lies below each attributed layer instead.
+    const bool fast = o.method == AttributionMethod::Fast;
+    AttributionGrid g = !fast ? attributeReference(model, promptIds, targetIds, o)
+                        : network(model).rowsMayShareCausalPrefix()
+                            ? attributeFast(model, promptIds, targetIds, o)
+                            : attributeBidirectional(model, promptIds, targetIds, o);
     g.promptIds = promptIds;
     for (int id : promptIds)
         g.promptTokens.push_back(model.tokenizer().tokenText(id));
     g.targetIds = targetIds;
     g.target = model.tokenizer().decode(targetIds);
     g.steps = o.steps;
-    g.method = fast ? "fast" : "reference"; // the method that ran
+    g.method = fast ? "fast" : "reference";
     g.elapsedMs = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     return g;
 }

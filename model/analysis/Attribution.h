@@ -14,7 +14,9 @@
 // per layer; Fast runs the prompt prefix once with the KV cache, each layer's
 // input once, and all layers' m scaled copies of the last position together in
 // one batched pass and one backward pass. A masked model has no causal
-// prefix to share, so it always runs the Reference method.
+// prefix to share: its Fast method runs the block inputs and each layer's
+// attention once and only the attributed layer's FFN output and the layers
+// above it for the m scaled copies (exact; the same scores as Reference).
 #include "LanguageModel.h"
 
 #include <functional>

@@ -312,10 +312,25 @@ private Q_SLOTS:
         QVERIFY2(std::abs(got - product) < 1e-6 * std::max(1.0, product) + 1e-9,
                  qPrintable(QString("%1 vs %2").arg(got).arg(product)));
 
-        // Attribution reads the neurons at the mask and says which method ran.
+        // Attribution reads the neurons at the mask; the fast method for a
+        // masked model equals the reference method, also for a two-token
+        // answer (two masks).
         const auto grid = attributeIds(*m, golden.prompt, {golden.target});
-        QCOMPARE(QString::fromStdString(grid.method), QString("reference"));
+        QCOMPARE(QString::fromStdString(grid.method), QString("fast"));
         QVERIFY(std::abs(grid.targetProb - probs[static_cast<std::size_t>(golden.target)]) < 1e-6);
+        AttributionOptions reference;
+        reference.method = AttributionMethod::Reference;
+        const auto fast2 = attributeIds(*m, golden.prompt, {23, 30});
+        const auto ref2 = attributeIds(*m, golden.prompt, {23, 30}, reference);
+        QVERIFY(std::abs(fast2.targetProb - product) < 1e-6 * std::max(1.0, product) + 1e-9);
+        QVERIFY(std::abs(ref2.targetProb - fast2.targetProb) < 1e-6 * product + 1e-12);
+        float largest = 0, diff = 0;
+        for (std::size_t i = 0; i < fast2.scores.size(); ++i) {
+            largest = std::max(largest, std::abs(ref2.scores[i]));
+            diff = std::max(diff, std::abs(fast2.scores[i] - ref2.scores[i]));
+        }
+        QVERIFY2(largest > 0 && diff <= 1e-4f * largest,
+                 qPrintable(QString("fast vs reference %1 of %2").arg(diff).arg(largest)));
 
         // The prompt cache runs full passes and equals them.
         PromptCache cache;
@@ -328,6 +343,15 @@ private Q_SLOTS:
         QVERIFY(scaled != probs);
         QCOMPARE(m->nextTokenProbs(golden.prompt, {}, cache), probs);
         QCOMPARE(cache.reusedPositions(), 0);
+
+        // Saved in BERT's own names (and tokenizer.json), it loads back as
+        // the same model.
+        QTemporaryDir saved;
+        m->save(saved.path().toStdString());
+        auto again = LanguageModel::load(saved.path().toStdString(), "cpu");
+        QCOMPARE(QString::fromStdString(again->info().family), QString("bert"));
+        QCOMPARE(again->prepare("W17 w42 w9 [MASK] w60 w11").ids, golden.prompt);
+        QCOMPARE(again->nextTokenProbs(golden.prompt), probs);
     }
 
     void bertRefusesWhatAMaskedModelCannotDo() {
