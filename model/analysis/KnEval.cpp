@@ -127,6 +127,15 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
             if (usable(f))
                 factsByRelation[r.id].push_back(f);
 
+    // The comparisons draw facts of other relations: one must have usable facts.
+    auto requireOtherRelation = [&](const std::string& rel) {
+        for (const auto& r : relations)
+            if ((r.id != rel || relations.size() == 1) && !factsByRelation[r.id].empty())
+                return;
+        throw Error("kn-eval: no relation other than '" + rel +
+                    "' has a fact whose answer is one token of the model's vocabulary; the "
+                    "comparisons with another relation's fact need one");
+    };
     std::vector<std::size_t> chosen = o.relations;
     if (chosen.empty())
         for (std::size_t i = 0; i < relations.size(); ++i)
@@ -176,10 +185,12 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
                 continue;
             ++counted;
             const auto& own = fps[fi];
+            requireOtherRelation(rel);
             std::string otherRel;
             do {
                 otherRel = relations[rng() % relations.size()].id;
-            } while (otherRel == rel && relations.size() > 1);
+            } while ((otherRel == rel && relations.size() > 1) ||
+                     factsByRelation[otherRel].empty());
             const auto& pool = factsByRelation[otherRel];
             const FactPrompts other = promptsOf(m, world, pool[rng() % pool.size()]);
             std::vector<NeuronId> random;
@@ -238,11 +249,12 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
                              [&](const Fact& x) { return x.subject == f.subject; }) &&
                 sameRel.size() < 5)
                 sameRel.push_back(promptsOf(m, world, f));
-        for (int k = 0; k < 5; ++k) {
+        for (int k = 0; k < 5 && !facts.empty(); ++k) {
+            requireOtherRelation(rel);
             std::string r2;
             do {
                 r2 = relations[rng() % relations.size()].id;
-            } while (r2 == rel && relations.size() > 1);
+            } while ((r2 == rel && relations.size() > 1) || factsByRelation[r2].empty());
             const auto& pool = factsByRelation[r2];
             otherRel.push_back(promptsOf(m, world, pool[rng() % pool.size()]));
         }
@@ -256,6 +268,10 @@ KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& mode
                     ns.push_back(n);
             if (ns.empty())
                 continue;
+            const auto& pool = factsByRelation[rel];
+            if (std::none_of(pool.begin(), pool.end(),
+                             [&](const Fact& f) { return f.object != facts[fi].object; }))
+                continue; // no other answer to update the fact to
             std::string newObject;
             do {
                 newObject = factsByRelation[rel][rng() % factsByRelation[rel].size()].object;
