@@ -4,17 +4,23 @@
 // pass, the rest O(1) amortised) and disabling one; beside it the paper's
 // single-stage way (cross-attention over every edit) at 1,000 and 10,000
 // edits, with the two-stage time at the same sizes and the ratio.
+// Then the exact scan against the approximate index (FAISS HNSW) from 2,000
+// to 100,000 edits, where they cross; and with --million, a memory of
+// 1,000,000 edits: scoring, adding, the index's recall of the exact top 8 on
+// 1,000 held-out prompts, and the index's memory.
 //
-// usage: scope [SERAC_DIR [BASE_MODEL_DIR]]   (defaults: the built-in ones)
+// usage: scope [--million] [SERAC_DIR [BASE_MODEL_DIR]]   (defaults: the built-in ones)
 #include "EditMemory.h"
 #include "FactWorld.h"
 #include "LanguageModel.h"
 #include "Resources.h"
 #include "SeracEditor.h"
+#include "SeracEval.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 
@@ -48,16 +54,204 @@ EditMemory makeMemory(const FactWorld& world, std::size_t n, uint64_t seed) {
     return m;
 }
 
+// Edits of ordinary length and many distinct texts: a true fact's sentence
+// as context, then a prompt of another fact.
+void addContextEdits(const FactWorld& world, EditMemory& m, std::size_t n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const auto& facts = world.facts();
+    for (std::size_t i = 0; i < n; ++i) {
+        const Fact& c = facts[rng() % facts.size()];
+        const auto cs = world.templates(c.relation, TemplateSplit::Train);
+        const Fact& f = facts[rng() % facts.size()];
+        const auto ts = world.templates(f.relation, TemplateSplit::Train);
+        std::string prompt = FactWorld::sentence(cs[rng() % cs.size()], c.subject, c.object) + " " +
+                             FactWorld::prompt(ts[rng() % ts.size()], f.subject);
+        m.add(prompt, facts[rng() % facts.size()].object);
+    }
+}
+
+std::vector<std::string> heldoutPrompts(const FactWorld& world, int n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+        const Fact& f = world.facts()[rng() % world.facts().size()];
+        const auto ts = world.templates(f.relation, TemplateSplit::Heldout);
+        out.push_back(FactWorld::prompt(ts[rng() % ts.size()], f.subject));
+    }
+    return out;
+}
+
+// The exact scan against the index, at growing sizes.
+void crossing(SeracEditor& editor, const FactWorld& world,
+              const std::vector<std::string>& prompts) {
+    const int k = editor.topK();
+    std::printf("\nexact scan against the index (top %d by cross-attention, best %d returned)\n", k,
+                k);
+    std::printf("%-8s %10s %10s %10s %12s\n", "edits", "exact ms", "index ms", "index/exact",
+                "index build s");
+    EditMemory memory;
+    std::size_t have = 0;
+    for (std::size_t n : {std::size_t(2000), std::size_t(5000), std::size_t(10000),
+                          std::size_t(20000), std::size_t(50000), std::size_t(100000)}) {
+        addContextEdits(world, memory, n - have, 40 + n);
+        have = n;
+        editor.setScopeIndex(ScopeIndexMode::Off);
+        editor.sync(memory);
+        auto medianScope = [&] {
+            std::vector<double> ms;
+            for (const auto& p : prompts) {
+                const auto t = Clock::now();
+                editor.scope(p, k, k);
+                ms.push_back(msSince(t));
+            }
+            return median(ms);
+        };
+        const double exact = medianScope();
+        const auto t = Clock::now();
+        editor.setScopeIndex(ScopeIndexMode::On);
+        const double build = msSince(t) / 1000;
+        const double index = medianScope();
+        std::printf("%-8zu %10.2f %10.2f %10.2f %12.1f\n", n, exact, index, index / exact, build);
+    }
+    editor.setScopeIndex(ScopeIndexMode::Auto);
+}
+
+// eval-edits' figures at 1,000 edits with the exact scan and with the index
+// forced on.
+void evalBothWays(SeracEditor& editor, const FactWorld& world) {
+    std::printf("\neval-edits at 1,000 edits (held-out templates, seed 1): exact scan against "
+                "the index\n");
+    std::printf("%-6s %8s %8s %10s %8s\n", "scan", "ES", "DD", "routed", "AUROC");
+    for (auto mode : {ScopeIndexMode::Off, ScopeIndexMode::On}) {
+        editor.setScopeIndex(mode);
+        SeracEvalOptions o;
+        o.editsInMemory = 1000;
+        const SeracEvalResult r = evaluateSerac(editor, world, o);
+        std::printf("%-6s %8.4f %8.4f %10.4f %8.4f\n",
+                    mode == ScopeIndexMode::On ? "index" : "exact", r.editSuccess, r.drawdown,
+                    r.routedToEdit, r.auroc);
+    }
+    editor.setScopeIndex(ScopeIndexMode::Auto);
+}
+
+long peakRssMb() {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    long kb = 0;
+    char line[256];
+    while (f && std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        std::fclose(f);
+    return kb / 1024;
+}
+
+void million(SeracEditor& editor, const FactWorld& world, const std::string& self) {
+    const std::size_t n = 1000000;
+    const int k = editor.topK();
+    std::printf("\none million edits (peak RSS so far %ld MB)\n", peakRssMb());
+    EditMemory memory;
+    auto t = Clock::now();
+    addContextEdits(world, memory, n, 99);
+    std::printf("building the memory: %.1f s\n", msSince(t) / 1000);
+    {
+        const std::string path =
+            (std::filesystem::temp_directory_path() / "scalpel-bench-million.json").string();
+        t = Clock::now();
+        memory.save(path);
+        std::printf("saving it: %.1f s, %.0f MB\n", msSince(t) / 1000,
+                    std::filesystem::file_size(path) / 1048576.0);
+        // Opening it in a process of its own, for that process's peak RSS.
+        std::fflush(stdout);
+        const int rc = std::system(("'" + self + "' --open '" + path + "'").c_str());
+        if (rc != 0)
+            std::printf("opening it failed (%d)\n", rc);
+        std::filesystem::remove(path);
+    }
+    const auto prompts = heldoutPrompts(world, 1000, 17);
+    // The exact scan first: its best 8 by embedding for every prompt.
+    editor.setScopeIndex(ScopeIndexMode::Off);
+    t = Clock::now();
+    editor.sync(memory);
+    std::printf("embedding %zu edits: %.1f s\n", n, msSince(t) / 1000);
+    std::vector<std::vector<ScopeScore>> exact;
+    std::vector<double> exactMs;
+    for (const auto& p : prompts) {
+        const auto t0 = Clock::now();
+        exact.push_back(editor.scope(p, 0, 8)); // embedding stage only
+        exactMs.push_back(msSince(t0));
+    }
+    t = Clock::now();
+    editor.setScopeIndex(ScopeIndexMode::On);
+    std::printf("building the index: %.1f s; index memory %.0f MB (embeddings alone %.0f MB)\n",
+                msSince(t) / 1000, editor.scopeIndexStatus().memoryBytes / 1048576.0,
+                n * 128 * 4 / 1048576.0);
+    std::vector<double> indexMs, scoring;
+    std::size_t found = 0, total = 0;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        const auto t0 = Clock::now();
+        const auto got = editor.scope(prompts[i], 0, 8);
+        indexMs.push_back(msSince(t0));
+        // Tie-aware: an edit the index returns counts when its probability
+        // reaches the exact 8th best (many edits share a prompt).
+        const double eighth = exact[i].back().prob;
+        std::size_t hit = 0;
+        for (const auto& s : got)
+            hit += s.prob >= eighth - 1e-6;
+        found += std::min(hit, exact[i].size());
+        total += exact[i].size();
+    }
+    for (std::size_t i = 0; i < 200; ++i) {
+        const auto t0 = Clock::now();
+        editor.scope(prompts[i], k, k);
+        scoring.push_back(msSince(t0));
+    }
+    std::printf("embedding stage, best 8: exact scan %.2f ms median, index %.3f ms median\n",
+                median(exactMs), median(indexMs));
+    std::printf("recall of the exact top 8 on %zu held-out prompts: %.4f\n", prompts.size(),
+                double(found) / double(total));
+    std::printf("scoring one prompt (index, top %d rescored by cross-attention): %.2f ms median\n",
+                k, median(scoring));
+    std::vector<double> add;
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 50; ++i) {
+        const Fact& f = world.facts()[rng() % world.facts().size()];
+        const auto ts = world.templates(f.relation, TemplateSplit::Train);
+        const auto t0 = Clock::now();
+        memory.add(FactWorld::prompt(ts[rng() % ts.size()], f.subject), f.object);
+        editor.sync(memory);
+        add.push_back(msSince(t0));
+    }
+    std::printf("adding one edit (add + sync + index insert): %.2f ms median\n", median(add));
+    std::printf("peak RSS %ld MB\n", peakRssMb());
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    const std::string seracDir = argc > 1 ? argv[1] : resourceDir() + "/models/serac";
-    std::string baseDir = argc > 2 ? argv[2] : defaultModelDir();
+    bool withMillion = false;
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string(argv[i]) == "--million") {
+            withMillion = true;
+        } else if (std::string(argv[i]) == "--open" && i + 1 < argc) {
+            const auto t = Clock::now();
+            const EditMemory m = EditMemory::loadFile(argv[i + 1]);
+            std::printf("opening it (another process): %zu edits in %.1f s, peak RSS %ld MB\n",
+                        m.size(), msSince(t) / 1000, peakRssMb());
+            return 0;
+        } else {
+            args.push_back(argv[i]);
+        }
+    }
+    const std::string seracDir = args.size() > 0 ? args[0] : resourceDir() + "/models/serac";
+    std::string baseDir = args.size() > 1 ? args[1] : defaultModelDir();
     if (!std::filesystem::exists(baseDir + "/model.safetensors"))
         baseDir = seracDir + "/counterfactual"; // same tokenizer; only routing is timed
     auto base = LanguageModel::load(baseDir, "cpu");
     const FactWorld world = FactWorld::load(defaultFactsPath());
     auto editor = SeracEditor::load(seracDir, base, "cpu");
+    editor->setScopeIndex(ScopeIndexMode::Off); // the exact scan until the index section
     const int k = editor->topK();
     std::printf("serac %s, base %s, top k %d, threads %d\n", seracDir.c_str(), baseDir.c_str(), k,
                 torch::get_num_threads());
@@ -126,5 +320,9 @@ int main(int argc, char** argv) {
     std::printf("disabling one edit of %zu (sync follows the journal, swap-remove): %.2f ms "
                 "median\n",
                 big, median(toggle));
+    evalBothWays(*editor, world);
+    crossing(*editor, world, prompts);
+    if (withMillion)
+        million(*editor, world, argv[0]);
     return 0;
 }

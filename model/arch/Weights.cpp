@@ -275,7 +275,7 @@ void saveWeights(TransformerImpl& net, const std::string& path,
     const auto tensors = checkpointTensors(net);
     std::vector<SafetensorsTensor> list;
     for (const auto& [name, t] : tensors)
-        list.push_back({name, t.sizes().vec(), t.data_ptr<float>()});
+        list.push_back({name, t.sizes().vec(), t.data_ptr<float>(), nullptr, {}});
     writeSafetensors(path, list, metadata);
 }
 
@@ -288,7 +288,7 @@ void saveWeightsFolder(TransformerImpl& net, const std::string& dir, StoredDtype
     const auto tensors = checkpointTensors(net);
     std::vector<SafetensorsTensor> list;
     for (const auto& [name, t] : tensors)
-        list.push_back({name, t.sizes().vec(), t.data_ptr<float>()});
+        list.push_back({name, t.sizes().vec(), t.data_ptr<float>(), nullptr, {}});
     writeSafetensorsFolder(dir, list, dtype, maxShardBytes, {{"format", "pt"}});
 }
 

@@ -1,5 +1,6 @@
 #include "Safetensors.h"
 
+#include "AtomicFile.h"
 #include "Error.h"
 
 #include <nlohmann/json.hpp>
@@ -9,7 +10,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <limits>
-#include <random>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,59 +71,6 @@ void f64ToFloat(const unsigned char* src, float* dst, std::size_t n) {
 std::string errnoText() {
     return std::strerror(errno);
 }
-
-// A file written in place of `path` and renamed over it on commit(); the
-// temporary follows AtomicFile's "<name>.tmp-PID-N" naming so a later
-// writeFileAtomically() sweeps it if this process dies mid-write.
-class AtomicStream {
-public:
-    explicit AtomicStream(const std::string& path) : m_path(path) {
-        std::random_device rd;
-        m_tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
-        m_fd = ::open(m_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (m_fd < 0)
-            throw Error("cannot write " + m_path + ": " + errnoText());
-    }
-    ~AtomicStream() {
-        if (m_fd >= 0) {
-            ::close(m_fd);
-            ::unlink(m_tmp.c_str());
-        }
-    }
-    AtomicStream(const AtomicStream&) = delete;
-    AtomicStream& operator=(const AtomicStream&) = delete;
-
-    void write(const void* data, std::size_t size) {
-        const char* p = static_cast<const char*>(data);
-        while (size > 0) {
-            const ssize_t n = ::write(m_fd, p, size);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0)
-                throw Error("cannot write " + m_path + ": " + errnoText());
-            p += n;
-            size -= static_cast<std::size_t>(n);
-        }
-    }
-    void commit() {
-        const int fd = m_fd;
-        m_fd = -1;
-        if (::fsync(fd) != 0 || ::close(fd) != 0) {
-            const std::string why = errnoText();
-            ::unlink(m_tmp.c_str());
-            throw Error("cannot write " + m_path + ": " + why);
-        }
-        if (::rename(m_tmp.c_str(), m_path.c_str()) != 0) {
-            const std::string why = errnoText();
-            ::unlink(m_tmp.c_str());
-            throw Error("cannot replace " + m_path + ": " + why);
-        }
-    }
-
-private:
-    std::string m_path, m_tmp;
-    int m_fd = -1;
-};
 
 uint64_t shapeNumel(const std::vector<int64_t>& shape) {
     uint64_t n = 1;
@@ -427,10 +374,14 @@ void writeSafetensors(const std::string& path, const std::vector<SafetensorsTens
     for (const auto& t : tensors) {
         if (header.contains(t.name))
             throw Error("cannot write " + path + ": tensor '" + t.name + "' is given twice");
-        if (!t.data && shapeNumel(t.shape) != 0)
+        if (!t.data && !t.raw && shapeNumel(t.shape) != 0)
             throw Error("cannot write " + path + ": tensor '" + t.name + "' has no data");
-        const uint64_t bytes = shapeNumel(t.shape) * elem;
-        header[t.name] = {{"dtype", dtypeName(dtype)},
+        const std::size_t size = t.raw ? dtypeElementSize(t.rawDtype) : elem;
+        if (size == 0)
+            throw Error("cannot write " + path + ": tensor '" + t.name + "' has dtype '" +
+                        t.rawDtype + "', which safetensors does not define");
+        const uint64_t bytes = shapeNumel(t.shape) * size;
+        header[t.name] = {{"dtype", t.raw ? t.rawDtype.c_str() : dtypeName(dtype)},
                           {"shape", t.shape},
                           {"data_offsets", {offset, offset + bytes}}};
         offset += bytes;
@@ -442,27 +393,31 @@ void writeSafetensors(const std::string& path, const std::vector<SafetensorsTens
     for (int i = 0; i < 8; ++i)
         len[i] = static_cast<unsigned char>((static_cast<uint64_t>(h.size()) >> (8 * i)) & 0xff);
 
-    AtomicStream out(path);
-    out.write(len, 8);
-    out.write(h.data(), h.size());
-    std::vector<uint16_t> buf;
-    for (const auto& t : tensors) {
-        const uint64_t numel = shapeNumel(t.shape);
-        if (dtype == StoredDtype::F32) {
-            out.write(t.data, numel * 4);
-            continue;
+    writeFileAtomically(path, [&](const AtomicSink& out) {
+        out(reinterpret_cast<const char*>(len), 8);
+        out(h.data(), h.size());
+        std::vector<uint16_t> buf;
+        for (const auto& t : tensors) {
+            const uint64_t numel = shapeNumel(t.shape);
+            if (t.raw) {
+                out(static_cast<const char*>(t.raw), numel * dtypeElementSize(t.rawDtype));
+                continue;
+            }
+            if (dtype == StoredDtype::F32) {
+                out(reinterpret_cast<const char*>(t.data), numel * 4);
+                continue;
+            }
+            const uint64_t step = 1u << 20;
+            for (uint64_t i = 0; i < numel; i += step) {
+                const std::size_t n = static_cast<std::size_t>(std::min(step, numel - i));
+                buf.resize(n);
+                for (std::size_t k = 0; k < n; ++k)
+                    buf[k] = dtype == StoredDtype::BF16 ? floatToBfloat16(t.data[i + k])
+                                                        : floatToHalf(t.data[i + k]);
+                out(reinterpret_cast<const char*>(buf.data()), n * 2);
+            }
         }
-        const uint64_t step = 1u << 20;
-        for (uint64_t i = 0; i < numel; i += step) {
-            const std::size_t n = static_cast<std::size_t>(std::min(step, numel - i));
-            buf.resize(n);
-            for (std::size_t k = 0; k < n; ++k)
-                buf[k] = dtype == StoredDtype::BF16 ? floatToBfloat16(t.data[i + k])
-                                                    : floatToHalf(t.data[i + k]);
-            out.write(buf.data(), n * 2);
-        }
-    }
-    out.commit();
+    });
 }
 
 } // namespace scalpel

@@ -83,6 +83,10 @@ struct SafetensorsTensor {
     std::string name;
     std::vector<int64_t> shape;
     const float* data = nullptr; // numel(shape) floats
+    // Or bytes written as they are, in a dtype safetensors defines ("I64",
+    // ...), little-endian; `dtype` below does not apply to them.
+    const void* raw = nullptr;
+    std::string rawDtype;
 };
 
 // How floats are stored on write. F16 and BF16 round to nearest even; F16

@@ -755,8 +755,7 @@ EditFormat detectEditFormat(const std::string& text, const std::string& name) {
 EditImportResult importEdits(const std::string& text, const std::string& name,
                              const EditImportOptions& options) {
     if (text.size() > kMaxImportBytes)
-        throw Error(name + ": larger than " + std::to_string(kMaxImportBytes >> 20) +
-                    " MB");
+        throw Error(name + ": larger than " + std::to_string(kMaxImportBytes >> 20) + " MB");
     const json doc = parseDocument(text, name);
     EditImportResult result;
     result.detected = !options.format;

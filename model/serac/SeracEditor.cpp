@@ -6,6 +6,7 @@
 #include "ModelInternals.h"
 #include "ScopeIndex.h"
 #include "SeracEncoder.h"
+#include "Safetensors.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,23 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr int kEmbedBatch = 256;
+const char* const kCacheFormat = "scalpel-scope-cache";
+
+// FNV-1a, 64 bits: the cache's keys and checksums.
+uint64_t fnv1a(const void* data, std::size_t size, uint64_t h = 1469598103934665603ull) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < size; ++i)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+uint64_t textKey(const std::string& text) {
+    return fnv1a(text.data(), text.size());
+}
+std::string hex(uint64_t v) {
+    char b[17];
+    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+    return b;
+}
 constexpr int kCrossBatch = 512;
 const char* const kCross = "cross-attention";
 const char* const kEmbedding = "embedding";
@@ -144,17 +162,38 @@ struct SeracEditor::Impl {
         embeddings.resize(last * static_cast<std::size_t>(dim));
     }
 
-    // Appends the edits and their embeddings (one forward pass per batch).
+    // Embeddings read from a cache file: the text's key -> its row there.
+    SafetensorsFile cacheFile;
+    const float* cacheRows = nullptr;
+    std::unordered_map<uint64_t, std::size_t> cacheRowOf;
+    std::size_t cacheHits = 0;
+    uint64_t encoderHash = 0; // of the embedding network's weights
+
+    // Appends the edits and their embeddings: from the cache when it has
+    // the text, else one forward pass per batch.
     void appendRows(const std::vector<const Edit*>& edits) {
+        const std::size_t firstRow = entries.size();
+        const auto width = static_cast<std::size_t>(dim);
         std::vector<std::string> texts;
-        texts.reserve(edits.size());
+        std::vector<std::size_t> textRow;
+        embeddings.resize((firstRow + edits.size()) * width);
         for (const Edit* e : edits) {
-            rowOf[e->id] = entries.size();
+            const std::size_t row = entries.size();
+            rowOf[e->id] = row;
             entries.push_back(entryOf(*e));
-            texts.push_back(e->prompt);
+            auto hit = cacheRows ? cacheRowOf.find(textKey(e->prompt)) : cacheRowOf.end();
+            if (hit != cacheRowOf.end()) {
+                std::copy_n(cacheRows + hit->second * width, width, &embeddings[row * width]);
+                ++cacheHits;
+            } else {
+                texts.push_back(e->prompt);
+                textRow.push_back(row);
+            }
         }
-        const std::size_t firstRow = entries.size() - edits.size();
-        embedTexts(texts, embeddings);
+        std::vector<float> fresh;
+        embedTexts(texts, fresh);
+        for (std::size_t i = 0; i < textRow.size(); ++i)
+            std::copy_n(&fresh[i * width], width, &embeddings[textRow[i] * width]);
         if (index && !edits.empty()) {
             const int64_t first = index->add(
                 embeddings.data() + firstRow * static_cast<std::size_t>(dim), edits.size());
@@ -297,6 +336,15 @@ std::unique_ptr<SeracEditor> SeracEditor::load(const std::string& seracDir,
     in.embedNet->to(in.device);
     in.crossNet->to(in.device);
     in.dim = in.embedNet->embeddingDim();
+    {
+        torch::NoGradGuard guard;
+        for (const auto& p : in.embedNet->named_parameters()) {
+            auto t = p.value().detach().to(torch::kCPU).contiguous();
+            in.encoderHash = fnv1a(p.key().data(), p.key().size(), in.encoderHash);
+            in.encoderHash =
+                fnv1a(t.data_ptr(), static_cast<std::size_t>(t.nbytes()), in.encoderHash);
+        }
+    }
 
     if (fs::exists(dir / "counterfactual" / "config.json")) {
         in.counterfactual = LanguageModel::load((dir / "counterfactual").string(), device);
@@ -430,6 +478,77 @@ std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
         out.push_back({in.entries[static_cast<std::size_t>(order[static_cast<std::size_t>(at)])].id,
                        prob, at < rescoredCount ? kCross : kEmbedding});
     return out;
+}
+
+std::string SeracEditor::embeddingCachePath(const std::string& memoryPath) {
+    return memoryPath + ".scope-cache.safetensors";
+}
+
+std::size_t SeracEditor::embeddingCacheHits() const {
+    return d->cacheHits;
+}
+
+EmbeddingCacheStatus SeracEditor::useEmbeddingCache(const std::string& path) {
+    Impl& in = *d;
+    in.cacheFile = SafetensorsFile();
+    in.cacheRows = nullptr;
+    in.cacheRowOf.clear();
+    EmbeddingCacheStatus st;
+    try {
+        if (!fs::exists(path))
+            throw Error(path + " does not exist");
+        SafetensorsFile f = SafetensorsFile::open(path);
+        auto meta = [&](const char* key) {
+            auto it = f.metadata().find(key);
+            return it == f.metadata().end() ? std::string() : it->second;
+        };
+        if (meta("format") != kCacheFormat)
+            throw Error(path + " is not a scope-embedding cache");
+        if (meta("encoder") != hex(in.encoderHash))
+            throw Error(path + " was made with other embedding-network weights");
+        if (!f.contains("embeddings") || !f.contains("keys"))
+            throw Error(path + " has no \"embeddings\" or \"keys\" tensor");
+        const SafetensorsEntry& e = f.entry("embeddings");
+        const SafetensorsEntry& k = f.entry("keys");
+        if (e.dtype != "F32" || e.shape.size() != 2 || e.shape[1] != in.dim || k.dtype != "I64" ||
+            k.shape.size() != 1 || k.shape[0] != e.shape[0])
+            throw Error(path + ": the embeddings are not rows of " + std::to_string(in.dim) +
+                        " floats with one key each");
+        const auto rows = static_cast<std::size_t>(e.shape[0]);
+        const auto* keys = static_cast<const uint64_t*>(f.rawData("keys"));
+        const auto* data = static_cast<const float*>(f.rawData("embeddings"));
+        uint64_t sum = fnv1a(keys, k.byteSize());
+        sum = fnv1a(data, e.byteSize(), sum);
+        if (meta("checksum") != hex(sum))
+            throw Error(path + " is damaged (its checksum does not match its content)");
+        in.cacheRowOf.reserve(rows);
+        for (std::size_t i = 0; i < rows; ++i)
+            in.cacheRowOf.emplace(keys[i], i);
+        in.cacheFile = f;
+        in.cacheRows = data;
+        st.rows = rows;
+    } catch (const Error& ex) {
+        in.cacheRowOf.clear();
+        st.refused = ex.what();
+    }
+    return st;
+}
+
+void SeracEditor::saveEmbeddingCache(const std::string& path) const {
+    const Impl& in = *d;
+    std::vector<uint64_t> keys;
+    keys.reserve(in.entries.size());
+    for (const auto& e : in.entries)
+        keys.push_back(textKey(e.prompt));
+    const std::size_t bytes = in.entries.size() * static_cast<std::size_t>(in.dim) * sizeof(float);
+    uint64_t sum = fnv1a(keys.data(), keys.size() * sizeof(uint64_t));
+    sum = fnv1a(in.embeddings.data(), bytes, sum);
+    const auto n = static_cast<int64_t>(in.entries.size());
+    writeSafetensors(
+        path,
+        {SafetensorsTensor{"embeddings", {n, in.dim}, in.embeddings.data(), nullptr, {}},
+         SafetensorsTensor{"keys", {n}, nullptr, keys.data(), "I64"}},
+        {{"format", kCacheFormat}, {"encoder", hex(in.encoderHash)}, {"checksum", hex(sum)}});
 }
 
 void SeracEditor::setScopeIndex(ScopeIndexMode mode) {

@@ -42,6 +42,11 @@ enum class CounterfactualBackend { Trained, InContext };
 // index (FAISS HNSW, ScopeIndex.h) from there on; On and Off force one way.
 enum class ScopeIndexMode { Auto, On, Off };
 
+struct EmbeddingCacheStatus {
+    std::size_t rows = 0; // embeddings the file holds
+    std::string refused;  // why the file is not used; empty when it is
+};
+
 struct ScopeIndexStatus {
     bool active = false;
     std::size_t slots = 0;       // edits in the graph, removed ones included
@@ -115,6 +120,21 @@ public:
     captures(const std::vector<std::string>& texts, int topK = kDefaultTopK,
              const std::vector<std::vector<std::string>>& exclude = {},
              double candidateFloor = 0) const;
+    // Edit embeddings kept in a file beside the memory (safetensors): each
+    // row keyed by its edit's text, the file by a hash of the embedding
+    // network's weights and a checksum of its content. useEmbeddingCache()
+    // maps the file; from then on sync() takes an edit's embedding from it
+    // when the text matches instead of running the encoder. A file made
+    // with other weights, damaged or truncated, or not a cache is refused
+    // (the status says why) and nothing of it is used; saving afresh after
+    // the sync replaces it. saveEmbeddingCache() writes the embeddings of
+    // the enabled edits synced.
+    EmbeddingCacheStatus useEmbeddingCache(const std::string& path);
+    void saveEmbeddingCache(const std::string& path) const;
+    std::size_t embeddingCacheHits() const; // embeddings taken from the cache so far
+    // Where a memory file's cache lives: "<memory>.scope-cache.safetensors".
+    static std::string embeddingCachePath(const std::string& memoryPath);
+
     void setScopeIndex(ScopeIndexMode mode);
     ScopeIndexMode scopeIndexMode() const;
     ScopeIndexStatus scopeIndexStatus() const;

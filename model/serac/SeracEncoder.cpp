@@ -79,7 +79,7 @@ void SeracEncoderImpl::save(const std::string& dir) {
             keep.emplace_back(p.key(), p.value().detach().to(torch::kCPU).contiguous());
     std::vector<SafetensorsTensor> tensors;
     for (const auto& [name, t] : keep)
-        tensors.push_back({name, t.sizes().vec(), t.data_ptr<float>()});
+        tensors.push_back({name, t.sizes().vec(), t.data_ptr<float>(), nullptr, {}});
     writeSafetensors((fs::path(dir) / "model.safetensors").string(), tensors,
                      {{"format", "pt"}, {"serac_kind", kindName(m_kind)}});
 }

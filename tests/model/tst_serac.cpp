@@ -36,11 +36,11 @@ void widen(torch::nn::Module& m, uint64_t seed) {
 }
 
 // A SERAC folder of random networks over the tiny tokenizer.
-void writeTinySerac(const std::string& dir, double threshold) {
+void writeTinySerac(const std::string& dir, double threshold, uint64_t embeddingSeed = 11) {
     std::filesystem::create_directories(dir);
     GptConfig c = test::tinyConfig(1, 16, 2, 32);
     SeracEncoder embed(c, SeracEncoderKind::Embedding, 8);
-    widen(*embed, 11);
+    widen(*embed, embeddingSeed);
     embed->save(dir + "/embedding");
     SeracEncoder cross(c, SeracEncoderKind::CrossAttention);
     widen(*cross, 12);
@@ -233,6 +233,72 @@ private Q_SLOTS:
                 QVERIFY(std::abs(a[i].prob - b[i].prob) < 1e-5);
             }
         }
+    }
+
+    // A memory reopened with its embedding cache runs the encoder only for
+    // texts the cache lacks and scores as a fresh sync does; a cache from
+    // other encoder weights, a damaged one and a truncated one are refused
+    // with the reason, and nothing of them is used.
+    void embeddingCacheSkipsTheEncoderAndRefusesBadFiles() {
+        QTemporaryDir dir;
+        const std::string cache =
+            SeracEditor::embeddingCachePath(dir.filePath("m.json").toStdString());
+        EditMemory memory = tinyMemory();
+        auto first = tinyEditor();
+        first->sync(memory);
+        first->saveEmbeddingCache(cache);
+        memory.update(memory.edits()[0].id, "Paris is a city in", "Ireland"); // a new text
+        auto reopened = tinyEditor();
+        const EmbeddingCacheStatus st = reopened->useEmbeddingCache(cache);
+        QVERIFY2(st.refused.empty(), st.refused.c_str());
+        QCOMPARE(st.rows, std::size_t(4));
+        reopened->sync(memory);
+        QCOMPARE(reopened->embeddingCacheHits(), std::size_t(3));
+        auto fresh = tinyEditor();
+        fresh->sync(memory);
+        for (const char* p : kPrompts) {
+            const auto a = reopened->scope(p, 2), b = fresh->scope(p, 2);
+            QCOMPARE(a.size(), b.size());
+            for (std::size_t i = 0; i < a.size(); ++i) {
+                QCOMPARE(a[i].editId, b[i].editId);
+                // Batches of other sizes pad differently: the last bits may differ.
+                QVERIFY(std::abs(a[i].prob - b[i].prob) < 1e-6);
+            }
+        }
+        auto refusedFor = [&](const std::string& path, const std::string& why) {
+            auto e = tinyEditor();
+            const EmbeddingCacheStatus s = e->useEmbeddingCache(path);
+            QVERIFY2(s.refused.find(why) != std::string::npos, s.refused.c_str());
+            e->sync(memory);
+            QCOMPARE(e->embeddingCacheHits(), std::size_t(0));
+        };
+        // Other weights: a SERAC folder whose embedding network differs.
+        const std::string other = dir.filePath("other").toStdString();
+        writeTinySerac(other, 0.5, 99);
+        auto otherEditor = SeracEditor::load(other, m_base, "cpu");
+        otherEditor->sync(memory);
+        const std::string otherCache = dir.filePath("other.safetensors").toStdString();
+        otherEditor->saveEmbeddingCache(otherCache);
+        refusedFor(otherCache, "other embedding-network weights");
+        // One flipped byte in the last embedding.
+        std::string bytes;
+        {
+            std::ifstream in(cache, std::ios::binary);
+            bytes.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        const std::string damaged = dir.filePath("damaged.safetensors").toStdString();
+        std::string flipped = bytes;
+        flipped[flipped.size() - 20] ^= 0x10;
+        std::ofstream(damaged, std::ios::binary) << flipped;
+        refusedFor(damaged, "damaged");
+        const std::string truncated = dir.filePath("truncated.safetensors").toStdString();
+        std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() - 64);
+        refusedFor(truncated, "truncated.safetensors");
+        refusedFor(dir.filePath("none.safetensors").toStdString(), "does not exist");
+        const std::string weights = dir.filePath("weights.safetensors").toStdString();
+        std::filesystem::copy_file(
+            m_dir.filePath("serac/embedding/model.safetensors").toStdString(), weights);
+        refusedFor(weights, "not a scope-embedding cache");
     }
 
     void otherTokenizerFallsBackToInContext() {
