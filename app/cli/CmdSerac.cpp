@@ -12,6 +12,8 @@
 #include "SeracTrain.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <iostream>
 
 namespace scalpel::cli {
 
@@ -42,6 +44,37 @@ std::unique_ptr<SeracEditor> loadEditor(const Args& a, std::shared_ptr<LanguageM
     return editor;
 }
 
+// Syncs the editor to the memory read from `editsPath`, taking embeddings
+// from the cache beside that file and writing the cache afresh when any had
+// to be computed. --no-embedding-cache skips both; --scope-index picks the
+// embedding stage's search.
+void syncWithCache(SeracEditor& editor, const EditMemory& memory, const std::string& editsPath,
+                   const Args& a) {
+    const std::string index = a.get("scope-index", "auto");
+    if (index == "on")
+        editor.setScopeIndex(ScopeIndexMode::On);
+    else if (index == "off")
+        editor.setScopeIndex(ScopeIndexMode::Off);
+    else if (index != "auto")
+        throw Error("--scope-index takes auto, on or off, got '" + index + "'");
+    if (a.flag("no-embedding-cache")) {
+        editor.sync(memory);
+        return;
+    }
+    const std::string cache = SeracEditor::embeddingCachePath(editsPath);
+    const EmbeddingCacheStatus st = editor.useEmbeddingCache(cache);
+    if (!st.refused.empty() && std::filesystem::exists(cache))
+        std::cerr << "note: " << st.refused << "; it is rebuilt" << std::endl;
+    editor.sync(memory);
+    if (editor.embeddingCacheHits() < editor.editCount()) {
+        try {
+            editor.saveEmbeddingCache(cache);
+        } catch (const Error& e) {
+            std::cerr << "warning: the embedding cache was not saved: " << e.what() << std::endl;
+        }
+    }
+}
+
 nlohmann::ordered_json scopeJson(const std::vector<ScopeScore>& scores) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto& s : scores)
@@ -53,11 +86,11 @@ nlohmann::ordered_json scopeJson(const std::vector<ScopeScore>& scores) {
 
 int cmdPredictWithEdits(const Args& a) {
     a.allow({"model", "device", "prompt", "top-k", "edits", "serac", "backend", "threshold",
-             "scope-top-k"});
+             "scope-top-k", "scope-index", "no-embedding-cache"});
     auto base = LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "cpu"));
     const EditMemory memory = EditMemory::loadFile(a.required("edits"));
     auto editor = loadEditor(a, base);
-    editor->sync(memory);
+    syncWithCache(*editor, memory, a.required("edits"), a);
     const int k = static_cast<int>(a.integer("top-k", 10));
     if (k <= 0)
         throw Error("--top-k must be positive");
@@ -77,11 +110,12 @@ int cmdPredictWithEdits(const Args& a) {
 }
 
 int cmdScope(const Args& a) {
-    a.allow({"model", "device", "prompt", "edits", "serac", "scope-top-k"});
+    a.allow({"model", "device", "prompt", "edits", "serac", "scope-top-k", "scope-index",
+             "no-embedding-cache"});
     auto base = LanguageModel::load(a.get("model", defaultModelDir()), a.get("device", "cpu"));
     const EditMemory memory = EditMemory::loadFile(a.required("edits"));
     auto editor = loadEditor(a, base);
-    editor->sync(memory);
+    syncWithCache(*editor, memory, a.required("edits"), a);
     nlohmann::ordered_json j;
     j["prompt"] = a.required("prompt");
     j["threshold"] = editor->threshold();

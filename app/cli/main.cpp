@@ -44,7 +44,10 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   train-serac [--facts F] [--base DIR] --out DIR [--seed S] [--steps N]
               [--embedding-steps N] [--counterfactual-steps N]
   scope       [--model DIR] [--serac DIR] --edits FILE --prompt P
+              [--scope-index auto|on|off] [--no-embedding-cache]
   predict     ... --edits FILE [--serac DIR] [--backend trained|in-context]
+              [--scope-index auto|on|off] [--no-embedding-cache]
+              (edit embeddings are cached in FILE.scope-cache.safetensors)
   eval-edits  [--model DIR] [--serac DIR] [--edits-in-memory N] [--seed S]
               [--backend trained|in-context] [--shard I/N [--partial F]]
   eval-edits  --edits FILE [--from FORMAT] [--method serac|serac-in-context|kn-update ...]
