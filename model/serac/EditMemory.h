@@ -75,7 +75,7 @@ public:
     // A million edits of ordinary length with descriptors fit; files are
     // read and written a record at a time, never held whole.
     static constexpr std::size_t kMaxFileBytes = std::size_t(2) * 1024 * 1024 * 1024;
-    static constexpr std::size_t kMaxEdits = 1000000;
+    static constexpr std::size_t kMaxEdits = 4000000;
     static constexpr int kFormatVersion = 2; // files of versions 1 and 2 load
 
     // A new edit with a fresh id, enabled, timestamped now. An empty prompt
