@@ -176,10 +176,7 @@ void million(SeracEditor& editor, const FactWorld& world, const std::string& sel
     t = Clock::now();
     editor.sync(memory);
     std::printf("embedding %zu edits: %.1f s\n", n, msSince(t) / 1000);
-    t = Clock::now();
-    editor.saveEmbeddingCache(cache);
-    std::printf("saving the embedding cache: %.1f s, %.0f MB\n", msSince(t) / 1000,
-                std::filesystem::file_size(cache) / 1048576.0);
+
     std::vector<std::vector<ScopeScore>> exact;
     std::vector<double> exactMs;
     for (const auto& p : prompts) {
@@ -191,6 +188,11 @@ void million(SeracEditor& editor, const FactWorld& world, const std::string& sel
     editor.setScopeIndex(ScopeIndexMode::On);
     std::printf("building the index: %.1f s; index memory %.0f MB (vectors and links)\n",
                 msSince(t) / 1000, editor.scopeIndexStatus().memoryBytes / 1048576.0);
+    t = Clock::now();
+    editor.saveEmbeddingCache(cache);
+    std::printf("saving the embedding cache and the graph: %.1f s, %.0f MB + %.0f MB\n",
+                msSince(t) / 1000, std::filesystem::file_size(cache) / 1048576.0,
+                std::filesystem::file_size(cache + ".hnsw") / 1048576.0);
     std::vector<double> indexMs, scoring;
     std::size_t found = 0, total = 0;
     for (std::size_t i = 0; i < prompts.size(); ++i) {
@@ -237,14 +239,17 @@ void million(SeracEditor& editor, const FactWorld& world, const std::string& sel
         const EmbeddingCacheStatus st = second->useEmbeddingCache(cache);
         const double mapped = msSince(t);
         second->sync(reopened);
-        std::printf("opening the memory with its cache: %.1f s (file %.1f s, cache %.1f s, "
-                    "sync and index build %.1f s; %zu of %zu from the cache%s%s)\n",
-                    msSince(t) / 1000, read / 1000, (mapped - read) / 1000,
-                    (msSince(t) - mapped) / 1000, second->embeddingCacheHits(), reopened.size(),
-                    st.refused.empty() ? "" : "; refused: ", st.refused.c_str());
+        std::printf(
+            "opening the memory with its cache: %.1f s (file %.1f s, cache and graph "
+            "%.1f s, sync %.1f s; %zu of %zu from the cache, graph %s, %zu index builds%s%s)\n",
+            msSince(t) / 1000, read / 1000, (mapped - read) / 1000, (msSince(t) - mapped) / 1000,
+            second->embeddingCacheHits(), reopened.size(), st.graph ? "taken" : "not taken",
+            second->scopeIndexStatus().rebuilds,
+            st.refused.empty() ? "" : "; refused: ", st.refused.c_str());
     }
     std::filesystem::remove(path);
     std::filesystem::remove(cache);
+    std::filesystem::remove(cache + ".hnsw");
     std::printf("peak RSS %ld MB\n", peakRssMb());
 }
 

@@ -4,6 +4,10 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/index_io.h>
+
+#include <cstdio>
+#include <unistd.h>
 
 #include <algorithm>
 #include <string>
@@ -100,6 +104,42 @@ std::vector<std::pair<int64_t, float>> ScopeIndex::search(const float* query, in
     }
     std::stable_sort(out.begin(), out.end(),
                      [](const auto& a, const auto& b) { return a.second > b.second; });
+    return out;
+}
+
+void ScopeIndex::save(const std::string& path) const {
+    if (d->deadCount != 0)
+        throw Error("scope index: only an index with no removed edit is saved (" + path + ")");
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+    try {
+        faiss::write_index(d->index.get(), tmp.c_str());
+    } catch (const std::exception& e) {
+        std::remove(tmp.c_str());
+        throw Error("cannot write " + path + ": " + e.what());
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw Error("cannot replace " + path);
+    }
+}
+
+std::unique_ptr<ScopeIndex> ScopeIndex::load(const std::string& path, int dim,
+                                             ScopeIndexOptions options) {
+    std::unique_ptr<faiss::Index> raw;
+    try {
+        raw.reset(faiss::read_index(path.c_str()));
+    } catch (const std::exception& e) {
+        throw Error(path + " is not a readable scope index: " + e.what());
+    }
+    auto* hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(raw.get());
+    if (!hnsw || hnsw->d != dim || hnsw->metric_type != faiss::METRIC_INNER_PRODUCT)
+        throw Error(path + " is not an HNSW index of " + std::to_string(dim) +
+                    "-wide inner-product vectors");
+    auto out = std::make_unique<ScopeIndex>(dim, options);
+    raw.release();
+    out->d->index.reset(hnsw);
+    out->d->index->hnsw.efSearch = options.efSearch;
+    out->d->dead.assign(static_cast<std::size_t>(hnsw->ntotal), 0);
     return out;
 }
 

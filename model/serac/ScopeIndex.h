@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,14 @@ public:
     bool alive(int64_t slot) const;
 
     std::vector<std::pair<int64_t, float>> search(const float* query, int k) const;
+
+    // The graph and vectors in FAISS's own file format, written atomically;
+    // only an index with no removed slot is saved (save() refuses others).
+    // load() refuses a file that is not an HNSW index of `dim` inner-product
+    // vectors; Error names the file.
+    void save(const std::string& path) const;
+    static std::unique_ptr<ScopeIndex> load(const std::string& path, int dim,
+                                            ScopeIndexOptions options = {});
 
     std::size_t slots() const; // live and dead
     std::size_t live() const;

@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <unordered_map>
 
@@ -30,6 +32,18 @@ uint64_t fnv1a(const void* data, std::size_t size, uint64_t h = 1469598103934665
     const auto* p = static_cast<const unsigned char*>(data);
     for (std::size_t i = 0; i < size; ++i)
         h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+uint64_t fileHash(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw Error("cannot open " + path);
+    std::vector<char> buf(1 << 20);
+    uint64_t h = 1469598103934665603ull;
+    while (in) {
+        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        h = fnv1a(buf.data(), static_cast<std::size_t>(in.gcount()), h);
+    }
     return h;
 }
 uint64_t textKey(const std::string& text) {
@@ -92,8 +106,22 @@ struct SeracEditor::Impl {
         return entries.size() >= (index ? kScopeIndexFrom / 2 : kScopeIndexFrom);
     }
 
-    // A fresh index over every row, in row order.
+    // A fresh index over every row, in row order: the cached graph when its
+    // slots are these rows' texts in this order, else built.
     void buildIndex() {
+        if (cachedGraph && cachedGraph->slots() == entries.size() && cacheCount == entries.size()) {
+            bool same = true;
+            for (std::size_t i = 0; same && i < entries.size(); ++i)
+                same = textKey(entries[i].prompt) == cacheKeys[i];
+            if (same) {
+                index = std::move(cachedGraph);
+                slotOfRow.resize(entries.size());
+                std::iota(slotOfRow.begin(), slotOfRow.end(), int64_t(0));
+                rowOfSlot = slotOfRow;
+                return;
+            }
+        }
+        cachedGraph.reset();
         index = std::make_unique<ScopeIndex>(dim);
         index->add(embeddings.data(), entries.size());
         slotOfRow.resize(entries.size());
@@ -167,7 +195,10 @@ struct SeracEditor::Impl {
     const float* cacheRows = nullptr;
     std::unordered_map<uint64_t, std::size_t> cacheRowOf;
     std::size_t cacheHits = 0;
-    uint64_t encoderHash = 0; // of the embedding network's weights
+    const uint64_t* cacheKeys = nullptr;
+    std::size_t cacheCount = 0;
+    std::unique_ptr<ScopeIndex> cachedGraph; // taken by buildIndex() when the rows match
+    uint64_t encoderHash = 0;                // of the embedding network's weights
 
     // Appends the edits and their embeddings: from the cache when it has
     // the text, else one forward pass per batch.
@@ -492,6 +523,9 @@ EmbeddingCacheStatus SeracEditor::useEmbeddingCache(const std::string& path) {
     Impl& in = *d;
     in.cacheFile = SafetensorsFile();
     in.cacheRows = nullptr;
+    in.cacheKeys = nullptr;
+    in.cacheCount = 0;
+    in.cachedGraph.reset();
     in.cacheRowOf.clear();
     EmbeddingCacheStatus st;
     try {
@@ -526,9 +560,21 @@ EmbeddingCacheStatus SeracEditor::useEmbeddingCache(const std::string& path) {
             in.cacheRowOf.emplace(keys[i], i);
         in.cacheFile = f;
         in.cacheRows = data;
+        in.cacheKeys = keys;
+        in.cacheCount = rows;
         st.rows = rows;
+        const std::string graph = path + ".hnsw";
+        if (!meta("graph_checksum").empty() && fs::exists(graph) &&
+            hex(fileHash(graph)) == meta("graph_checksum")) {
+            in.cachedGraph = ScopeIndex::load(graph, in.dim);
+            st.graph = true;
+        }
     } catch (const Error& ex) {
         in.cacheRowOf.clear();
+        in.cacheRows = nullptr;
+        in.cacheKeys = nullptr;
+        in.cacheCount = 0;
+        in.cachedGraph.reset();
         st.refused = ex.what();
     }
     return st;
@@ -544,11 +590,29 @@ void SeracEditor::saveEmbeddingCache(const std::string& path) const {
     uint64_t sum = fnv1a(keys.data(), keys.size() * sizeof(uint64_t));
     sum = fnv1a(in.embeddings.data(), bytes, sum);
     const auto n = static_cast<int64_t>(in.entries.size());
+    // The graph goes first; the cache names it by checksum, so a graph
+    // without its cache, or from another save, is never taken.
+    const std::string graph = path + ".hnsw";
+    std::string graphSum;
+    bool identity = in.index && in.index->slots() == in.entries.size();
+    for (std::size_t i = 0; identity && i < in.slotOfRow.size(); ++i)
+        identity = in.slotOfRow[i] == static_cast<int64_t>(i);
+    if (identity) {
+        in.index->save(graph);
+        graphSum = hex(fileHash(graph));
+    } else {
+        std::error_code ec;
+        fs::remove(graph, ec);
+    }
+    std::map<std::string, std::string> meta = {
+        {"format", kCacheFormat}, {"encoder", hex(in.encoderHash)}, {"checksum", hex(sum)}};
+    if (!graphSum.empty())
+        meta["graph_checksum"] = graphSum;
     writeSafetensors(
         path,
         {SafetensorsTensor{"embeddings", {n, in.dim}, in.embeddings.data(), nullptr, {}},
          SafetensorsTensor{"keys", {n}, nullptr, keys.data(), "I64"}},
-        {{"format", kCacheFormat}, {"encoder", hex(in.encoderHash)}, {"checksum", hex(sum)}});
+        meta);
 }
 
 void SeracEditor::setScopeIndex(ScopeIndexMode mode) {

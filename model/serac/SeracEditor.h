@@ -45,6 +45,7 @@ enum class ScopeIndexMode { Auto, On, Off };
 struct EmbeddingCacheStatus {
     std::size_t rows = 0; // embeddings the file holds
     std::string refused;  // why the file is not used; empty when it is
+    bool graph = false;   // a saved index graph came with it (used when the rows match)
 };
 
 struct ScopeIndexStatus {
@@ -128,7 +129,10 @@ public:
     // with other weights, damaged or truncated, or not a cache is refused
     // (the status says why) and nothing of it is used; saving afresh after
     // the sync replaces it. saveEmbeddingCache() writes the embeddings of
-    // the enabled edits synced.
+    // the enabled edits synced and, while the index is on and has no
+    // removed edit, its graph ("<path>.hnsw", under the cache's checksum),
+    // which a later sync takes instead of building one when its edits are
+    // the cache's rows in the same order.
     EmbeddingCacheStatus useEmbeddingCache(const std::string& path);
     void saveEmbeddingCache(const std::string& path) const;
     std::size_t embeddingCacheHits() const; // embeddings taken from the cache so far

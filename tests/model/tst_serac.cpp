@@ -265,6 +265,43 @@ private Q_SLOTS:
                 QVERIFY(std::abs(a[i].prob - b[i].prob) < 1e-6);
             }
         }
+        // With the index on, the cache keeps its graph, which a reopened
+        // memory with the same rows takes instead of building one; a memory
+        // whose texts changed builds its own.
+        {
+            auto indexed = tinyEditor();
+            indexed->setScopeIndex(ScopeIndexMode::On);
+            indexed->sync(memory);
+            indexed->saveEmbeddingCache(cache);
+            QVERIFY(std::filesystem::exists(cache + ".hnsw"));
+            auto again = tinyEditor();
+            again->setScopeIndex(ScopeIndexMode::On);
+            QVERIFY(again->useEmbeddingCache(cache).graph);
+            again->sync(memory);
+            QVERIFY(again->scopeIndexStatus().active);
+            QCOMPARE(again->scopeIndexStatus().rebuilds, std::size_t(0)); // the saved graph
+            for (const char* p : kPrompts) {
+                const auto a = again->scope(p, 2, 2), b = indexed->scope(p, 2, 2);
+                QCOMPARE(a.size(), b.size());
+                for (std::size_t i = 0; i < a.size(); ++i)
+                    QCOMPARE(a[i].editId, b[i].editId);
+            }
+            EditMemory changed = memory;
+            changed.update(changed.edits()[1].id, "Dublin is a city in", "Paris");
+            auto other = tinyEditor();
+            other->setScopeIndex(ScopeIndexMode::On);
+            QVERIFY(other->useEmbeddingCache(cache).graph);
+            other->sync(changed);
+            QCOMPARE(other->scopeIndexStatus().rebuilds, std::size_t(1)); // built afresh
+            // A graph whose bytes differ from what the cache names is not taken.
+            std::ofstream(cache + ".hnsw", std::ios::binary | std::ios::app) << "x";
+            auto tampered = tinyEditor();
+            const EmbeddingCacheStatus t = tampered->useEmbeddingCache(cache);
+            QVERIFY(t.refused.empty());
+            QVERIFY(!t.graph);
+            first->saveEmbeddingCache(cache); // index off: the graph file goes
+            QVERIFY(!std::filesystem::exists(cache + ".hnsw"));
+        }
         auto refusedFor = [&](const std::string& path, const std::string& why) {
             auto e = tinyEditor();
             const EmbeddingCacheStatus s = e->useEmbeddingCache(path);
