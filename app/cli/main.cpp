@@ -17,7 +17,9 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   info        [--model DIR] [--device cpu|cuda|auto]
   tokenize    [--model DIR] --text T [--no-special-tokens]
   predict     [--model DIR] --prompt P [--top-k K] [--scale LAYER:NEURON=FACTOR ...]
-              [--no-special-tokens]
+              [--no-special-tokens] [--answer A]
+              (a masked model: one distribution per [MASK]; --answer A scores A's n
+              tokens in n masks as the product of their probabilities)
   generate    [--model DIR] --prompt P --max-new-tokens N
   train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X] [--label-smoothing 0.1]
               [--ffn-drop 0.2]
