@@ -73,8 +73,16 @@ struct SeracEditor::Impl {
 
     struct Entry {
         std::string id, prompt, answer;
-        std::vector<int> crossPart; // "prompt [SEP] answer [SEP] [SEP]"
+        // "prompt [SEP] answer [SEP] [SEP]", made when the edit is first
+        // rescored (opening a large memory tokenizes none of them).
+        mutable std::vector<int> crossPart;
     };
+    const std::vector<int>& crossPartOf(std::size_t row) const {
+        const Entry& e = entries[row];
+        if (e.crossPart.empty())
+            e.crossPart = crossEditPart(tok, e.prompt, e.answer);
+        return e.crossPart;
+    }
     // Enabled edits in no particular order (removal swaps the last row in),
     // with their embeddings; a std::vector grows geometrically, so appending
     // a row is O(1) amortised.
@@ -164,9 +172,7 @@ struct SeracEditor::Impl {
         }
     }
 
-    Entry entryOf(const Edit& e) const {
-        return Entry{e.id, e.prompt, e.answer, crossEditPart(tok, e.prompt, e.answer)};
-    }
+    Entry entryOf(const Edit& e) const { return Entry{e.id, e.prompt, e.answer, {}}; }
 
     // Drops row i in O(1): the last row moves into its place.
     void removeRow(std::size_t i) {
@@ -313,8 +319,7 @@ struct SeracEditor::Impl {
         for (std::size_t from = 0; from < which.size(); from += kCrossBatch) {
             std::vector<std::vector<int>> seqs;
             for (std::size_t i = from; i < std::min(which.size(), from + kCrossBatch); ++i)
-                seqs.push_back(
-                    crossInput(entries[static_cast<std::size_t>(which[i])].crossPart, x, ctx));
+                seqs.push_back(crossInput(crossPartOf(static_cast<std::size_t>(which[i])), x, ctx));
             auto b = makeBatch(seqs, pad);
             auto logits = crossNet->pairLogits(b.ids.to(device), b.lengths.to(device));
             const auto count = static_cast<int64_t>(seqs.size());
@@ -699,10 +704,10 @@ SeracEditor::captures(const std::vector<std::string>& texts, int topK,
             }
         // Sorted by length, so a batch pads little.
         std::sort(pairs.begin(), pairs.end(), [&](const auto& x, const auto& y) {
-            const std::size_t lx = in.entries[static_cast<std::size_t>(x.second)].crossPart.size() +
-                                   seqs[x.first].size();
-            const std::size_t ly = in.entries[static_cast<std::size_t>(y.second)].crossPart.size() +
-                                   seqs[y.first].size();
+            const std::size_t lx =
+                in.crossPartOf(static_cast<std::size_t>(x.second)).size() + seqs[x.first].size();
+            const std::size_t ly =
+                in.crossPartOf(static_cast<std::size_t>(y.second)).size() + seqs[y.first].size();
             return lx != ly ? lx < ly : x < y;
         });
         // All of them through cross-attention together, kCrossBatch at a time.
@@ -714,7 +719,7 @@ SeracEditor::captures(const std::vector<std::string>& texts, int topK,
             for (std::size_t p = p0; p < p1; ++p) {
                 const auto [t, e] = pairs[p];
                 inputs.push_back(
-                    crossInput(in.entries[static_cast<std::size_t>(e)].crossPart, seqs[t], ctx));
+                    crossInput(in.crossPartOf(static_cast<std::size_t>(e)), seqs[t], ctx));
                 prior.push_back(lp[static_cast<int64_t>(t) * n + e]);
             }
             auto pb = makeBatch(inputs, in.pad);
