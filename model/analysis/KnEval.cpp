@@ -1,6 +1,7 @@
 #include "KnEval.h"
 
 #include "Error.h"
+#include "Fnv.h"
 #include "Intervention.h"
 
 #include <algorithm>
@@ -42,11 +43,7 @@ PromptSetScore scoreFacts(const LanguageModel& m, const std::vector<FactPrompts>
 // relation's name, so a relation's result does not depend on which other
 // relations are evaluated with it (a shard of a sharded run evaluates some).
 std::mt19937_64 relationRng(uint64_t seed, const std::string& relation) {
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : relation) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
+    const uint64_t h = fnv1a(relation.data(), relation.size());
     std::seed_seq s{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
                     static_cast<uint32_t>(h), static_cast<uint32_t>(h >> 32)};
     return std::mt19937_64(s);

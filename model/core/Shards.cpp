@@ -2,6 +2,7 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "Fnv.h"
 #include "JsonFields.h"
 
 #include <algorithm>
@@ -21,32 +22,14 @@ constexpr int kPartialVersion = 1;
 constexpr std::size_t kMaxPartialBytes = std::size_t(1) << 30;
 
 struct Fnv {
-    std::uint64_t h = 1469598103934665603ull;
-    void add(const char* p, std::size_t n) {
-        for (std::size_t i = 0; i < n; ++i) {
-            h ^= static_cast<unsigned char>(p[i]);
-            h *= 1099511628211ull;
-        }
-    }
+    std::uint64_t h = kFnvOffset;
+    void add(const char* p, std::size_t n) { h = fnv1a(p, n, h); }
     void add(const std::string& s) { add(s.data(), s.size() + 1); } // with the NUL
-    std::string hex() const {
-        char buf[17];
-        std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-        return buf;
-    }
+    std::string hex() const { return fnvHex(h); }
 };
 
 void addFile(Fnv& f, const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error("cannot open " + path);
-    std::vector<char> buf(std::size_t(1) << 20);
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        f.add(buf.data(), static_cast<std::size_t>(in.gcount()));
-    }
-    if (in.bad())
-        throw Error("cannot read " + path);
+    f.h = fnv1aFile(path, f.h);
 }
 
 // The first difference between two option objects, as "options.KEY".

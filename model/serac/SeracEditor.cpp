@@ -2,6 +2,7 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "Fnv.h"
 #include "JsonFields.h"
 #include "ModelInternals.h"
 #include "ScopeIndex.h"
@@ -13,7 +14,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -27,32 +27,8 @@ namespace {
 constexpr int kEmbedBatch = 256;
 const char* const kCacheFormat = "scalpel-scope-cache";
 
-// FNV-1a, 64 bits: the cache's keys and checksums.
-uint64_t fnv1a(const void* data, std::size_t size, uint64_t h = 1469598103934665603ull) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < size; ++i)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
-uint64_t fileHash(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error("cannot open " + path);
-    std::vector<char> buf(1 << 20);
-    uint64_t h = 1469598103934665603ull;
-    while (in) {
-        in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-        h = fnv1a(buf.data(), static_cast<std::size_t>(in.gcount()), h);
-    }
-    return h;
-}
 uint64_t textKey(const std::string& text) {
     return fnv1a(text.data(), text.size());
-}
-std::string hex(uint64_t v) {
-    char b[17];
-    std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-    return b;
 }
 constexpr int kCrossBatch = 512;
 const char* const kCross = "cross-attention";
@@ -543,7 +519,7 @@ EmbeddingCacheStatus SeracEditor::useEmbeddingCache(const std::string& path) {
         };
         if (meta("format") != kCacheFormat)
             throw Error(path + " is not a scope-embedding cache");
-        if (meta("encoder") != hex(in.encoderHash))
+        if (meta("encoder") != fnvHex(in.encoderHash))
             throw Error(path + " was made with other embedding-network weights");
         if (!f.contains("embeddings") || !f.contains("keys"))
             throw Error(path + " has no \"embeddings\" or \"keys\" tensor");
@@ -558,7 +534,7 @@ EmbeddingCacheStatus SeracEditor::useEmbeddingCache(const std::string& path) {
         const auto* data = static_cast<const float*>(f.rawData("embeddings"));
         uint64_t sum = fnv1a(keys, k.byteSize());
         sum = fnv1a(data, e.byteSize(), sum);
-        if (meta("checksum") != hex(sum))
+        if (meta("checksum") != fnvHex(sum))
             throw Error(path + " is damaged (its checksum does not match its content)");
         in.cacheRowOf.reserve(rows);
         for (std::size_t i = 0; i < rows; ++i)
@@ -570,7 +546,7 @@ EmbeddingCacheStatus SeracEditor::useEmbeddingCache(const std::string& path) {
         st.rows = rows;
         const std::string graph = path + ".hnsw";
         if (!meta("graph_checksum").empty() && fs::exists(graph) &&
-            hex(fileHash(graph)) == meta("graph_checksum")) {
+            fnvHex(fnv1aFile(graph)) == meta("graph_checksum")) {
             in.cachedGraph = ScopeIndex::load(graph, in.dim);
             st.graph = true;
         }
@@ -604,13 +580,13 @@ void SeracEditor::saveEmbeddingCache(const std::string& path) const {
         identity = in.slotOfRow[i] == static_cast<int64_t>(i);
     if (identity) {
         in.index->save(graph);
-        graphSum = hex(fileHash(graph));
+        graphSum = fnvHex(fnv1aFile(graph));
     } else {
         std::error_code ec;
         fs::remove(graph, ec);
     }
     std::map<std::string, std::string> meta = {
-        {"format", kCacheFormat}, {"encoder", hex(in.encoderHash)}, {"checksum", hex(sum)}};
+        {"format", kCacheFormat}, {"encoder", fnvHex(in.encoderHash)}, {"checksum", fnvHex(sum)}};
     if (!graphSum.empty())
         meta["graph_checksum"] = graphSum;
     writeSafetensors(
