@@ -3,6 +3,8 @@
 // back, check-edits prints its problems as JSON, eval-edits --edits prints
 // EasyEdit's metrics per method and mode, bad input is one line on stderr
 // and exit status 1, and every command answers --help.
+#include "CliRun.h"
+
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -20,22 +22,8 @@ std::string dataPath(const std::string& name) {
     return qEnvironmentVariable("SCALPEL_TEST_DATA").toStdString() + "/edits/" + name;
 }
 
-struct Run {
-    int exitCode = -1;
-    QString out, err;
-};
-
-Run runCli(const QStringList& args) {
-    QProcess p;
-    p.start(QStringLiteral(SCALPEL_CLI), args);
-    Run r;
-    if (!p.waitForFinished(300000))
-        return r;
-    r.exitCode = p.exitCode();
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
-}
+using Run = scalpel::test::CliRun;
+using scalpel::test::runCli;
 
 json parse(const QString& s) {
     return json::parse(s.toStdString(), nullptr, false);

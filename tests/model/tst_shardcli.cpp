@@ -7,6 +7,8 @@
 // file.
 #include <QDir>
 #include <QFile>
+#include "CliRun.h"
+
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -17,10 +19,7 @@
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QString out, err;
-};
+using Run = scalpel::test::CliRun;
 
 QString smallFacts() {
     return qEnvironmentVariable("SCALPEL_TEST_DATA") + "/shards/facts.json";
@@ -32,21 +31,10 @@ QString twoRelations() {
     return qEnvironmentVariable("SCALPEL_TEST_DATA") + "/shards/two-relations.json";
 }
 
+// One thread: the runs are small, and a busy machine's other cores make
+// LibTorch's spinning threads the slow part.
 Run runCli(const QStringList& args) {
-    QProcess p;
-    // One thread: the runs are small, and a busy machine's other cores make
-    // LibTorch's spinning threads the slow part.
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert("SCALPEL_THREADS", "1");
-    p.setProcessEnvironment(env);
-    p.start(QStringLiteral(SCALPEL_CLI), args);
-    Run r;
-    if (!p.waitForFinished(300000))
-        return r;
-    r.exitCode = p.exitCode();
-    r.out = QString::fromUtf8(p.readAllStandardOutput());
-    r.err = QString::fromUtf8(p.readAllStandardError());
-    return r;
+    return scalpel::test::runCli(args, 1);
 }
 
 QString readText(const QString& path) {
