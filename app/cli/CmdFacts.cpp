@@ -13,7 +13,7 @@ namespace scalpel::cli {
 int cmdTrainLm(const Args& a) {
     a.allow({"facts", "out", "seed", "steps", "batch", "lr", "layers", "hidden", "heads",
              "checkpoint-every", "facts-per-relation", "warmup", "no-resume", "label-smoothing",
-             "ffn-drop"});
+             "ffn-drop", "word-dropout", "word-insertion"});
     TrainLmOptions o;
     o.factsPath = a.get("facts", defaultFactsPath());
     o.outDir = a.required("out");
@@ -34,6 +34,8 @@ int cmdTrainLm(const Args& a) {
     o.ffnDrop = a.number("ffn-drop", o.ffnDrop);
     if (o.ffnDrop < 0 || o.ffnDrop >= 1)
         throw Error("--ffn-drop must be in [0, 1)");
+    o.wordDropout = a.number("word-dropout", o.wordDropout);
+    o.wordInsertion = a.number("word-insertion", o.wordInsertion);
     if (o.batchSize <= 0 || o.layers <= 0 || o.hidden <= 0 || o.heads <= 0 ||
         o.hidden % o.heads != 0)
         throw Error(
@@ -58,16 +60,22 @@ int cmdTrainLm(const Args& a) {
 
 nlohmann::ordered_json evalFactsReport(const std::vector<Record>& records,
                                        const nlohmann::ordered_json& fingerprint) {
-    std::vector<RelationScore> scores;
-    for (const auto& r : records) {
+    std::vector<RelationScore> scores, parts;
+    auto score = [](const nlohmann::ordered_json& r, const char* name) {
         RelationScore s;
-        s.relation = r.at("relation").get<std::string>();
+        s.relation = r.at(name).get<std::string>();
         s.prompts = static_cast<int>(recordNumber(r, "prompts"));
         s.correct = static_cast<int>(recordNumber(r, "correct"));
         s.probSum = recordNumber(r, "prob_sum");
-        scores.push_back(s);
+        return s;
+    };
+    for (const auto& r : records) {
+        scores.push_back(score(r, "relation"));
+        if (r.contains("parts"))
+            for (const auto& p : r.at("parts"))
+                parts.push_back(score(p, "part"));
     }
-    const FactEval e = summarizeFacts(std::move(scores));
+    const FactEval e = summarizeFacts(std::move(scores), std::move(parts));
     auto row = [](const RelationScore& r) {
         return nlohmann::ordered_json{
             {"prompts", r.prompts}, {"top1", r.accuracy()}, {"mean_prob", r.meanProb}};
@@ -75,37 +83,68 @@ nlohmann::ordered_json evalFactsReport(const std::vector<Record>& records,
     nlohmann::ordered_json rel = nlohmann::ordered_json::object();
     for (const auto& r : e.relations)
         rel[r.relation] = row(r);
-    return {{"split", fingerprint.at("options").at("split")},
-            {"relations", rel},
-            {"overall", row(e.overall)}};
+    nlohmann::ordered_json out = {{"split", fingerprint.at("options").at("split")}};
+    const auto& options = fingerprint.at("options");
+    if (options.contains("style"))
+        out["style"] = options.at("style");
+    out["relations"] = rel;
+    out["overall"] = row(e.overall);
+    if (!e.parts.empty()) {
+        nlohmann::ordered_json parts = nlohmann::ordered_json::object();
+        for (const auto& p : e.parts)
+            parts[p.relation] = row(p);
+        out["parts"] = parts;
+    }
+    return out;
 }
 
 // The items are the fact world's relations, each scored on its own.
 int cmdEvalFacts(const Args& a) {
-    a.allowBatch({"model", "device", "facts", "split"});
+    a.allowBatch({"model", "device", "facts", "split", "style"});
     const std::string modelDir = a.get("model", defaultModelDir());
     const std::string factsPath = a.get("facts", defaultFactsPath());
     const std::string s = a.get("split", "heldout");
-    TemplateSplit split;
-    if (s == "train")
-        split = TemplateSplit::Train;
-    else if (s == "heldout")
-        split = TemplateSplit::Heldout;
-    else if (s == "novel")
-        split = TemplateSplit::Novel;
-    else
-        throw Error("--split must be train, heldout or novel");
+    const auto split = templateSplitFromName(s);
+    if (!split)
+        throw Error("--split must be train, heldout, novel, grammar, questions, heldout-frames or "
+                    "heldout-nouns, not '" +
+                    s + "'");
+    const std::string styleName = a.get("style", "cased");
+    const auto style = promptStyleFromName(styleName);
+    if (!style)
+        throw Error("--style must be cased, lowercase, unknown-word or official, not '" +
+                    styleName + "'");
     const FactWorld w = FactWorld::load(factsPath);
-    const BatchRun run =
-        startBatch(a, "eval-facts", w.relations().size(), modelDir, {factsPath}, {{"split", s}});
+    if (*split != TemplateSplit::Train && *split != TemplateSplit::Heldout &&
+        *split != TemplateSplit::Novel && !w.hasGrammar())
+        throw Error(factsPath + ": --split " + s +
+                    " needs a grammar, and the facts file names none");
+    nlohmann::ordered_json options = {{"split", s}};
+    if (*style != PromptStyle::Cased)
+        options["style"] = styleName; // so partials of another style do not merge
+    const BatchRun run = startBatch(a, "eval-facts", w.relations().size(), modelDir,
+                                    FactWorld::files(factsPath), options);
     auto m = LanguageModel::load(modelDir, a.get("device", "auto"));
     std::vector<Record> records;
-    if (!run.mine.empty())
-        for (const auto& r : evaluateFacts(*m, w, split, {}, run.mine).relations)
-            records.push_back({{"relation", r.relation},
-                               {"prompts", r.prompts},
-                               {"correct", r.correct},
-                               {"prob_sum", r.probSum}});
+    if (!run.mine.empty()) {
+        const FactEval e = evaluateFacts(*m, w, *split, {}, run.mine, *style);
+        for (const auto& r : e.relations) {
+            Record rec = {{"relation", r.relation},
+                          {"prompts", r.prompts},
+                          {"correct", r.correct},
+                          {"prob_sum", r.probSum}};
+            nlohmann::ordered_json parts = nlohmann::ordered_json::array();
+            for (const auto& p : e.parts)
+                if (p.relation.rfind(r.relation + ": ", 0) == 0)
+                    parts.push_back({{"part", p.relation},
+                                     {"prompts", p.prompts},
+                                     {"correct", p.correct},
+                                     {"prob_sum", p.probSum}});
+            if (!parts.empty())
+                rec["parts"] = parts;
+            records.push_back(rec);
+        }
+    }
     return finishBatch(run, records, evalFactsReport);
 }
 

@@ -287,12 +287,13 @@ int cmdKnEval(const Args& a) {
     o.steps = static_cast<int>(a.integer("steps", 20));
     o.threshold = a.number("threshold", 0.2);
     o.share = a.number("share", 0.7);
-    const BatchRun run = startBatch(a, "kn-eval", w.relations().size(), modelDir, {factsPath},
-                                    {{"facts_per_relation", o.factsPerRelation},
-                                     {"seed", o.seed},
-                                     {"steps", o.steps},
-                                     {"threshold", o.threshold},
-                                     {"share", o.share}});
+    const BatchRun run =
+        startBatch(a, "kn-eval", w.relations().size(), modelDir, FactWorld::files(factsPath),
+                   {{"facts_per_relation", o.factsPerRelation},
+                    {"seed", o.seed},
+                    {"steps", o.steps},
+                    {"threshold", o.threshold},
+                    {"share", o.share}});
     o.relations = run.mine;
     o.progress = [](double f, const std::string& what) {
         std::cerr << static_cast<int>(100 * f) << "%  " << what << std::endl;

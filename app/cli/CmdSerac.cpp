@@ -216,7 +216,7 @@ int cmdEvalEdits(const Args& a) {
     if (a.has("edits"))
         return cmdEvalEditMetrics(a);
     a.allowBatch({"model", "device", "facts", "serac", "edits-in-memory", "seed", "backend",
-                  "threshold", "scope-top-k", "max-inputs"});
+                  "threshold", "scope-top-k", "max-inputs", "phrasing"});
     shardArgs(a, "eval-edits"); // a bad --shard fails before any work
     const std::string modelDir = a.get("model", defaultModelDir());
     const std::string factsPath = a.get("facts", defaultFactsPath());
@@ -240,13 +240,18 @@ int cmdEvalEdits(const Args& a) {
         }
     const uint64_t seed = static_cast<uint64_t>(a.integer("seed", 1));
     const int maxInputs = static_cast<int>(a.integer("max-inputs", SeracEvalOptions().maxInputs));
+    const std::string phrasing = a.get("phrasing", "templates");
+    if (phrasing != "templates" && phrasing != "grammar")
+        throw Error("--phrasing takes templates or grammar, got '" + phrasing + "'");
+    nlohmann::ordered_json options = {{"rows", names},
+                                      {"seed", seed},
+                                      {"max_inputs", maxInputs},
+                                      {"threshold", a.get("threshold")},
+                                      {"scope_top_k", a.get("scope-top-k")}};
+    if (phrasing != "templates")
+        options["phrasing"] = phrasing;
     const BatchRun run = startBatch(a, "eval-edits", items.size(), modelDir,
-                                    {factsPath, a.get("serac", defaultSeracDir())},
-                                    {{"rows", names},
-                                     {"seed", seed},
-                                     {"max_inputs", maxInputs},
-                                     {"threshold", a.get("threshold")},
-                                     {"scope_top_k", a.get("scope-top-k")}});
+                                    {factsPath, a.get("serac", defaultSeracDir())}, options);
     std::vector<Record> rows;
     for (std::size_t item : run.mine) {
         const auto& [b, n] = items[item];
@@ -257,6 +262,7 @@ int cmdEvalEdits(const Args& a) {
         o.editsInMemory = n;
         o.seed = seed;
         o.maxInputs = maxInputs;
+        o.grammar = phrasing == "grammar";
         const SeracEvalResult r = evaluateSerac(*editor, world, o);
         std::cerr << b << " N=" << n << " ES " << r.editSuccess << " DD " << r.drawdown << " AUROC "
                   << r.auroc << std::endl;

@@ -22,9 +22,11 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
               tokens in n masks as the product of their probabilities)
   generate    [--model DIR] --prompt P --max-new-tokens N
   train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X] [--label-smoothing 0.1]
-              [--ffn-drop 0.2]
+              [--ffn-drop 0.2] [--word-dropout 0] [--word-insertion 0]
               [--layers L] [--hidden H] [--heads A] [--checkpoint-every N] [--facts-per-relation N]
-  eval-facts  [--model DIR] [--facts FILE] [--split train|heldout|novel] [--shard I/N [--partial F]]
+  eval-facts  [--model DIR] [--facts FILE] [--shard I/N [--partial F]]
+              [--split train|heldout|novel|grammar|questions|heldout-frames|heldout-nouns]
+              [--style cased|lowercase|unknown-word|official]
   attribute   [--model DIR] --prompt P (--target T | --target-id N) [--steps 20]
               [--method fast|reference] [--no-special-tokens]
   attribute-batch [--model DIR] (--facts FILE | --edits FILE [--from FORMAT] [--answer true|new])
@@ -51,7 +53,8 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
               [--scope-index auto|on|off] [--no-embedding-cache]
               (edit embeddings are cached in FILE.scope-cache.safetensors)
   eval-edits  [--model DIR] [--serac DIR] [--edits-in-memory N] [--seed S]
-              [--backend trained|in-context] [--shard I/N [--partial F]]
+              [--backend trained|in-context] [--phrasing templates|grammar]
+              [--shard I/N [--partial F]]
   eval-edits  --edits FILE [--from FORMAT] [--method serac|serac-in-context|kn-update ...]
               [--mode batch|sequential ...] [--limit N] [--threshold P] [--steps 20] [--table]
               [--shard I/N [--partial F]]

@@ -22,6 +22,9 @@ struct RelationScore {
 struct FactEval {
     std::vector<RelationScore> relations;
     RelationScore overall;
+    // On the held-out grammar splits: one row per held-out frame or noun,
+    // named "relation: part".
+    std::vector<RelationScore> parts;
 };
 
 // Each relation's prompts are scored on their own, so a relation's figures
@@ -30,10 +33,12 @@ struct FactEval {
 // empty for all.
 FactEval evaluateFacts(const LanguageModel& model, const FactWorld& world, TemplateSplit split,
                        const std::function<bool(double)>& progress = {},
-                       const std::vector<std::size_t>& relations = {});
+                       const std::vector<std::size_t>& relations = {},
+                       PromptStyle style = PromptStyle::Cased);
 
-// The overall row and each relation's mean from their prompts, correct
-// answers and probability sums, as evaluateFacts computes them.
-FactEval summarizeFacts(std::vector<RelationScore> relations);
+// The overall row and each relation's (and part's) mean from their prompts,
+// correct answers and probability sums, as evaluateFacts computes them.
+FactEval summarizeFacts(std::vector<RelationScore> relations,
+                        std::vector<RelationScore> parts = {});
 
 } // namespace scalpel

@@ -49,9 +49,15 @@ SeracEvalResult evaluateSerac(SeracEditor& editor, const FactWorld& world,
     std::map<std::string, std::vector<std::string>> objects;
     for (const Fact& f : world.facts())
         objects[f.relation].push_back(f.object);
+    if (o.grammar && !world.hasGrammar())
+        throw Error("--phrasing grammar: the fact world has no grammar");
+    // The original templates, or the grammar: edits are written in training
+    // wording, every input in wording never trained on.
     auto heldoutPrompt = [&](const Fact& f) {
-        return FactWorld::prompt(pick(world.templates(f.relation, TemplateSplit::Heldout)),
-                                 f.subject);
+        return world.promptFor(pick(o.grammar
+                                        ? world.heldoutTemplates(f.relation)
+                                        : world.templates(f.relation, TemplateSplit::Heldout)),
+                               f.subject);
     };
 
     EditMemory memory;
@@ -64,7 +70,9 @@ SeracEvalResult evaluateSerac(SeracEditor& editor, const FactWorld& world,
         for (int tries = 0; tries < 50 && answer == f.object; ++tries)
             answer = pick(objects[f.relation]);
         memory.add(
-            FactWorld::prompt(pick(world.templates(f.relation, TemplateSplit::Train)), f.subject),
+            world.promptFor(pick(o.grammar ? world.trainingTemplates(f.relation)
+                                           : world.templates(f.relation, TemplateSplit::Train)),
+                            f.subject),
             answer);
         edited.insert({f.subject, f.relation});
         editedSubjects.insert(f.subject);

@@ -23,6 +23,9 @@ struct SeracEvalOptions {
     int editsInMemory = 1000;
     uint64_t seed = 1;
     int maxInputs = 300; // per kind of input
+    // Write edits in the grammar's training wording and inputs in its
+    // held-out frames and nouns, instead of the original templates.
+    bool grammar = false;
 };
 
 struct SeracEvalResult {

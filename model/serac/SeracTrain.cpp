@@ -50,7 +50,7 @@ struct Sampler {
                 o.push_back(f.object);
         }
         for (const auto& r : w.relations())
-            train[r.id] = w.templates(r.id, TemplateSplit::Train);
+            train[r.id] = w.trainingTemplates(r.id);
     }
     int uniform(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); }
     double unit() { return std::uniform_real_distribution<double>(0, 1)(rng); }
@@ -70,7 +70,7 @@ struct Sampler {
     }
     std::string trainPrompt(int factIndex) {
         const Fact& f = fact(factIndex);
-        return FactWorld::prompt(pick(train[f.relation]), f.subject);
+        return world.promptFor(pick(train[f.relation]), f.subject);
     }
     // Another fact of the same subject (other relation) or of the same
     // relation (other subject); -1 when there is none.
@@ -178,7 +178,7 @@ double trainEmbedding(SeracEncoder& net, Sampler& s, const SeracTrainOptions& o,
                 int b = s.uniform(static_cast<int>(ts.size()) - 1);
                 b += b >= a ? 1 : 0;
                 for (int t : {a, b})
-                    seqs.push_back(clip(s.tok.encode(FactWorld::prompt(
+                    seqs.push_back(clip(s.tok.encode(s.world.promptFor(
                                             ts[static_cast<std::size_t>(t)], s.fact(f).subject)),
                                         o.context));
             }
@@ -491,7 +491,7 @@ SeracCalibrationResult calibrateSerac(const SeracCalibrationOptions& o) {
     };
     std::map<std::string, std::vector<FactTemplate>> train;
     for (const auto& r : world.relations()) {
-        train[r.id] = world.templates(r.id, TemplateSplit::Train);
+        train[r.id] = world.trainingTemplates(r.id);
         if (train[r.id].empty())
             throw Error("the relation '" + r.id + "' has no training template");
     }
@@ -517,7 +517,7 @@ SeracCalibrationResult calibrateSerac(const SeracCalibrationOptions& o) {
             answer = pick(objects[f.relation]);
         const auto& ts = train[f.relation];
         const std::size_t t = std::uniform_int_distribution<std::size_t>(0, ts.size() - 1)(rng);
-        memory.add(FactWorld::prompt(ts[t], f.subject), answer);
+        memory.add(world.promptFor(ts[t], f.subject), answer);
         editTemplate.push_back(t);
         editedSubjects.insert(f.subject);
         edited[order[i]] = true;
@@ -544,7 +544,7 @@ SeracCalibrationResult calibrateSerac(const SeracCalibrationOptions& o) {
             t = std::uniform_int_distribution<std::size_t>(0, ts.size() - 2)(rng);
             t += t >= editTemplate[i] ? 1 : 0;
         }
-        inputs.push_back({FactWorld::prompt(ts[t], f.subject), memory.edits()[i].id, 0});
+        inputs.push_back({world.promptFor(ts[t], f.subject), memory.edits()[i].id, 0});
     }
     // Out of scope: unedited facts, each rendered afresh with a random
     // training template, cycling until maxInputs per kind. Random prefers
@@ -570,7 +570,7 @@ SeracCalibrationResult calibrateSerac(const SeracCalibrationOptions& o) {
         const auto& pool = kind == 1 ? hard : random;
         for (int j = 0; !pool.empty() && j < o.maxInputs; ++j) {
             const Fact& f = all[pool[static_cast<std::size_t>(j) % pool.size()]];
-            inputs.push_back({FactWorld::prompt(pick(train[f.relation]), f.subject), "", kind});
+            inputs.push_back({world.promptFor(pick(train[f.relation]), f.subject), "", kind});
         }
     }
 

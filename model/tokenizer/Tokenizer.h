@@ -73,11 +73,15 @@ public:
     // else BERT's vocab.txt (with tokenizer_config.json when present).
     static Tokenizer fromModelFolder(const std::string& dir);
 
-    // A WordLevel tokenizer over the given vocabulary. Entries containing a
-    // space or punctuation become added tokens so that they stay one token.
+    // A WordLevel tokenizer over the given vocabulary; added tokens stay one
+    // token. With `lowercase`, a Lowercase normalizer reads the input and the
+    // added tokens (all but the bracketed special ones) match the lower-cased
+    // text, whatever its case, while keeping their own spelling as tokens
+    // (Hugging Face's "normalized": true); the vocabulary should then be lower
+    // case.
     static Tokenizer makeWordLevel(const std::vector<std::string>& vocab,
                                    const std::vector<std::string>& addedTokens,
-                                   const std::string& unkToken);
+                                   const std::string& unkToken, bool lowercase = false);
 
     Tokenizer();
     ~Tokenizer();

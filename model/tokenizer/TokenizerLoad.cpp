@@ -291,7 +291,7 @@ Tokenizer Tokenizer::fromModelFolder(const std::string& dir) {
 
 Tokenizer Tokenizer::makeWordLevel(const std::vector<std::string>& vocabList,
                                    const std::vector<std::string>& addedTokens,
-                                   const std::string& unkToken) {
+                                   const std::string& unkToken, bool lowercase) {
     std::unordered_map<std::string, int> vocab;
     for (const auto& w : vocabList)
         vocab.emplace(w, static_cast<int>(vocab.size()));
@@ -299,13 +299,17 @@ Tokenizer Tokenizer::makeWordLevel(const std::vector<std::string>& vocabList,
     for (const auto& a : addedTokens) {
         const int id = vocab.emplace(a, static_cast<int>(vocab.size())).first->second;
         const bool special = a.size() > 2 && a.front() == '[' && a.back() == ']';
-        added.push_back({a, id, !special, false, false, false, special});
+        added.push_back({a, id, !special, false, false, lowercase && !special, special});
     }
     auto d = std::make_shared<Impl>();
+    if (lowercase) {
+        d->normalizerJson = {{"type", "Lowercase"}};
+        d->normalizer = makeNormalizer(d->normalizerJson, "WordLevel");
+    }
     d->preTokenizerJson = {{"type", "Whitespace"}};
     d->preTokenizer = makePreTokenizer(d->preTokenizerJson, "WordLevel");
     d->model = tok::makeWordLevel(std::move(vocab), unkToken);
-    d->added.build(std::move(added), nullptr);
+    d->added.build(std::move(added), d->normalizer.get());
     d->kind = Kind::WordLevel;
     Tokenizer t;
     t.d = std::move(d);

@@ -2,12 +2,14 @@
 
 #include "AtomicFile.h"
 #include "Error.h"
+#include "Fnv.h"
 #include "JsonFields.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <set>
 
 namespace scalpel {
@@ -56,18 +58,135 @@ FactWorld FactWorld::load(const std::string& factsPath) {
         throw Error(factsPath + ": not a JSON object");
     const std::string templatesName =
         jsonField(j, "templates", std::string("templates.json"), factsPath);
-    const auto templatesPath =
-        (std::filesystem::path(factsPath).parent_path() / templatesName).string();
-    return fromJson(facts, readFile(templatesPath, 16u << 20), factsPath);
+    const auto dir = std::filesystem::path(factsPath).parent_path();
+    const auto templatesPath = (dir / templatesName).string();
+    // The grammar and the word list are optional: a facts file names them.
+    auto optionalFile = [&](const char* key) {
+        const std::string name = jsonField(j, key, std::string(), factsPath);
+        return name.empty() ? std::string() : readFile((dir / name).string(), 16u << 20);
+    };
+    return fromJson(facts, readFile(templatesPath, 16u << 20), factsPath, optionalFile("grammar"),
+                    optionalFile("words"));
+}
+
+std::vector<std::string> FactWorld::files(const std::string& factsPath) {
+    nlohmann::json j = nlohmann::json::parse(readFile(factsPath, 64u << 20), nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw Error(factsPath + ": not a JSON object");
+    const auto dir = std::filesystem::path(factsPath).parent_path();
+    std::vector<std::string> out = {factsPath};
+    out.push_back(
+        (dir / jsonField(j, "templates", std::string("templates.json"), factsPath)).string());
+    for (const char* key : {"grammar", "words"}) {
+        const std::string name = jsonField(j, key, std::string(), factsPath);
+        if (!name.empty())
+            out.push_back((dir / name).string());
+    }
+    return out;
 }
 
 FactWorld FactWorld::fromJson(const std::string& factsJson, const std::string& templatesJson,
-                              const std::string& where) {
-    return readingJson(where, [&] { return parse(factsJson, templatesJson, where); });
+                              const std::string& where, const std::string& grammarJson,
+                              const std::string& wordsJson) {
+    return readingJson(
+        where, [&] { return parse(factsJson, templatesJson, where, grammarJson, wordsJson); });
+}
+
+std::optional<TemplateSplit> templateSplitFromName(const std::string& name) {
+    for (auto s : {TemplateSplit::Train, TemplateSplit::Heldout, TemplateSplit::Novel,
+                   TemplateSplit::Grammar, TemplateSplit::Question, TemplateSplit::HeldoutFrame,
+                   TemplateSplit::HeldoutNoun})
+        if (templateSplitName(s) == name)
+            return s;
+    return std::nullopt;
+}
+
+std::string templateSplitName(TemplateSplit split) {
+    switch (split) {
+    case TemplateSplit::Train:
+        return "train";
+    case TemplateSplit::Heldout:
+        return "heldout";
+    case TemplateSplit::Novel:
+        return "novel";
+    case TemplateSplit::Grammar:
+        return "grammar";
+    case TemplateSplit::Question:
+        return "questions";
+    case TemplateSplit::HeldoutFrame:
+        return "heldout-frames";
+    case TemplateSplit::HeldoutNoun:
+        return "heldout-nouns";
+    }
+    return "train";
+}
+
+void FactWorld::parseGrammar(const std::string& grammarJson, const std::string& where) {
+    nlohmann::json g = nlohmann::json::parse(grammarJson, nullptr, false);
+    if (g.is_discarded() || !g.is_object() || !g.contains("relations") ||
+        !g["relations"].is_object())
+        throw Error(where + ": the grammar file has no 'relations' object");
+    struct Part {
+        std::string text;
+        bool heldout = false;
+    };
+    auto parts = [&](const nlohmann::json& owner, const char* key, const std::string& what) {
+        std::vector<Part> out;
+        for (const auto& x : jsonField(owner, key, nlohmann::json::array(), where)) {
+            if (!x.is_object() || !x.contains("text") || !x["text"].is_string())
+                throw Error(where + ": a grammar " + what + " has no 'text'");
+            const std::string split = jsonField(x, "split", std::string("train"), where);
+            if (split != "train" && split != "heldout")
+                throw Error(where + ": grammar " + what + " '" + x["text"].get<std::string>() +
+                            "' has split '" + split + "' (train or heldout)");
+            out.push_back({x["text"].get<std::string>(), split == "heldout"});
+        }
+        return out;
+    };
+    const auto frames = parts(g, "frames", "frame");
+    const auto questions = parts(g, "questions", "question");
+    for (auto it = g["relations"].begin(); it != g["relations"].end(); ++it) {
+        const std::string rel = it.key();
+        const auto nouns = parts(*it, "nouns", "noun of '" + rel + "'");
+        const auto own = parts(*it, "frames", "frame of '" + rel + "'");
+        if (nouns.empty())
+            throw Error(where + ": grammar relation '" + rel + "' has no nouns");
+        auto add = [&](const std::string& frame, const std::string& noun, TemplateSplit split,
+                       const std::string& part) {
+            if (frame.find("{S}") == std::string::npos)
+                throw Error(where + ": grammar frame '" + frame + "' has no {S}");
+            FactTemplate t;
+            t.relation = rel;
+            t.text = replaceAll(replaceAll(frame, "{S}", "[X]"), "{X}", noun) + " [Y] .";
+            t.split = split;
+            t.part = part;
+            m_templates.push_back(std::move(t));
+        };
+        auto generic = [&](const std::vector<Part>& list, TemplateSplit trained) {
+            for (const auto& f : list)
+                for (const auto& n : nouns) {
+                    if (f.heldout && n.heldout)
+                        continue; // one unseen part at a time
+                    if (f.heldout)
+                        add(f.text, n.text, TemplateSplit::HeldoutFrame, f.text);
+                    else if (n.heldout)
+                        add(f.text, n.text, TemplateSplit::HeldoutNoun, n.text);
+                    else
+                        add(f.text, n.text, trained, f.text);
+                }
+        };
+        generic(frames, TemplateSplit::Grammar);
+        generic(questions, TemplateSplit::Question);
+        for (const auto& f : own)
+            add(f.text, std::string(),
+                f.heldout ? TemplateSplit::HeldoutFrame : TemplateSplit::Grammar, f.text);
+    }
+    m_hasGrammar = true;
 }
 
 FactWorld FactWorld::parse(const std::string& factsJson, const std::string& templatesJson,
-                           const std::string& where) {
+                           const std::string& where, const std::string& grammarJson,
+                           const std::string& wordsJson) {
     FactWorld w;
     nlohmann::json f = nlohmann::json::parse(factsJson, nullptr, false);
     nlohmann::json t = nlohmann::json::parse(templatesJson, nullptr, false);
@@ -125,6 +244,22 @@ FactWorld FactWorld::parse(const std::string& factsJson, const std::string& temp
                          [&](const RelationInfo& ri) { return ri.id == rel; }))
             w.m_relations.push_back({rel, "", 0});
     }
+    if (f.contains("subjects") && f["subjects"].is_array())
+        for (const auto& x : f["subjects"]) {
+            const std::string name = jsonField(x, "name", std::string(), where);
+            auto forms = jsonField(x, "forms", std::vector<std::string>(), where);
+            if (name.empty() || forms.empty())
+                throw Error(where + ": a subject lacks its name or forms");
+            w.m_forms[name] = std::move(forms);
+        }
+    if (!grammarJson.empty())
+        w.parseGrammar(grammarJson, where);
+    if (!wordsJson.empty()) {
+        nlohmann::json words = nlohmann::json::parse(wordsJson, nullptr, false);
+        if (words.is_discarded() || !words.is_object())
+            throw Error(where + ": the word list is not a JSON object");
+        w.m_words = jsonField(words, "words", std::vector<std::string>(), where);
+    }
     for (auto& ri : w.m_relations)
         ri.count =
             static_cast<int>(std::count_if(w.m_facts.begin(), w.m_facts.end(),
@@ -154,6 +289,36 @@ std::vector<FactTemplate> FactWorld::templates(const std::string& relation,
         if (t.relation == relation && t.split == split)
             out.push_back(t);
     return out;
+}
+
+std::vector<FactTemplate> FactWorld::trainingTemplates(const std::string& relation) const {
+    std::vector<FactTemplate> out;
+    for (const auto& t : m_templates)
+        if (t.relation == relation &&
+            (t.split == TemplateSplit::Train || t.split == TemplateSplit::Grammar ||
+             t.split == TemplateSplit::Question))
+            out.push_back(t);
+    return out;
+}
+
+std::vector<FactTemplate> FactWorld::heldoutTemplates(const std::string& relation) const {
+    std::vector<FactTemplate> out;
+    for (const auto& t : m_templates)
+        if (t.relation == relation && (m_hasGrammar ? t.split == TemplateSplit::HeldoutFrame ||
+                                                          t.split == TemplateSplit::HeldoutNoun
+                                                    : t.split == TemplateSplit::Heldout))
+            out.push_back(t);
+    return out;
+}
+
+std::string FactWorld::subjectIn(const FactTemplate& t, const std::string& subject) const {
+    const bool grammar = t.split != TemplateSplit::Train && t.split != TemplateSplit::Heldout &&
+                         t.split != TemplateSplit::Novel;
+    return grammar ? subjectForms(subject).front() : subject;
+}
+
+std::string FactWorld::promptFor(const FactTemplate& t, const std::string& subject) const {
+    return prompt(t, subjectIn(t, subject));
 }
 
 std::string FactWorld::prompt(const FactTemplate& t, const std::string& subject) {
@@ -196,11 +361,22 @@ std::optional<std::pair<Fact, FactTemplate>> FactWorld::match(const std::string&
     return std::nullopt;
 }
 
+std::vector<std::string> FactWorld::subjectForms(const std::string& subject) const {
+    const auto it = m_forms.find(subject);
+    return it == m_forms.end() ? std::vector<std::string>{subject} : it->second;
+}
+
+std::string FactWorld::withoutArticle(const std::string& form) {
+    return form.rfind("the ", 0) == 0 ? form.substr(4) : form;
+}
+
 std::vector<std::string> FactWorld::entities() const {
     std::set<std::string> s;
     for (const auto& f : m_facts) {
         s.insert(f.subject);
         s.insert(f.object);
+        for (const auto& form : subjectForms(f.subject))
+            s.insert(withoutArticle(form));
     }
     return std::vector<std::string>(s.begin(), s.end());
 }
@@ -208,8 +384,20 @@ std::vector<std::string> FactWorld::entities() const {
 Tokenizer FactWorld::buildTokenizer() const {
     std::vector<std::string> vocab = {"[UNK]", "[PAD]", "[SEP]", "[EOS]"};
     std::set<std::string> words;
-    for (const auto& t : m_templates) {
-        const std::string plain = replaceAll(replaceAll(t.text, "[X]", " "), "[Y]", " ");
+    // With a grammar the tokenizer lower-cases its input, so the vocabulary
+    // is lower case; the articles of subject forms are words too.
+    const bool lower = m_hasGrammar;
+    std::vector<std::string> texts;
+    for (const auto& t : m_templates)
+        texts.push_back(replaceAll(replaceAll(t.text, "[X]", " "), "[Y]", " "));
+    if (lower)
+        texts.push_back("the");
+    for (const auto& w : m_words)
+        texts.push_back(w);
+    for (std::string plain : texts) {
+        if (lower)
+            for (auto& c : plain)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         // Split like the Whitespace pre-tokenizer: runs of word characters
         // and runs of other non-space characters.
         std::string cur;
@@ -232,7 +420,70 @@ Tokenizer FactWorld::buildTokenizer() const {
     vocab.insert(vocab.end(), words.begin(), words.end());
     std::vector<std::string> added = entities();
     added.insert(added.begin(), vocab.begin(), vocab.begin() + 4); // the special tokens
-    return Tokenizer::makeWordLevel(vocab, added, "[UNK]");
+    return Tokenizer::makeWordLevel(vocab, added, "[UNK]", lower);
+}
+
+std::optional<PromptStyle> promptStyleFromName(const std::string& name) {
+    if (name == "cased")
+        return PromptStyle::Cased;
+    if (name == "lowercase")
+        return PromptStyle::Lowercase;
+    if (name == "unknown-word")
+        return PromptStyle::UnknownWord;
+    if (name == "official")
+        return PromptStyle::Official;
+    return std::nullopt;
+}
+
+namespace {
+
+// Made-up words: no English word list has them, so no model's vocabulary
+// built from one does.
+const char* const kMadeUpWords[] = {"blorft",  "quimzle", "snorpet", "vextral",
+                                    "grumbix", "plovish", "trandle", "zibbert"};
+
+// The template's prompt with a made-up word inserted before one of its
+// words, or at its end; the subject placeholder counts as one word, so the
+// subject is never split.
+std::string insertUnknownWord(const FactTemplate& t, const std::string& subject) {
+    const std::string prompt = FactWorld::prompt(t, "[X]");
+    std::vector<std::string> words;
+    std::size_t at = 0;
+    while (at < prompt.size()) {
+        const auto end = prompt.find(' ', at);
+        words.push_back(prompt.substr(at, end == std::string::npos ? end : end - at));
+        at = end == std::string::npos ? prompt.size() : end + 1;
+    }
+    const std::string key = prompt + "\x1f" + subject;
+    const uint64_t h = fnv1a(key.data(), key.size());
+    const std::size_t where = h % (words.size() + 1);
+    const char* word = kMadeUpWords[(h >> 32) % std::size(kMadeUpWords)];
+    words.insert(words.begin() + static_cast<std::ptrdiff_t>(where), word);
+    std::string out;
+    for (const auto& w : words)
+        out += (out.empty() ? "" : " ") + w;
+    FactTemplate filled = t;
+    filled.text = out + " [Y]";
+    return FactWorld::prompt(filled, subject);
+}
+
+} // namespace
+
+std::optional<std::string> factPrompt(const FactWorld& world, const FactTemplate& t, const Fact& f,
+                                      PromptStyle style) {
+    if (style == PromptStyle::Official) {
+        const auto forms = world.subjectForms(f.subject);
+        if (forms.size() < 2)
+            return std::nullopt;
+        return FactWorld::prompt(t, forms[1]);
+    }
+    if (style == PromptStyle::UnknownWord)
+        return insertUnknownWord(t, world.subjectIn(t, f.subject));
+    std::string text = world.promptFor(t, f.subject);
+    if (style == PromptStyle::Lowercase)
+        for (auto& c : text)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
 }
 
 } // namespace scalpel

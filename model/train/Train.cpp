@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <numeric>
 #include <random>
+#include <set>
 
 namespace scalpel {
 
@@ -28,23 +29,73 @@ struct Dataset {
     int maxLength = 0;
 };
 
-Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerRelation) {
+// A subject as a grammar sentence writes it: the common name or, now and
+// then, the official one; with its article, or now and then without (people
+// type both).
+std::string pickForm(const FactWorld& world, const std::string& subject, std::mt19937_64& rng) {
+    const auto forms = world.subjectForms(subject);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::string form = forms.size() > 1 && u(rng) < 0.3 ? forms[1] : forms[0];
+    if (u(rng) < 0.25)
+        form = FactWorld::withoutArticle(form);
+    return form;
+}
+
+Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerRelation,
+                     uint64_t seed) {
     Dataset d;
     const int eos = *tok.tokenId("[EOS]");
     std::map<std::string, int> seen;
+    std::mt19937_64 rng(seed * 2654435761ull + 17);
+    std::vector<TemplateSplit> splits = {TemplateSplit::Train};
+    if (world.hasGrammar())
+        splits.insert(splits.end(), {TemplateSplit::Grammar, TemplateSplit::Question});
     for (const auto& f : world.facts()) {
         if (factsPerRelation > 0 && seen[f.relation]++ >= factsPerRelation)
             continue;
-        for (const auto& t : world.templates(f.relation, TemplateSplit::Train)) {
-            auto ids = tok.encode(FactWorld::sentence(t, f.subject, f.object));
-            ids.push_back(eos);
-            d.answerAt.push_back(
-                static_cast<int>(tok.encode(FactWorld::prompt(t, f.subject)).size()));
-            d.maxLength = std::max(d.maxLength, static_cast<int>(ids.size()));
-            d.sequences.push_back(std::move(ids));
-        }
+        for (const auto split : splits)
+            for (const auto& t : world.templates(f.relation, split)) {
+                // The original templates keep the plain subject, as before.
+                const std::string subject =
+                    split == TemplateSplit::Train ? f.subject : pickForm(world, f.subject, rng);
+                auto ids = tok.encode(FactWorld::sentence(t, subject, f.object));
+                ids.push_back(eos);
+                d.answerAt.push_back(
+                    static_cast<int>(tok.encode(FactWorld::prompt(t, subject)).size()));
+                d.maxLength = std::max(d.maxLength, static_cast<int>(ids.size()));
+                d.sequences.push_back(std::move(ids));
+            }
     }
     return d;
+}
+
+// Word dropout and insertion: before the answer, each word that is not an
+// entity becomes [UNK] with probability `dropout`, and with probability
+// `insertion` one extra token ([UNK] or a common word, even odds) goes in at
+// a random place. A model trained so reads a word it does not know as
+// [UNK] and carries on, instead of reading noise.
+struct Augment {
+    double dropout = 0;
+    double insertion = 0;
+    int unk = 0;
+    std::set<int> keep;       // entities and special tokens
+    std::vector<int> fillers; // common words
+};
+
+void augment(std::vector<int>& s, int& answerAt, const Augment& a, std::mt19937_64& rng) {
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (int i = 0; i < answerAt; ++i)
+        if (!a.keep.count(s[static_cast<std::size_t>(i)]) && u(rng) < a.dropout)
+            s[static_cast<std::size_t>(i)] = a.unk;
+    if (a.insertion > 0 && u(rng) < a.insertion) {
+        const int at = std::uniform_int_distribution<int>(0, answerAt)(rng);
+        const bool word = !a.fillers.empty() && u(rng) < 0.5;
+        const int token = word ? a.fillers[std::uniform_int_distribution<std::size_t>(
+                                     0, a.fillers.size() - 1)(rng)]
+                               : a.unk;
+        s.insert(s.begin() + at, token);
+        ++answerAt;
+    }
 }
 
 std::vector<int> epochOrder(std::size_t n, uint64_t seed, int epoch) {
@@ -73,12 +124,27 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         throw Error("--steps must be positive");
     FactWorld world = FactWorld::load(o.factsPath);
     Tokenizer tok = world.buildTokenizer();
-    Dataset data = buildDataset(world, tok, o.factsPerRelation);
+    Dataset data = buildDataset(world, tok, o.factsPerRelation, o.seed);
     if (data.sequences.empty())
         throw Error(o.factsPath + ": no training sentences");
-    if (data.maxLength > o.context)
-        throw Error("a training sentence has " + std::to_string(data.maxLength) +
+    if (o.wordDropout < 0 || o.wordDropout >= 1 || o.wordInsertion < 0 || o.wordInsertion > 1)
+        throw Error("--word-dropout must be in [0, 1) and --word-insertion in [0, 1]");
+    const int inserted = o.wordInsertion > 0 ? 1 : 0;
+    if (data.maxLength + inserted > o.context)
+        throw Error("a training sentence has " + std::to_string(data.maxLength + inserted) +
                     " tokens, more than the context of " + std::to_string(o.context));
+    Augment aug;
+    aug.dropout = o.wordDropout;
+    aug.insertion = o.wordInsertion;
+    aug.unk = *tok.tokenId("[UNK]");
+    for (const auto& e : world.entities())
+        if (auto id = tok.tokenId(e))
+            aug.keep.insert(*id);
+    for (const char* special : {"[UNK]", "[PAD]", "[SEP]", "[EOS]"})
+        aug.keep.insert(*tok.tokenId(special));
+    for (const auto& w : world.commonWords())
+        if (auto id = tok.tokenId(w); id && !aug.keep.count(*id))
+            aug.fillers.push_back(*id);
 
     GptConfig cfg;
     cfg.nLayer = o.layers;
@@ -107,7 +173,9 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         if (jsonField(state, "seed", uint64_t(0), statePath) == o.seed &&
             jsonField(state, "steps", 0, statePath) == o.steps &&
             jsonField(state, "label_smoothing", o.labelSmoothing, statePath) == o.labelSmoothing &&
-            jsonField(state, "ffn_drop", o.ffnDrop, statePath) == o.ffnDrop) {
+            jsonField(state, "ffn_drop", o.ffnDrop, statePath) == o.ffnDrop &&
+            jsonField(state, "word_dropout", o.wordDropout, statePath) == o.wordDropout &&
+            jsonField(state, "word_insertion", o.wordInsertion, statePath) == o.wordInsertion) {
             loadWeights(*net, WeightStore::open((ckptDir / "model.safetensors").string()));
             torch::load(optimizer, (ckptDir / "optimizer.pt").string());
             step = jsonField(state, "step", 0, statePath);
@@ -128,9 +196,14 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         fs::create_directories(ckptDir);
         saveWeights(*net, (ckptDir / "model.safetensors").string());
         torch::save(optimizer, (ckptDir / "optimizer.pt").string());
-        nlohmann::json state = {{"step", atStep},        {"steps", o.steps},
-                                {"seed", o.seed},        {"label_smoothing", o.labelSmoothing},
-                                {"ffn_drop", o.ffnDrop}, {"first_loss", result.firstLoss}};
+        nlohmann::json state = {{"step", atStep},
+                                {"steps", o.steps},
+                                {"seed", o.seed},
+                                {"label_smoothing", o.labelSmoothing},
+                                {"ffn_drop", o.ffnDrop},
+                                {"first_loss", result.firstLoss},
+                                {"word_dropout", o.wordDropout},
+                                {"word_insertion", o.wordInsertion}};
         writeFileAtomically((ckptDir / "state.json").string(), state.dump(2));
     };
 
@@ -144,20 +217,29 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
             order = epochOrder(n, o.seed, epoch);
             orderEpoch = epoch;
         }
+        // The batch's sentences, augmented from the seed and the step alone
+        // (a resumed run draws the same).
+        std::mt19937_64 augRng(o.seed * 104729ull + static_cast<uint64_t>(step));
+        std::vector<std::vector<int>> rows(static_cast<std::size_t>(batch));
+        std::vector<int> answers(static_cast<std::size_t>(batch));
         int len = 0;
-        for (int b = 0; b < batch; ++b)
-            len = std::max<int>(
-                len, static_cast<int>(data.sequences[order[inEpoch * batch + b]].size()));
+        for (int b = 0; b < batch; ++b) {
+            const int index = order[inEpoch * batch + b];
+            rows[b] = data.sequences[index];
+            answers[b] = data.answerAt[index];
+            if (aug.dropout > 0 || aug.insertion > 0)
+                augment(rows[b], answers[b], aug, augRng);
+            len = std::max<int>(len, static_cast<int>(rows[b].size()));
+        }
         std::vector<int64_t> input(static_cast<std::size_t>(batch * (len - 1)), pad);
         std::vector<int64_t> target(static_cast<std::size_t>(batch * (len - 1)), -100);
         for (int b = 0; b < batch; ++b) {
-            const int index = order[inEpoch * batch + b];
-            const auto& s = data.sequences[index];
+            const auto& s = rows[b];
             // The loss covers the answer and what follows it. A prompt such as
             // "The capital of Ireland is" is also the prefix of "... is called
             // Dublin"; training the words of the template as well would split
             // the next-token probability between "Dublin" and "called".
-            const int firstTarget = o.answerOnlyLoss ? data.answerAt[index] : 1;
+            const int firstTarget = o.answerOnlyLoss ? answers[b] : 1;
             for (std::size_t i = 0; i + 1 < s.size(); ++i) {
                 input[b * (len - 1) + i] = s[i];
                 if (static_cast<int>(i) + 1 >= firstTarget)
@@ -188,11 +270,15 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                 drop.add(h);
             }
         }
-        auto logits = net->forward(x, o.ffnDrop > 0 ? &drop : nullptr);
+        // Logits only where there is a target: the vocabulary projection is
+        // most of a step's cost, and most positions carry no loss.
+        auto h = net->hidden(x, o.ffnDrop > 0 ? &drop : nullptr);
+        const auto where = (y != -100).nonzero().view({-1});
+        auto logits =
+            net->unembed(net->finalNorm(h.reshape({-1, h.size(-1)}).index_select(0, where)));
         auto loss = torch::nn::functional::cross_entropy(
-            logits.view({-1, logits.size(-1)}), y,
-            torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).label_smoothing(
-                o.labelSmoothing));
+            logits, y.index_select(0, where),
+            torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.labelSmoothing));
         loss.backward();
         torch::nn::utils::clip_grad_norm_(net->parameters(), o.clipNorm);
         optimizer.step();
@@ -241,6 +327,8 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                                    {"answer_only_loss", o.answerOnlyLoss},
                                    {"label_smoothing", o.labelSmoothing},
                                    {"ffn_drop", o.ffnDrop},
+                                   {"word_dropout", o.wordDropout},
+                                   {"word_insertion", o.wordInsertion},
                                    {"first_loss", result.firstLoss},
                                    {"final_loss", result.finalLoss},
                                    {"seconds", result.seconds},

@@ -1,6 +1,6 @@
 #pragma once
 // Training of the built-in fact model: a GPT-2 trained from scratch on the
-// fact world's training templates, with AdamW, linear warm-up and cosine
+// fact world's training templates and training grammar, with AdamW, linear warm-up and cosine
 // decay, gradient clipping, and a resumable checkpoint. Deterministic for a
 // given seed on the CPU (same thread count).
 #include <cstdint>
@@ -48,6 +48,12 @@ struct TrainLmOptions {
     // model trained this way has seen that state (0 = off). The built-in
     // model is trained with 0.2.
     double ffnDrop = 0.2;
+    // Word dropout and insertion (Train.cpp): the probability that a
+    // non-entity word before the answer reads [UNK], and that one [UNK] or
+    // common word is inserted into a sentence. The built-in model is trained
+    // with 0.03 and 0.15.
+    double wordDropout = 0;
+    double wordInsertion = 0;
     std::function<bool(const TrainProgress&)> progress; // false cancels
 };
 

@@ -30,6 +30,15 @@
 //       -> "Saint Helena Ascension and Tristan da Cunha".
 //   * A value that is empty after normalisation counts as missing.
 // Facts are ordered by relation (in the order above), then by subject.
+//
+// Subject forms (the "subjects" table; the grammar in grammar.json writes a
+// subject in any of its forms): the common name and, where it differs, the
+// official English name (`name.official`, cleaned as above). A form that an
+// English sentence writes with "the" ("the United Kingdom", "the Republic of
+// Ireland") is stored with its article; the article is a word of the
+// sentence, not part of the entity token. A form takes "the" when it is
+// plural or names a kind of state (see THE_WORDS). An official form that
+// another subject uses as its common name is dropped.
 'use strict';
 
 const fs = require('fs');
@@ -62,6 +71,25 @@ function firstValue(obj) {
   if (!obj || typeof obj !== 'object') return undefined;
   const keys = Object.keys(obj);
   return keys.length > 0 ? obj[keys[0]] : undefined;
+}
+
+// A name takes "the" when one of these words is in it (whole words) ...
+const THE_WORDS = new Set([
+  'Republic', 'Kingdom', 'States', 'Islands', 'Union', 'Federation', 'Emirates',
+  'Commonwealth', 'Principality', 'Duchy', 'State', 'Territory', 'Territories',
+  'Sultanate', 'Confederation', 'Region', 'Collectivity', 'Department', 'Isle',
+]);
+// ... or it is one of these plural or customary names.
+const THE_NAMES = new Set([
+  'Bahamas', 'Netherlands', 'Philippines', 'Maldives', 'Comoros', 'Seychelles',
+  'Gambia', 'Vatican City', 'Caribbean Netherlands', 'Falkland Islands',
+]);
+
+function withArticle(name) {
+  if (/^(Isle|Island) of /.test(name)) return name;
+  const words = name.split(' ');
+  if (THE_NAMES.has(name) || words.some((w) => THE_WORDS.has(w))) return `the ${name}`;
+  return name;
 }
 
 const EXTRACT = {
@@ -98,6 +126,14 @@ function main() {
   }
   rows.sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
 
+  const subjectTable = rows.map(({ subject, c }) => {
+    const forms = [withArticle(subject)];
+    const official = clean(c.name && c.name.official);
+    if (official && official !== subject && !subjects.has(official))
+      forms.push(withArticle(official));
+    return { name: subject, forms };
+  });
+
   const facts = [];
   const relations = [];
   for (const rel of RELATIONS) {
@@ -120,6 +156,8 @@ function main() {
       url: 'https://github.com/mledoze/countries',
     },
     templates: 'templates.json',
+    grammar: 'grammar.json',
+    words: 'words.json',
     relations,
     facts,
   };
@@ -129,11 +167,16 @@ function main() {
   lines.push('{');
   lines.push(`  "source": ${JSON.stringify(doc.source)},`);
   lines.push(`  "templates": ${JSON.stringify(doc.templates)},`);
+  lines.push(`  "grammar": ${JSON.stringify(doc.grammar)},`);
+  lines.push(`  "words": ${JSON.stringify(doc.words)},`);
   lines.push('  "relations": [');
   lines.push(relations.map((r) => `    ${JSON.stringify(r)}`).join(',\n'));
   lines.push('  ],');
   lines.push('  "facts": [');
   lines.push(facts.map((f) => `    ${JSON.stringify(f)}`).join(',\n'));
+  lines.push('  ],');
+  lines.push('  "subjects": [');
+  lines.push(subjectTable.map((x) => `    ${JSON.stringify(x)}`).join(',\n'));
   lines.push('  ]');
   lines.push('}');
   fs.writeFileSync(out, lines.join('\n') + '\n');

@@ -1,5 +1,7 @@
-// The shipped facts and templates: every relation present with its counts,
-// every entity one token, and a held-out combination for every head.
+// The shipped facts, templates and grammar: every relation present with its
+// counts, every entity one token, a held-out combination for every head,
+// held-out grammar parts that no training prompt contains, and a tokenizer
+// that reads entities and words whatever their case.
 #include "Error.h"
 #include "FactWorld.h"
 #include "Resources.h"
@@ -42,6 +44,16 @@ private Q_SLOTS:
             << "{\"relations\":{\"capital\":{\"heads\":[\"x\"],\"tails\":[\"is\"],"
                "\"heldout\":[[0]]}}}"
             << "not a [head, tail] pair";
+        QTest::newRow("grammar part with a bad split")
+            << oneFact
+            << "GRAMMAR{\"relations\":{\"capital\":{\"nouns\":[{\"text\":\"capital\","
+               "\"split\":\"test\"}]}}}"
+            << "has split 'test'";
+        QTest::newRow("grammar frame without a subject")
+            << oneFact
+            << "GRAMMAR{\"frames\":[{\"text\":\"The {X} is\"}],\"relations\":"
+               "{\"capital\":{\"nouns\":[{\"text\":\"capital\"}]}}}"
+            << "has no {S}";
         QTest::newRow("relation entry not an object")
             << "{\"relations\":[{\"id\":\"capital\",\"wikidata\":5}],\"facts\":[]}"
             << "{\"relations\":{}}"
@@ -54,7 +66,11 @@ private Q_SLOTS:
         QFETCH(QString, templates);
         QFETCH(QString, mentions);
         try {
-            FactWorld::fromJson(facts.toStdString(), templates.toStdString(), "facts.json");
+            if (templates.startsWith("GRAMMAR"))
+                FactWorld::fromJson(facts.toStdString(), "{\"relations\":{}}", "facts.json",
+                                    templates.mid(7).toStdString());
+            else
+                FactWorld::fromJson(facts.toStdString(), templates.toStdString(), "facts.json");
             QFAIL("no error");
         } catch (const Error& e) {
             QVERIFY2(QString(e.what()).contains(mentions), e.what());
@@ -87,6 +103,97 @@ private Q_SLOTS:
         // Inside a sentence too, multi-word names stay whole.
         const auto ids = t.encode("The capital of United States is Washington D.C. .");
         QCOMPARE(ids.size(), std::size_t(7));
+    }
+
+    void tokenizerReadsEntitiesAndWordsWhateverTheirCase() {
+        // What a user types in lower case reads as the cased prompt, and an
+        // entity keeps its own spelling as a token.
+        const FactWorld w = FactWorld::load(factsPath());
+        const Tokenizer t = w.buildTokenizer();
+        const auto cased = t.encodeDetailed("What is the capital of the United Kingdom?");
+        const auto lower = t.encodeDetailed("what is THE capital of the united kingdom?");
+        QCOMPARE(lower.ids, cased.ids);
+        for (bool u : cased.unknown)
+            QVERIFY(!u);
+        const auto ireland = t.encode("ireland");
+        QCOMPARE(ireland.size(), std::size_t(1));
+        QCOMPARE(t.tokenSpelling(ireland[0]), std::string("Ireland"));
+        // The official name is one token too, and common English words are
+        // known words.
+        QCOMPARE(t.encode("the Republic of Ireland").size(), std::size_t(2));
+        const auto common = t.encodeDetailed("I really believe that the capital of Ireland is");
+        for (bool u : common.unknown)
+            QVERIFY(!u);
+    }
+
+    void grammarHoldsOutWholeFramesAndNounsThatTrainingNeverWrites() {
+        const FactWorld w = FactWorld::load(factsPath());
+        QVERIFY(w.hasGrammar());
+        auto key = [](std::string s) {
+            std::string out;
+            for (char c : s)
+                if (c != ' ')
+                    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+            return out;
+        };
+        for (const auto& r : w.relations()) {
+            std::set<std::string> trained;
+            for (const auto& t : w.trainingTemplates(r.id))
+                trained.insert(key(t.text));
+            std::set<std::string> frames, nouns;
+            for (const auto& t : w.templates(r.id, TemplateSplit::HeldoutFrame)) {
+                QVERIFY2(!trained.count(key(t.text)), t.text.c_str());
+                frames.insert(t.part);
+            }
+            for (const auto& t : w.templates(r.id, TemplateSplit::HeldoutNoun)) {
+                QVERIFY2(!trained.count(key(t.text)), t.text.c_str());
+                nouns.insert(t.part);
+                // A held-out noun appears in no training template at all.
+                for (const auto& tt : w.trainingTemplates(r.id))
+                    QVERIFY2(key(tt.text).find(key(" " + t.part + " ")) == std::string::npos,
+                             tt.text.c_str());
+            }
+            QVERIFY2(frames.size() >= 3, r.id.c_str());
+            QVERIFY2(!nouns.empty(), r.id.c_str());
+            QVERIFY2(w.templates(r.id, TemplateSplit::Question).size() >= 10, r.id.c_str());
+            QVERIFY2(w.templates(r.id, TemplateSplit::Grammar).size() >= 40, r.id.c_str());
+        }
+    }
+
+    void subjectFormsCarryTheirArticle() {
+        const FactWorld w = FactWorld::load(factsPath());
+        const auto uk = w.subjectForms("United Kingdom");
+        QCOMPARE(uk.front(), std::string("the United Kingdom"));
+        QCOMPARE(FactWorld::withoutArticle(uk.front()), std::string("United Kingdom"));
+        const auto ireland = w.subjectForms("Ireland");
+        QCOMPARE(ireland.front(), std::string("Ireland"));
+        QVERIFY(ireland.size() == 2 && ireland[1] == "the Republic of Ireland");
+        const auto t = w.templates("capital", TemplateSplit::Grammar).front();
+        QCOMPARE(w.promptFor(t, "United Kingdom"),
+                 std::string("The capital of the United Kingdom is"));
+    }
+
+    void unknownWordStyleInsertsOneUnknownWordAndKeepsTheSubjectWhole() {
+        const FactWorld w = FactWorld::load(factsPath());
+        const Tokenizer t = w.buildTokenizer();
+        const Fact f = *w.find("United States", "capital");
+        int atEnd = 0, inside = 0;
+        for (const auto& tmpl : w.templates("capital", TemplateSplit::Grammar)) {
+            const auto plain = factPrompt(w, tmpl, f, PromptStyle::Cased);
+            const auto noisy = factPrompt(w, tmpl, f, PromptStyle::UnknownWord);
+            QVERIFY(plain && noisy);
+            const auto a = t.encodeDetailed(*plain), b = t.encodeDetailed(*noisy);
+            QCOMPARE(b.ids.size(), a.ids.size() + 1);
+            int unknown = 0;
+            for (bool u : b.unknown)
+                unknown += u ? 1 : 0;
+            QCOMPARE(unknown, 1);
+            QVERIFY2(noisy->find("United States") != std::string::npos, noisy->c_str());
+            (b.unknown.back() ? atEnd : inside)++;
+        }
+        QVERIFY(atEnd > 0 && inside > 0);
+        QVERIFY(!factPrompt(w, w.templates("capital", TemplateSplit::Grammar).front(),
+                            *w.find("Mongolia", "capital"), PromptStyle::Official));
     }
 
     void templatesHoldOutACombinationPerHeadAndUseEveryPart() {
