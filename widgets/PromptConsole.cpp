@@ -152,8 +152,24 @@ void PromptConsole::setClozeMaskToken(const QString& maskToken) {
 
 void PromptConsole::updateClozeHint() {
     const QString text = m_edit->text();
-    m_clozeHint->setVisible(!m_maskToken.isEmpty() && !text.trimmed().isEmpty() &&
-                            !text.contains(m_maskToken));
+    const bool show =
+        !m_maskToken.isEmpty() && !text.trimmed().isEmpty() && !text.contains(m_maskToken);
+    if (show == m_clozeHint->isVisibleTo(this))
+        return;
+    m_clozeHint->setVisible(show);
+    // The hint is a row of its own: the console grows for it and shrinks
+    // back, so the chips below are never cut off.
+    fitHeight();
+}
+
+void PromptConsole::fitHeight() {
+    int height = m_edit->sizeHint().height() + layout()->spacing() + m_chipScroll->minimumHeight();
+    if (m_clozeHint->isVisibleTo(this))
+        height += layout()->spacing() + m_clozeHint->sizeHint().height();
+    if (maximumHeight() != height) {
+        setMaximumHeight(height);
+        Q_EMIT chipRowsChanged();
+    }
 }
 
 QString PromptConsole::chipText(const QString& token) {
@@ -221,9 +237,9 @@ void PromptConsole::fitChips() {
     const int height = std::min(std::max(wanted, rowHeight), 3 * rowHeight);
     if (m_chipScroll->minimumHeight() != height) {
         m_chipScroll->setFixedHeight(height);
-        // The line and the chips' rows, never the window's spare height.
-        setMaximumHeight(m_edit->sizeHint().height() + layout()->spacing() + height);
-        Q_EMIT chipRowsChanged();
+        // The line, the hint when shown and the chips' rows, never the
+        // window's spare height.
+        fitHeight();
     }
 }
 

@@ -82,6 +82,7 @@ private:
     void submit();
     void walkHistory(int step);
     void fitChips();
+    void fitHeight(); // the line, the hint when shown, the chips
     void emitPendingChange();
     void updateClozeHint();
 

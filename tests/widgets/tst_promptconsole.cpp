@@ -24,6 +24,7 @@ private Q_SLOTS:
     void longPromptScrollsAndSaysWhatIsNotRead();
     void maskChipLooksDistinct();
     void clozeHintOffersTheMask();
+    void clozeHintRowNeverClipsTheChips();
 };
 
 void TestPromptConsole::debounceCoalescesKeystrokes() {
@@ -280,6 +281,39 @@ void TestPromptConsole::clozeHintOffersTheMask() {
     QVERIFY(!console.clozeHint()->isHidden());
     console.setClozeMaskToken(QString());
     QVERIFY(console.clozeHint()->isHidden());
+}
+
+// The hint is a row of its own. At the height the console allows (what the
+// prompt dock gives it), the chips under the hint are whole, and the console
+// shrinks back when the hint goes.
+void TestPromptConsole::clozeHintRowNeverClipsTheChips() {
+    PromptConsole console;
+    console.setDebounceIntervalMs(0);
+    console.resize(700, 100);
+    console.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&console));
+    console.setPrompt(QStringLiteral("The capital of Ireland is"));
+    console.setTokens({{QStringLiteral("The"), 5, false}, {QStringLiteral(" capital"), 6, false}});
+    const int without = console.maximumHeight();
+    auto chipsWhole = [&] {
+        console.resize(700, console.maximumHeight());
+        QCoreApplication::processEvents();
+        const QLabel* chip = console.tokenChip(1);
+        const QRect r(chip->mapTo(&console, QPoint(0, 0)), chip->size());
+        return console.rect().contains(r) && chip->visibleRegion().boundingRect() == chip->rect();
+    };
+    QVERIFY(chipsWhole());
+    console.setClozeMaskToken(QStringLiteral("[MASK]"));
+    QVERIFY(!console.clozeHint()->isHidden());
+    QVERIFY(console.maximumHeight() > without);
+    QVERIFY(chipsWhole());
+    const QRect hint(console.clozeHint()->mapTo(&console, QPoint(0, 0)),
+                     console.clozeHint()->size());
+    QVERIFY(console.rect().contains(hint));
+    console.clozeHint()->click();
+    QVERIFY(console.clozeHint()->isHidden());
+    QCOMPARE(console.maximumHeight(), without);
+    QVERIFY(chipsWhole());
 }
 
 QTEST_MAIN(TestPromptConsole)
