@@ -13,7 +13,7 @@ namespace scalpel::cli {
 int cmdTrainLm(const Args& a) {
     a.allow({"facts", "out", "seed", "steps", "batch", "lr", "layers", "hidden", "heads",
              "checkpoint-every", "facts-per-relation", "warmup", "no-resume", "label-smoothing",
-             "ffn-drop", "word-dropout", "word-insertion"});
+             "ffn-drop", "word-dropout", "word-insertion", "unknown-subject"});
     TrainLmOptions o;
     o.factsPath = a.get("facts", defaultFactsPath());
     o.outDir = a.required("out");
@@ -36,6 +36,7 @@ int cmdTrainLm(const Args& a) {
         throw Error("--ffn-drop must be in [0, 1)");
     o.wordDropout = a.number("word-dropout", o.wordDropout);
     o.wordInsertion = a.number("word-insertion", o.wordInsertion);
+    o.unknownSubject = a.number("unknown-subject", o.unknownSubject);
     if (o.batchSize <= 0 || o.layers <= 0 || o.hidden <= 0 || o.heads <= 0 ||
         o.hidden % o.heads != 0)
         throw Error(

@@ -633,8 +633,8 @@ SeracCalibrationResult calibrateSerac(const SeracCalibrationOptions& o) {
         meta.erase(stale);
     meta["threshold"] = r.threshold;
     meta["threshold_source"] = {
-        {"method", "memory-level calibration on training templates only (held-out and novel "
-                   "templates never used)"},
+        {"method", "memory-level calibration on training wording only (held-out templates, "
+                   "held-out grammar frames and nouns, and novel templates never used)"},
         {"objective", "minimise max((1 - ES_route) / 0.05, DD_route / 0.02) over t in "
                       "[0.05, 0.995] (step 0.005; of tied thresholds the middle one): the "
                       "targets ES >= 0.95 and DD <= 0.02, each shortfall "

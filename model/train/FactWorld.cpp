@@ -387,9 +387,15 @@ Tokenizer FactWorld::buildTokenizer() const {
     // With a grammar the tokenizer lower-cases its input, so the vocabulary
     // is lower case; the articles of subject forms are words too.
     const bool lower = m_hasGrammar;
+    // With a grammar, only wording a model trains on gives words: a word
+    // met only in held-out or novel wording reads as [UNK] (which training
+    // teaches the model to carry over), never as an embedding no step has
+    // trained.
     std::vector<std::string> texts;
     for (const auto& t : m_templates)
-        texts.push_back(replaceAll(replaceAll(t.text, "[X]", " "), "[Y]", " "));
+        if (!lower || t.split == TemplateSplit::Train || t.split == TemplateSplit::Grammar ||
+            t.split == TemplateSplit::Question)
+            texts.push_back(replaceAll(replaceAll(t.text, "[X]", " "), "[Y]", " "));
     if (lower)
         texts.push_back("the");
     for (const auto& w : m_words)

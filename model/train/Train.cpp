@@ -26,6 +26,7 @@ namespace {
 struct Dataset {
     std::vector<std::vector<int>> sequences;
     std::vector<int> answerAt; // index of the answer token in each sequence
+    std::vector<int> relation; // index into FactWorld::relations()
     int maxLength = 0;
 };
 
@@ -50,6 +51,9 @@ Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerR
     std::vector<TemplateSplit> splits = {TemplateSplit::Train};
     if (world.hasGrammar())
         splits.insert(splits.end(), {TemplateSplit::Grammar, TemplateSplit::Question});
+    std::map<std::string, int> relationIndex;
+    for (const auto& r : world.relations())
+        relationIndex.emplace(r.id, static_cast<int>(relationIndex.size()));
     for (const auto& f : world.facts()) {
         if (factsPerRelation > 0 && seen[f.relation]++ >= factsPerRelation)
             continue;
@@ -62,6 +66,7 @@ Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerR
                 ids.push_back(eos);
                 d.answerAt.push_back(
                     static_cast<int>(tok.encode(FactWorld::prompt(t, subject)).size()));
+                d.relation.push_back(relationIndex.at(f.relation));
                 d.maxLength = std::max(d.maxLength, static_cast<int>(ids.size()));
                 d.sequences.push_back(std::move(ids));
             }
@@ -77,13 +82,25 @@ Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerR
 struct Augment {
     double dropout = 0;
     double insertion = 0;
+    double unknownSubject = 0;
     int unk = 0;
     std::set<int> keep;       // entities and special tokens
+    std::set<int> entities;   // subjects (in every form) and objects
     std::vector<int> fillers; // common words
 };
 
-void augment(std::vector<int>& s, int& answerAt, const Augment& a, std::mt19937_64& rng) {
+// Returns whether the subject was blanked: with probability unknownSubject
+// every entity before the answer becomes [UNK], and the answer's target is
+// then every answer of the relation alike (the model has no way to know).
+bool augment(std::vector<int>& s, int& answerAt, const Augment& a, std::mt19937_64& rng) {
     std::uniform_real_distribution<double> u(0.0, 1.0);
+    bool blanked = false;
+    if (a.unknownSubject > 0 && u(rng) < a.unknownSubject)
+        for (int i = 0; i < answerAt; ++i)
+            if (a.entities.count(s[static_cast<std::size_t>(i)])) {
+                s[static_cast<std::size_t>(i)] = a.unk;
+                blanked = true;
+            }
     for (int i = 0; i < answerAt; ++i)
         if (!a.keep.count(s[static_cast<std::size_t>(i)]) && u(rng) < a.dropout)
             s[static_cast<std::size_t>(i)] = a.unk;
@@ -96,6 +113,7 @@ void augment(std::vector<int>& s, int& answerAt, const Augment& a, std::mt19937_
         s.insert(s.begin() + at, token);
         ++answerAt;
     }
+    return blanked;
 }
 
 std::vector<int> epochOrder(std::size_t n, uint64_t seed, int epoch) {
@@ -133,13 +151,28 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
     if (data.maxLength + inserted > o.context)
         throw Error("a training sentence has " + std::to_string(data.maxLength + inserted) +
                     " tokens, more than the context of " + std::to_string(o.context));
+    if (o.unknownSubject < 0 || o.unknownSubject > 1)
+        throw Error("--unknown-subject must be in [0, 1]");
     Augment aug;
     aug.dropout = o.wordDropout;
     aug.insertion = o.wordInsertion;
+    aug.unknownSubject = o.unknownSubject;
     aug.unk = *tok.tokenId("[UNK]");
     for (const auto& e : world.entities())
-        if (auto id = tok.tokenId(e))
+        if (auto id = tok.tokenId(e)) {
             aug.keep.insert(*id);
+            aug.entities.insert(*id);
+        }
+    // Each relation's answers (single tokens), the target of a blanked
+    // subject.
+    std::vector<std::vector<int64_t>> answersOf(world.relations().size());
+    for (std::size_t r = 0; r < world.relations().size(); ++r) {
+        std::set<int64_t> ids;
+        for (const auto& f : world.factsOf(world.relations()[r].id))
+            if (const auto enc = tok.encode(f.object); enc.size() == 1)
+                ids.insert(enc[0]);
+        answersOf[r].assign(ids.begin(), ids.end());
+    }
     for (const char* special : {"[UNK]", "[PAD]", "[SEP]", "[EOS]"})
         aug.keep.insert(*tok.tokenId(special));
     for (const auto& w : world.commonWords())
@@ -175,7 +208,8 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
             jsonField(state, "label_smoothing", o.labelSmoothing, statePath) == o.labelSmoothing &&
             jsonField(state, "ffn_drop", o.ffnDrop, statePath) == o.ffnDrop &&
             jsonField(state, "word_dropout", o.wordDropout, statePath) == o.wordDropout &&
-            jsonField(state, "word_insertion", o.wordInsertion, statePath) == o.wordInsertion) {
+            jsonField(state, "word_insertion", o.wordInsertion, statePath) == o.wordInsertion &&
+            jsonField(state, "unknown_subject", o.unknownSubject, statePath) == o.unknownSubject) {
             loadWeights(*net, WeightStore::open((ckptDir / "model.safetensors").string()));
             torch::load(optimizer, (ckptDir / "optimizer.pt").string());
             step = jsonField(state, "step", 0, statePath);
@@ -203,7 +237,8 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                                 {"ffn_drop", o.ffnDrop},
                                 {"first_loss", result.firstLoss},
                                 {"word_dropout", o.wordDropout},
-                                {"word_insertion", o.wordInsertion}};
+                                {"word_insertion", o.wordInsertion},
+                                {"unknown_subject", o.unknownSubject}};
         writeFileAtomically((ckptDir / "state.json").string(), state.dump(2));
     };
 
@@ -222,13 +257,15 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         std::mt19937_64 augRng(o.seed * 104729ull + static_cast<uint64_t>(step));
         std::vector<std::vector<int>> rows(static_cast<std::size_t>(batch));
         std::vector<int> answers(static_cast<std::size_t>(batch));
+        std::vector<std::pair<int, int>> blanked; // (row, relation)
         int len = 0;
         for (int b = 0; b < batch; ++b) {
             const int index = order[inEpoch * batch + b];
             rows[b] = data.sequences[index];
             answers[b] = data.answerAt[index];
-            if (aug.dropout > 0 || aug.insertion > 0)
-                augment(rows[b], answers[b], aug, augRng);
+            if ((aug.dropout > 0 || aug.insertion > 0 || aug.unknownSubject > 0) &&
+                augment(rows[b], answers[b], aug, augRng))
+                blanked.emplace_back(b, data.relation[index]);
             len = std::max<int>(len, static_cast<int>(rows[b].size()));
         }
         std::vector<int64_t> input(static_cast<std::size_t>(batch * (len - 1)), pad);
@@ -246,6 +283,9 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                     target[b * (len - 1) + i] = s[i + 1];
             }
         }
+        // A blanked subject's answer position leaves the ordinary loss.
+        for (const auto& [b, r] : blanked)
+            target[b * (len - 1) + answers[b] - 1] = -100;
         auto x = torch::tensor(input).view({batch, len - 1});
         auto y = torch::tensor(target).view({-1});
         const double lr = learningRateAt(o, step);
@@ -273,12 +313,28 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         // Logits only where there is a target: the vocabulary projection is
         // most of a step's cost, and most positions carry no loss.
         auto h = net->hidden(x, o.ffnDrop > 0 ? &drop : nullptr);
+        auto flat = h.reshape({-1, h.size(-1)});
         const auto where = (y != -100).nonzero().view({-1});
-        auto logits =
-            net->unembed(net->finalNorm(h.reshape({-1, h.size(-1)}).index_select(0, where)));
+        auto logits = net->unembed(net->finalNorm(flat.index_select(0, where)));
         auto loss = torch::nn::functional::cross_entropy(
             logits, y.index_select(0, where),
             torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(o.labelSmoothing));
+        if (!blanked.empty()) {
+            // Cross-entropy against the relation's answers taken alike,
+            // weighted as one target each beside the ordinary ones.
+            std::vector<int64_t> at;
+            for (const auto& [b, r] : blanked)
+                at.push_back(b * (len - 1) + answers[b] - 1);
+            auto logp = torch::log_softmax(
+                net->unembed(net->finalNorm(flat.index_select(0, torch::tensor(at)))), -1);
+            auto sum = torch::zeros({}, logp.options());
+            for (std::size_t i = 0; i < blanked.size(); ++i)
+                sum = sum - logp[static_cast<int64_t>(i)]
+                                .index_select(0, torch::tensor(answersOf[blanked[i].second]))
+                                .mean();
+            const double n = static_cast<double>(where.size(0));
+            loss = (loss * n + sum) / (n + static_cast<double>(blanked.size()));
+        }
         loss.backward();
         torch::nn::utils::clip_grad_norm_(net->parameters(), o.clipNorm);
         optimizer.step();
@@ -329,6 +385,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                                    {"ffn_drop", o.ffnDrop},
                                    {"word_dropout", o.wordDropout},
                                    {"word_insertion", o.wordInsertion},
+                                   {"unknown_subject", o.unknownSubject},
                                    {"first_loss", result.firstLoss},
                                    {"final_loss", result.finalLoss},
                                    {"seconds", result.seconds},

@@ -54,6 +54,11 @@ struct TrainLmOptions {
     // with 0.03 and 0.15.
     double wordDropout = 0;
     double wordInsertion = 0;
+    // The probability that a sentence's subject reads [UNK], with every
+    // answer of the relation alike as the target, so that a subject the
+    // model does not know gives a spread-out answer, not a confident one.
+    // The built-in model is trained with 0.03.
+    double unknownSubject = 0;
     std::function<bool(const TrainProgress&)> progress; // false cancels
 };
 

@@ -41,7 +41,8 @@ private Q_SLOTS:
         const TraceData& t = m_w->traceView()->trace();
         QCOMPARE(t.method, QString("fast"));
         QCOMPARE(t.answer, QString("Dublin"));
-        QCOMPARE(t.tokens, QStringList({"The", "capital", "of", "Ireland", "is"}));
+        // The built-in tokenizer reads lower case; entities keep their spelling.
+        QCOMPARE(t.tokens, QStringList({"the", "capital", "of", "Ireland", "is"}));
         QCOMPARE(t.subjectBegin, 3);
         QCOMPARE(t.grids.size(), 3);
         QCOMPARE(t.grids[0].kind, QString("hidden"));

@@ -115,7 +115,9 @@ private Q_SLOTS:
     // With FFN layer drop on, a run cancelled after a checkpoint and resumed
     // ends with the same model as one run straight through (the drop masks
     // come from the seed and the step), and the drop changes what is learnt.
-    void resumedRunWithLayerDropEqualsUninterruptedRun() {
+    void resumedRunWithLayerDropAndWordNoiseEqualsUninterruptedRun() {
+        // Layer drop masks, word dropout and word insertion are all drawn
+        // from the seed and the step: a resumed run draws the same.
         auto options = [&](const QTemporaryDir& dir, double drop) {
             TrainLmOptions o;
             o.factsPath = resources() + "/facts/facts.json";
@@ -128,6 +130,8 @@ private Q_SLOTS:
             o.warmupSteps = 2;
             o.factsPerRelation = 3;
             o.ffnDrop = drop;
+            o.wordDropout = drop / 2;
+            o.wordInsertion = drop;
             return o;
         };
         QTemporaryDir straight, resumed, noDrop;
@@ -163,6 +167,32 @@ private Q_SLOTS:
         QVERIFY2(e.overall.accuracy() >= 0.9, qPrintable(QString::number(e.overall.accuracy())));
         const auto p = m->prepare("The capital of Ireland is");
         QCOMPARE(m->topK(m->nextTokenProbs(p.ids), 1)[0].token, std::string("Dublin"));
+    }
+
+    void shippedModelKnowsWordingItNeverSaw() {
+        // The grammar's held-out frames (never trained, with the training
+        // nouns): >= 0.8 on every relation; a made-up word inserted keeps
+        // >= 0.9 of the accuracy.
+        auto m = LanguageModel::load(resources() + "/models/factworld", "cpu");
+        const FactWorld w = FactWorld::load(resources() + "/facts/facts.json");
+        const FactEval e = evaluateFacts(*m, w, TemplateSplit::HeldoutFrame);
+        for (const auto& r : e.relations) {
+            qInfo("held-out frames %s: %.3f", r.relation.c_str(), r.accuracy());
+            QVERIFY2(r.accuracy() >= 0.8, r.relation.c_str());
+        }
+        const FactEval noisy =
+            evaluateFacts(*m, w, TemplateSplit::HeldoutFrame, {}, {}, PromptStyle::UnknownWord);
+        QVERIFY2(noisy.overall.accuracy() >= 0.9 * e.overall.accuracy(),
+                 qPrintable(QString::number(noisy.overall.accuracy())));
+        // What people type: lower case, a question, a colon.
+        for (const char* prompt : {"the capital of ireland is", "What is the capital of Ireland?",
+                                   "Capital of Ireland:", "The capital of Ireland is:"}) {
+            const auto p = m->prepare(prompt);
+            QCOMPARE(m->topK(m->nextTokenProbs(p.ids), 1)[0].token, std::string("Dublin"));
+        }
+        // A subject the model does not know gives no confident answer.
+        const auto atlantis = m->prepare("The capital of Atlantis is");
+        QVERIFY(m->topK(m->nextTokenProbs(atlantis.ids), 1)[0].prob < 0.2);
     }
 };
 
