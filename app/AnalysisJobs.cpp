@@ -39,8 +39,8 @@ TraceResult trace(WorkerEngine& d, const TraceRequest& req, JobContext& context)
             throw scalpel::Error("No model is loaded.");
         std::string subject = ss(req.subject);
         if (subject.empty() && d.world)
-            if (const auto match = d.world->match(ss(req.prompt)))
-                subject = match->first.subject;
+            if (const auto match = d.world->matchTyped(ss(req.prompt)))
+                subject = match->subjectText;
         if (subject.empty())
             throw scalpel::Error("Name the subject to corrupt (a part of the prompt).");
         scalpel::CausalTraceOptions o;

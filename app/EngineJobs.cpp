@@ -258,8 +258,8 @@ PredictResult predict(WorkerEngine& d, const PredictRequest& req) {
                     r.scopes.insert(qs(s.editId), {s.prob, qs(s.stage)});
             }
             if (d.world) {
-                if (const auto match = d.world->match(text)) {
-                    const auto& fact = match->first;
+                if (const auto match = d.world->matchTyped(text)) {
+                    const auto& fact = match->fact;
                     for (const auto& p : d.world->paraphrases(fact.subject, fact.relation,
                                                               scalpel::TemplateSplit::Train))
                         r.factPrompts.push_back(qs(p));

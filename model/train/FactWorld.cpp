@@ -260,6 +260,14 @@ FactWorld FactWorld::parse(const std::string& factsJson, const std::string& temp
             throw Error(where + ": the word list is not a JSON object");
         w.m_words = jsonField(words, "words", std::vector<std::string>(), where);
     }
+    // Every subject form, with and without its article, in lower case.
+    for (const auto& f : w.m_facts)
+        for (const auto& form : w.subjectForms(f.subject))
+            for (std::string spelling : {form, withoutArticle(form)}) {
+                for (auto& c : spelling)
+                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                w.m_bySpelling.emplace(spelling, f.subject);
+            }
     for (auto& ri : w.m_relations)
         ri.count =
             static_cast<int>(std::count_if(w.m_facts.begin(), w.m_facts.end(),
@@ -357,6 +365,38 @@ std::optional<std::pair<Fact, FactTemplate>> FactWorld::match(const std::string&
             want.substr(before.size(), want.size() - before.size() - after.size());
         if (auto f = find(subject, t.relation))
             return std::make_pair(*f, t);
+    }
+    return std::nullopt;
+}
+
+std::optional<FactWorld::TypedMatch> FactWorld::matchTyped(const std::string& text) const {
+    auto lower = [](std::string t) {
+        for (auto& c : t)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return t;
+    };
+    const auto& bySpelling = m_bySpelling;
+    const std::string typed = squeeze(text), want = lower(typed);
+    for (const auto& t : m_templates) {
+        const std::string pattern = lower(prompt(t, "\x01"));
+        const auto x = pattern.find('\x01');
+        if (x == std::string::npos)
+            continue;
+        const std::string before = pattern.substr(0, x), after = pattern.substr(x + 1);
+        if (want.size() < before.size() + after.size() ||
+            want.compare(0, before.size(), before) != 0 ||
+            want.compare(want.size() - after.size(), after.size(), after) != 0)
+            continue;
+        const std::size_t n = want.size() - before.size() - after.size();
+        const auto it = bySpelling.find(want.substr(before.size(), n));
+        if (it == bySpelling.end())
+            continue;
+        if (auto f = find(it->second, t.relation)) {
+            std::string written = typed.substr(before.size(), n);
+            if (lower(written).rfind("the ", 0) == 0)
+                written = written.substr(4);
+            return TypedMatch{*f, t, written};
+        }
     }
     return std::nullopt;
 }

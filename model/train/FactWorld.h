@@ -111,6 +111,15 @@ public:
                                          TemplateSplit split) const;
     // The fact and template whose prompt is `text` (whitespace-insensitive).
     std::optional<std::pair<Fact, FactTemplate>> match(const std::string& text) const;
+    // As a person types it: also case-insensitive, with the subject in any
+    // of its forms, with or without its article. `subjectText` is the
+    // subject as the text writes it, without an article ("united kingdom").
+    struct TypedMatch {
+        Fact fact;
+        FactTemplate form;
+        std::string subjectText;
+    };
+    std::optional<TypedMatch> matchTyped(const std::string& text) const;
 
     // The ways a subject is written, the common name first; a form that
     // English writes with "the" starts with "the ". {subject} when the facts
@@ -140,6 +149,7 @@ private:
     std::vector<Fact> m_facts;
     std::vector<FactTemplate> m_templates;
     std::map<std::string, std::vector<std::string>> m_forms;
+    std::map<std::string, std::string> m_bySpelling; // lower-case form -> subject
     std::vector<std::string> m_words;
     bool m_hasGrammar = false;
 };

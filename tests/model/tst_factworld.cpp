@@ -228,6 +228,25 @@ private Q_SLOTS:
         QCOMPARE(m->second.text, t.text);
         QVERIFY(!w.match("Nothing like a fact"));
     }
+
+    void typedPromptsMatchWhateverTheirCaseAndSubjectForm() {
+        // The studio fills the Refining panel and the trace's subject from
+        // what the user typed.
+        const FactWorld w = FactWorld::load(factsPath());
+        const auto uk = w.matchTyped("what is the capital of THE united kingdom? ");
+        QVERIFY(uk);
+        QCOMPARE(uk->fact.object, std::string("London"));
+        QCOMPARE(uk->subjectText, std::string("united kingdom"));
+        const auto official = w.matchTyped("The currency of the Republic of Ireland is");
+        QVERIFY(official);
+        QCOMPARE(official->fact.object, std::string("Euro"));
+        QCOMPARE(official->subjectText, std::string("Republic of Ireland"));
+        const auto lower = w.matchTyped("the capital of ireland is");
+        QVERIFY(lower);
+        QCOMPARE(lower->fact.object, std::string("Dublin"));
+        QCOMPARE(lower->subjectText, std::string("ireland"));
+        QVERIFY(!w.matchTyped("The capital of Atlantis is"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestFactWorld)
