@@ -49,6 +49,27 @@ std::string squeeze(const std::string& s) {
     return out;
 }
 
+// ASCII letters in lower case; other bytes as they are.
+std::string asciiLower(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Where the subject stands in `text` when it is the template's prompt
+// `pattern` with '\x01' in the subject's place: [begin, begin + length).
+std::optional<std::pair<std::size_t, std::size_t>> subjectSlot(const std::string& pattern,
+                                                               const std::string& text) {
+    const auto x = pattern.find('\x01');
+    if (x == std::string::npos)
+        return std::nullopt;
+    const std::string before = pattern.substr(0, x), after = pattern.substr(x + 1);
+    if (text.size() < before.size() + after.size() || text.compare(0, before.size(), before) != 0 ||
+        text.compare(text.size() - after.size(), after.size(), after) != 0)
+        return std::nullopt;
+    return std::make_pair(before.size(), text.size() - before.size() - after.size());
+}
+
 } // namespace
 
 FactWorld FactWorld::load(const std::string& factsPath) {
@@ -263,11 +284,8 @@ FactWorld FactWorld::parse(const std::string& factsJson, const std::string& temp
     // Every subject form, with and without its article, in lower case.
     for (const auto& f : w.m_facts)
         for (const auto& form : w.subjectForms(f.subject))
-            for (std::string spelling : {form, withoutArticle(form)}) {
-                for (auto& c : spelling)
-                    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-                w.m_bySpelling.emplace(spelling, f.subject);
-            }
+            for (const auto& spelling : {form, withoutArticle(form)})
+                w.m_bySpelling.emplace(asciiLower(spelling), f.subject);
     for (auto& ri : w.m_relations)
         ri.count =
             static_cast<int>(std::count_if(w.m_facts.begin(), w.m_facts.end(),
@@ -351,49 +369,25 @@ std::vector<std::string> FactWorld::paraphrases(const std::string& subject,
 
 std::optional<std::pair<Fact, FactTemplate>> FactWorld::match(const std::string& text) const {
     const std::string want = squeeze(text);
-    for (const auto& t : m_templates) {
-        const std::string pattern = prompt(t, "\x01");
-        const auto x = pattern.find('\x01');
-        if (x == std::string::npos)
-            continue;
-        const std::string before = pattern.substr(0, x), after = pattern.substr(x + 1);
-        if (want.size() < before.size() + after.size() ||
-            want.compare(0, before.size(), before) != 0 ||
-            want.compare(want.size() - after.size(), after.size(), after) != 0)
-            continue;
-        const std::string subject =
-            want.substr(before.size(), want.size() - before.size() - after.size());
-        if (auto f = find(subject, t.relation))
-            return std::make_pair(*f, t);
-    }
+    for (const auto& t : m_templates)
+        if (const auto slot = subjectSlot(prompt(t, "\x01"), want))
+            if (auto f = find(want.substr(slot->first, slot->second), t.relation))
+                return std::make_pair(*f, t);
     return std::nullopt;
 }
 
 std::optional<FactWorld::TypedMatch> FactWorld::matchTyped(const std::string& text) const {
-    auto lower = [](std::string t) {
-        for (auto& c : t)
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        return t;
-    };
-    const auto& bySpelling = m_bySpelling;
-    const std::string typed = squeeze(text), want = lower(typed);
+    const std::string typed = squeeze(text), want = asciiLower(typed);
     for (const auto& t : m_templates) {
-        const std::string pattern = lower(prompt(t, "\x01"));
-        const auto x = pattern.find('\x01');
-        if (x == std::string::npos)
+        const auto slot = subjectSlot(asciiLower(prompt(t, "\x01")), want);
+        if (!slot)
             continue;
-        const std::string before = pattern.substr(0, x), after = pattern.substr(x + 1);
-        if (want.size() < before.size() + after.size() ||
-            want.compare(0, before.size(), before) != 0 ||
-            want.compare(want.size() - after.size(), after.size(), after) != 0)
-            continue;
-        const std::size_t n = want.size() - before.size() - after.size();
-        const auto it = bySpelling.find(want.substr(before.size(), n));
-        if (it == bySpelling.end())
+        const auto it = m_bySpelling.find(want.substr(slot->first, slot->second));
+        if (it == m_bySpelling.end())
             continue;
         if (auto f = find(it->second, t.relation)) {
-            std::string written = typed.substr(before.size(), n);
-            if (lower(written).rfind("the ", 0) == 0)
+            std::string written = typed.substr(slot->first, slot->second);
+            if (asciiLower(written).rfind("the ", 0) == 0)
                 written = written.substr(4);
             return TypedMatch{*f, t, written};
         }
@@ -442,8 +436,7 @@ Tokenizer FactWorld::buildTokenizer() const {
         texts.push_back(w);
     for (std::string plain : texts) {
         if (lower)
-            for (auto& c : plain)
-                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            plain = asciiLower(plain);
         // Split like the Whitespace pre-tokenizer: runs of word characters
         // and runs of other non-space characters.
         std::string cur;
@@ -525,11 +518,8 @@ std::optional<std::string> factPrompt(const FactWorld& world, const FactTemplate
     }
     if (style == PromptStyle::UnknownWord)
         return insertUnknownWord(t, world.subjectIn(t, f.subject));
-    std::string text = world.promptFor(t, f.subject);
-    if (style == PromptStyle::Lowercase)
-        for (auto& c : text)
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
+    const std::string text = world.promptFor(t, f.subject);
+    return style == PromptStyle::Lowercase ? asciiLower(text) : text;
 }
 
 } // namespace scalpel
