@@ -11,6 +11,7 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -40,6 +41,11 @@ inline void isolateSettings(const QString& name) {
     QStandardPaths::setTestModeEnabled(true);
     QCoreApplication::setOrganizationName(QStringLiteral("ScalpelTest"));
     QCoreApplication::setApplicationName(name);
+    // Test locations live under ~/.qttest and outlast the run: an autosave or
+    // crash marker left by an earlier run must not stand in for this run's.
+    QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).removeRecursively();
+    QFile::remove(QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation) +
+                  QStringLiteral("/ScalpelTest/") + name + QStringLiteral(".conf"));
 }
 
 inline std::unique_ptr<MainWindow>

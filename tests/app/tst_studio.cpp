@@ -16,6 +16,7 @@
 #include <QAction>
 #include <QDockWidget>
 #include <QFile>
+#include <QJsonDocument>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
@@ -379,7 +380,8 @@ private Q_SLOTS:
         auto autosaveHolds = [&] {
             SessionState s;
             return Session::load(autosave, &s, nullptr) && s.neurons == lived.neurons &&
-                   s.scales == lived.scales && s.attribution.scores == lived.attribution.scores;
+                   s.scales == lived.scales && s.attribution.scores == lived.attribution.scores &&
+                   QJsonDocument::fromJson(s.editsJson) == QJsonDocument::fromJson(lived.editsJson);
         };
         QTRY_VERIFY_WITH_TIMEOUT(autosaveHolds(), 30000);
         crashed.reset(); // no closeEvent: as after kill -9
