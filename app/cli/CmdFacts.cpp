@@ -116,8 +116,7 @@ int cmdEvalFacts(const Args& a) {
         throw Error("--style must be cased, lowercase, unknown-word or official, not '" +
                     styleName + "'");
     const FactWorld w = FactWorld::load(factsPath);
-    if (*split != TemplateSplit::Train && *split != TemplateSplit::Heldout &&
-        *split != TemplateSplit::Novel && !w.hasGrammar())
+    if (isGrammarSplit(*split) && !w.hasGrammar())
         throw Error(factsPath + ": --split " + s +
                     " needs a grammar, and the facts file names none");
     nlohmann::ordered_json options = {{"split", s}};

@@ -142,6 +142,26 @@ std::string templateSplitName(TemplateSplit split) {
     return "train";
 }
 
+bool isGrammarSplit(TemplateSplit split) {
+    switch (split) {
+    case TemplateSplit::Train:
+    case TemplateSplit::Heldout:
+    case TemplateSplit::Novel:
+        return false;
+    case TemplateSplit::Grammar:
+    case TemplateSplit::Question:
+    case TemplateSplit::HeldoutFrame:
+    case TemplateSplit::HeldoutNoun:
+        return true;
+    }
+    return false;
+}
+
+bool isTrainingSplit(TemplateSplit split) {
+    return split == TemplateSplit::Train || split == TemplateSplit::Grammar ||
+           split == TemplateSplit::Question;
+}
+
 void FactWorld::parseGrammar(const std::string& grammarJson, const std::string& where) {
     nlohmann::json g = nlohmann::json::parse(grammarJson, nullptr, false);
     if (g.is_discarded() || !g.is_object() || !g.contains("relations") ||
@@ -286,6 +306,9 @@ FactWorld FactWorld::parse(const std::string& factsJson, const std::string& temp
         for (const auto& form : w.subjectForms(f.subject))
             for (const auto& spelling : {form, withoutArticle(form)})
                 w.m_bySpelling.emplace(asciiLower(spelling), f.subject);
+    w.m_typedPatterns.reserve(w.m_templates.size());
+    for (const auto& t : w.m_templates)
+        w.m_typedPatterns.push_back(asciiLower(prompt(t, "\x01")));
     for (auto& ri : w.m_relations)
         ri.count =
             static_cast<int>(std::count_if(w.m_facts.begin(), w.m_facts.end(),
@@ -320,9 +343,7 @@ std::vector<FactTemplate> FactWorld::templates(const std::string& relation,
 std::vector<FactTemplate> FactWorld::trainingTemplates(const std::string& relation) const {
     std::vector<FactTemplate> out;
     for (const auto& t : m_templates)
-        if (t.relation == relation &&
-            (t.split == TemplateSplit::Train || t.split == TemplateSplit::Grammar ||
-             t.split == TemplateSplit::Question))
+        if (t.relation == relation && isTrainingSplit(t.split))
             out.push_back(t);
     return out;
 }
@@ -338,9 +359,7 @@ std::vector<FactTemplate> FactWorld::heldoutTemplates(const std::string& relatio
 }
 
 std::string FactWorld::subjectIn(const FactTemplate& t, const std::string& subject) const {
-    const bool grammar = t.split != TemplateSplit::Train && t.split != TemplateSplit::Heldout &&
-                         t.split != TemplateSplit::Novel;
-    return grammar ? subjectForms(subject).front() : subject;
+    return isGrammarSplit(t.split) ? subjectForms(subject).front() : subject;
 }
 
 std::string FactWorld::promptFor(const FactTemplate& t, const std::string& subject) const {
@@ -378,8 +397,9 @@ std::optional<std::pair<Fact, FactTemplate>> FactWorld::match(const std::string&
 
 std::optional<FactWorld::TypedMatch> FactWorld::matchTyped(const std::string& text) const {
     const std::string typed = squeeze(text), want = asciiLower(typed);
-    for (const auto& t : m_templates) {
-        const auto slot = subjectSlot(asciiLower(prompt(t, "\x01")), want);
+    for (std::size_t i = 0; i < m_templates.size(); ++i) {
+        const FactTemplate& t = m_templates[i];
+        const auto slot = subjectSlot(m_typedPatterns[i], want);
         if (!slot)
             continue;
         const auto it = m_bySpelling.find(want.substr(slot->first, slot->second));
@@ -427,8 +447,7 @@ Tokenizer FactWorld::buildTokenizer() const {
     // trained.
     std::vector<std::string> texts;
     for (const auto& t : m_templates)
-        if (!lower || t.split == TemplateSplit::Train || t.split == TemplateSplit::Grammar ||
-            t.split == TemplateSplit::Question)
+        if (!lower || isTrainingSplit(t.split))
             texts.push_back(replaceAll(replaceAll(t.text, "[X]", " "), "[Y]", " "));
     if (lower)
         texts.push_back("the");

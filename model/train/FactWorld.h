@@ -37,6 +37,12 @@ enum class TemplateSplit { Train, Heldout, Novel, Grammar, Question, HeldoutFram
 // "heldout-nouns"; nullopt for anything else.
 std::optional<TemplateSplit> templateSplitFromName(const std::string& name);
 std::string templateSplitName(TemplateSplit split);
+// Expanded from the grammar (grammar, questions, heldout-frames,
+// heldout-nouns), not one of the original templates (train, heldout, novel).
+bool isGrammarSplit(TemplateSplit split);
+// Wording a model trains on: the original train templates, the grammar's
+// own frames and its questions. Held-out and novel wording never is.
+bool isTrainingSplit(TemplateSplit split);
 
 struct FactTemplate {
     std::string relation;
@@ -150,6 +156,9 @@ private:
     std::vector<FactTemplate> m_templates;
     std::map<std::string, std::vector<std::string>> m_forms;
     std::map<std::string, std::string> m_bySpelling; // lower-case form -> subject
+    // Each template's prompt in lower case with \x01 for the subject, in
+    // template order: what matchTyped compares a typed prompt with.
+    std::vector<std::string> m_typedPatterns;
     std::vector<std::string> m_words;
     bool m_hasGrammar = false;
 };

@@ -61,7 +61,7 @@ Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerR
             for (const auto& t : world.templates(f.relation, split)) {
                 // The original templates keep the plain subject, as before.
                 const std::string subject =
-                    split == TemplateSplit::Train ? f.subject : pickForm(world, f.subject, rng);
+                    isGrammarSplit(split) ? pickForm(world, f.subject, rng) : f.subject;
                 auto ids = tok.encode(FactWorld::sentence(t, subject, f.object));
                 ids.push_back(eos);
                 d.answerAt.push_back(
