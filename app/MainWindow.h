@@ -100,6 +100,14 @@ public:
     // the logit lens (MainWindowAnalyses.cpp).
     void runTrace(const QString& subject = {});
     void runLens();
+    // One cell of the exact trace shown, run again for its top tokens.
+    void runTraceCell(const QString& kind, int token, int layer);
+    // The neurons that push `token` hardest on the prompt, into the neuron
+    // panel (one undo step).
+    void runPromote(const QString& token);
+    // What neurons write, as far as it is known (their value vectors' top
+    // tokens); the heat map, the refined list and the neuron panel show it.
+    const NeuronWrites& neuronWrites() const { return m_writes; }
     void updateFact(const QString& newObject);
     void eraseRelation();
     void revertWeights();
@@ -140,6 +148,10 @@ Q_SIGNALS:
     // The approximate trace (exact false) and then the exact one.
     void traceShown(bool exact);
     void lensShown();
+    void traceCellShown();
+    void writesShown();
+    // Empty error: the neuron panel holds the neurons found.
+    void promoteFinished(const QString& error);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -195,6 +207,11 @@ private:
     // MainWindowAnalyses.cpp
     void buildAnalysisDocks();
     void askTrace();
+    void askExportTrace(const QString& format);
+    void askPromote();
+    void requestWrites(const QVector<NeuronRef>& neurons, const QString& tag);
+    void showWrites();
+    void forgetWrites();
 
     // MainWindowSession.cpp
     void askOpenSession();
@@ -221,6 +238,8 @@ private:
     QString m_traceSubject;
     int m_traceRun = 0;        // the newest trace asked for
     bool m_traceExact = false; // its exact grids are shown
+    NeuronWrites m_writes;
+    int m_writesEpoch = 0; // bumped when weights or the model change
     NeuronPanel* m_neuronPanel = nullptr;
     ProgressStrip* m_progress = nullptr;
     QLabel* m_modelLabel = nullptr;

@@ -34,6 +34,164 @@ const char* kindName(WeightOp::Kind k) {
     }
 }
 
+QJsonArray numbers(const QVector<float>& v) {
+    QJsonArray out;
+    for (float x : v)
+        out.push_back(static_cast<double>(x));
+    return out;
+}
+
+QJsonObject traceJson(const TraceData& t) {
+    QJsonArray grids;
+    for (const auto& g : t.grids)
+        grids.push_back(QJsonObject{{QStringLiteral("kind"), g.kind},
+                                    {QStringLiteral("scores"), numbers(g.scores)}});
+    return QJsonObject{{QStringLiteral("prompt"), t.prompt},
+                       {QStringLiteral("subject"), t.subject},
+                       {QStringLiteral("answer_id"), t.answerId},
+                       {QStringLiteral("answer"), t.answer},
+                       {QStringLiteral("sigma"), t.sigma},
+                       {QStringLiteral("noise"), t.noise},
+                       // A string: a 64-bit seed does not survive a JSON double.
+                       {QStringLiteral("seed"), QString::number(t.seed)},
+                       {QStringLiteral("samples"), t.samples},
+                       {QStringLiteral("window"), t.window},
+                       {QStringLiteral("tokens"), toArray(t.tokens)},
+                       {QStringLiteral("layers"), t.layers},
+                       {QStringLiteral("subject_begin"), t.subjectBegin},
+                       {QStringLiteral("subject_end"), t.subjectEnd},
+                       {QStringLiteral("clean"), t.cleanScore},
+                       {QStringLiteral("corrupted"), t.corruptedScore},
+                       {QStringLiteral("method"), t.method},
+                       {QStringLiteral("elapsed_ms"), t.elapsedMs},
+                       {QStringLiteral("grids"), grids}};
+}
+
+bool readTrace(const QJsonObject& o, TraceData* out, QString* why) {
+    TraceData t;
+    t.prompt = o.value(QStringLiteral("prompt")).toString();
+    t.subject = o.value(QStringLiteral("subject")).toString();
+    t.answerId = o.value(QStringLiteral("answer_id")).toInt(-1);
+    t.answer = o.value(QStringLiteral("answer")).toString();
+    t.sigma = o.value(QStringLiteral("sigma")).toDouble();
+    t.noise = o.value(QStringLiteral("noise")).toDouble();
+    bool seedOk = false;
+    t.seed = o.value(QStringLiteral("seed")).toString().toULongLong(&seedOk);
+    t.samples = o.value(QStringLiteral("samples")).toInt();
+    t.window = o.value(QStringLiteral("window")).toInt();
+    t.tokens = toStrings(o.value(QStringLiteral("tokens")));
+    t.layers = o.value(QStringLiteral("layers")).toInt();
+    t.subjectBegin = o.value(QStringLiteral("subject_begin")).toInt();
+    t.subjectEnd = o.value(QStringLiteral("subject_end")).toInt();
+    t.cleanScore = o.value(QStringLiteral("clean")).toDouble();
+    t.corruptedScore = o.value(QStringLiteral("corrupted")).toDouble();
+    t.method = o.value(QStringLiteral("method")).toString();
+    t.elapsedMs = o.value(QStringLiteral("elapsed_ms")).toDouble();
+    if (t.prompt.isEmpty() || t.subject.isEmpty()) {
+        *why = QStringLiteral("no prompt or subject");
+        return false;
+    }
+    if (!seedOk || t.samples <= 0 || t.window <= 0 || t.answerId < 0) {
+        *why = QStringLiteral("the seed, samples, window or answer_id is missing or not valid");
+        return false;
+    }
+    if (t.layers <= 0 || t.tokens.isEmpty() || t.subjectBegin < 0 ||
+        t.subjectEnd > t.tokens.size() || t.subjectBegin >= t.subjectEnd) {
+        *why = QStringLiteral("%1 tokens, %2 layers and subject tokens [%3, %4) do not fit")
+                   .arg(t.tokens.size())
+                   .arg(t.layers)
+                   .arg(t.subjectBegin)
+                   .arg(t.subjectEnd);
+        return false;
+    }
+    for (const auto& v : o.value(QStringLiteral("grids")).toArray()) {
+        const QJsonObject g = v.toObject();
+        TraceGridData grid;
+        grid.kind = g.value(QStringLiteral("kind")).toString();
+        for (const auto& x : g.value(QStringLiteral("scores")).toArray())
+            grid.scores.push_back(static_cast<float>(x.toDouble()));
+        if (grid.kind != QLatin1String("hidden") && grid.kind != QLatin1String("mlp") &&
+            grid.kind != QLatin1String("attn")) {
+            *why = QStringLiteral("unknown grid kind '%1'").arg(grid.kind);
+            return false;
+        }
+        if (grid.scores.size() != t.tokens.size() * t.layers) {
+            *why = QStringLiteral("the %1 grid has %2 scores for %3 tokens x %4 layers")
+                       .arg(grid.kind)
+                       .arg(grid.scores.size())
+                       .arg(t.tokens.size())
+                       .arg(t.layers);
+            return false;
+        }
+        t.grids.push_back(grid);
+    }
+    if (t.grids.isEmpty()) {
+        *why = QStringLiteral("no grids");
+        return false;
+    }
+    *out = t;
+    return true;
+}
+
+QJsonObject lensJson(const LensData& l) {
+    QJsonArray top;
+    for (const auto& cell : l.top) {
+        QJsonArray rows;
+        for (const auto& r : cell)
+            rows.push_back(QJsonObject{{QStringLiteral("token"), r.token},
+                                       {QStringLiteral("id"), r.id},
+                                       {QStringLiteral("prob"), r.prob}});
+        top.push_back(rows);
+    }
+    QJsonArray prob, rank;
+    for (double p : l.answerProb)
+        prob.push_back(p);
+    for (int r : l.answerRank)
+        rank.push_back(r);
+    return QJsonObject{
+        {QStringLiteral("prompt"), l.prompt},          {QStringLiteral("top_k"), l.topK},
+        {QStringLiteral("tokens"), toArray(l.tokens)}, {QStringLiteral("layers"), l.layers},
+        {QStringLiteral("answer"), l.answer},          {QStringLiteral("answer_prob"), prob},
+        {QStringLiteral("answer_rank"), rank},         {QStringLiteral("top"), top}};
+}
+
+bool readLens(const QJsonObject& o, LensData* out, QString* why) {
+    LensData l;
+    l.prompt = o.value(QStringLiteral("prompt")).toString();
+    l.topK = o.value(QStringLiteral("top_k")).toInt();
+    l.tokens = toStrings(o.value(QStringLiteral("tokens")));
+    l.layers = o.value(QStringLiteral("layers")).toInt();
+    l.answer = o.value(QStringLiteral("answer")).toString();
+    for (const auto& v : o.value(QStringLiteral("answer_prob")).toArray())
+        l.answerProb.push_back(v.toDouble());
+    for (const auto& v : o.value(QStringLiteral("answer_rank")).toArray())
+        l.answerRank.push_back(v.toInt());
+    for (const auto& cell : o.value(QStringLiteral("top")).toArray()) {
+        QVector<PredictionRow> rows;
+        for (const auto& v : cell.toArray()) {
+            const QJsonObject r = v.toObject();
+            rows.push_back({r.value(QStringLiteral("token")).toString(),
+                            r.value(QStringLiteral("id")).toInt(-1),
+                            r.value(QStringLiteral("prob")).toDouble()});
+        }
+        l.top.push_back(rows);
+    }
+    if (l.layers <= 0 || l.tokens.isEmpty() ||
+        l.top.size() != static_cast<qsizetype>(l.layers) * l.tokens.size() ||
+        l.answerProb.size() != l.layers || l.answerRank.size() != l.layers) {
+        *why = QStringLiteral("%1 cells, %2 answer probabilities and %3 ranks for %4 layers x %5 "
+                              "positions")
+                   .arg(l.top.size())
+                   .arg(l.answerProb.size())
+                   .arg(l.answerRank.size())
+                   .arg(l.layers)
+                   .arg(l.tokens.size());
+        return false;
+    }
+    *out = l;
+    return true;
+}
+
 } // namespace
 
 QByteArray Session::toJson(const SessionState& s) {
@@ -107,6 +265,10 @@ QByteArray Session::toJson(const SessionState& s) {
     }
     attribution[QStringLiteral("threshold")] = s.heatmapThreshold;
     root[QStringLiteral("attribution")] = attribution;
+    if (!s.trace.isEmpty())
+        root[QStringLiteral("trace")] = traceJson(s.trace);
+    if (!s.lens.isEmpty())
+        root[QStringLiteral("lens")] = lensJson(s.lens);
     return QJsonDocument(root).toJson(QJsonDocument::Indented);
 }
 
@@ -201,6 +363,16 @@ bool Session::fromJson(const QByteArray& json, SessionState* out, QString* error
         s.attribution.scores.reserve(scores.size());
         for (const auto& v : scores)
             s.attribution.scores.push_back(static_cast<float>(v.toDouble()));
+    }
+    if (root.contains(QStringLiteral("trace"))) {
+        QString why;
+        if (!readTrace(root.value(QStringLiteral("trace")).toObject(), &s.trace, &why))
+            return fail(QStringLiteral("the trace: %1").arg(why));
+    }
+    if (root.contains(QStringLiteral("lens"))) {
+        QString why;
+        if (!readLens(root.value(QStringLiteral("lens")).toObject(), &s.lens, &why))
+            return fail(QStringLiteral("the logit lens: %1").arg(why));
     }
     *out = std::move(s);
     return true;

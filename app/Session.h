@@ -1,9 +1,10 @@
 #pragma once
 // A studio session as one JSON file: the prompt and its history, the edit
 // memory, the weight changes in the order they were made, the selected
-// neurons with their factors, the refining setup and result, and the last
-// attribution grid. Writes go through QSaveFile, so a failed save leaves the
-// previous file whole; reads check every field and report the first problem.
+// neurons with their factors, the refining setup and result, the last
+// attribution grid, causal trace and logit lens. Writes go through QSaveFile, so a failed save
+// leaves the previous file whole; reads check every field and report the first problem.
+#include "AnalysisTypes.h"
 #include "WidgetTypes.h"
 #include "WorkerTypes.h"
 
@@ -30,6 +31,8 @@ struct SessionState {
     QVector<RefinedNeuron> refined;
     AttributionData attribution;
     double heatmapThreshold = 0.2;
+    TraceData trace; // the exact trace shown, with its setup
+    LensData lens;
 };
 
 class Session {

@@ -242,16 +242,27 @@ void StudioDocument::selectNeuron(int layer, int neuron, const QString& source) 
 
 void StudioDocument::selectRefinedNeurons(const QVector<RefinedNeuron>& refined, int prompts,
                                           const QString& source) {
+    QVector<NeuronRef> neurons;
+    QStringList labels;
+    for (const auto& n : refined) {
+        neurons.push_back({n.layer, n.neuron});
+        labels.push_back(tr("in %1/%2 prompts").arg(n.prompts).arg(prompts));
+    }
+    selectNeurons(neurons, labels, source,
+                  tr("Select %n refined neuron(s)", nullptr, refined.size()));
+}
+
+void StudioDocument::selectNeurons(const QVector<NeuronRef>& neurons, const QStringList& labels,
+                                   const QString& source, const QString& what) {
     NeuronSetCommand::State before{m_neurons, m_neuronLabels, m_scales, m_neuronSource};
     NeuronSetCommand::State after;
-    for (const auto& n : refined) {
-        after.neurons.push_back({n.layer, n.neuron});
-        after.labels.push_back(tr("in %1/%2 prompts").arg(n.prompts).arg(prompts));
-        after.scales.push_back({n.layer, n.neuron, 1.0});
+    for (int i = 0; i < neurons.size(); ++i) {
+        after.neurons.push_back(neurons[i]);
+        after.labels.push_back(labels.value(i));
+        after.scales.push_back({neurons[i].layer, neurons[i].neuron, 1.0});
     }
     after.source = source;
-    m_undo->push(new NeuronSetCommand(this, before, after,
-                                      tr("Select %n refined neuron(s)", nullptr, refined.size())));
+    m_undo->push(new NeuronSetCommand(this, before, after, what));
 }
 
 // ---- weights ------------------------------------------------------------------------
@@ -312,6 +323,18 @@ void StudioDocument::setAttribution(const AttributionData& grid) {
     touch();
 }
 
+void StudioDocument::setTrace(const TraceData& trace) {
+    m_trace = trace;
+    Q_EMIT traceChanged();
+    touch();
+}
+
+void StudioDocument::setLens(const LensData& lens) {
+    m_lens = lens;
+    Q_EMIT lensChanged();
+    touch();
+}
+
 void StudioDocument::setHeatmapThreshold(double fraction) {
     if (fraction == m_heatmapThreshold)
         return;
@@ -347,6 +370,10 @@ void StudioDocument::resetForNewModel() {
     setWeightOps({});
     m_attribution = {};
     Q_EMIT attributionChanged();
+    m_trace = {};
+    Q_EMIT traceChanged();
+    m_lens = {};
+    Q_EMIT lensChanged();
     m_refine.result.clear();
     m_refine.source.clear();
     Q_EMIT refineChanged();
@@ -375,6 +402,8 @@ SessionState StudioDocument::toSession(const QString& modelPath) const {
     s.refined = m_refine.result;
     s.attribution = m_attribution;
     s.heatmapThreshold = m_heatmapThreshold;
+    s.trace = m_trace;
+    s.lens = m_lens;
     return s;
 }
 
@@ -419,6 +448,10 @@ bool StudioDocument::restore(const SessionState& s, QString* error) {
     Q_EMIT attributionChanged();
     m_heatmapThreshold = s.heatmapThreshold;
     Q_EMIT heatmapThresholdChanged(m_heatmapThreshold);
+    m_trace = s.trace;
+    Q_EMIT traceChanged();
+    m_lens = s.lens;
+    Q_EMIT lensChanged();
 
     applyNeuronSet(s.neurons, s.neuronLabels, s.scales, s.neuronSource);
     setHistory(s.history);

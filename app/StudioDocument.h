@@ -73,6 +73,10 @@ public:
     void selectNeuron(int layer, int neuron, const QString& source);
     void selectRefinedNeurons(const QVector<RefinedNeuron>& neurons, int prompts,
                               const QString& source);
+    // Replaces the selection with these neurons, all at factor 1, as one
+    // undo step named `what`.
+    void selectNeurons(const QVector<NeuronRef>& neurons, const QStringList& labels,
+                       const QString& source, const QString& what);
 
     // ---- weights
     QVector<WeightOp> weightChanges() const { return m_weightOps; }
@@ -96,6 +100,12 @@ public:
     void setRefineSetup(const QStringList& prompts, const QString& target, double share,
                         double threshold, int steps);
     void setRefineResult(const QVector<RefinedNeuron>& result, const QString& source);
+
+    // The exact causal trace shown and the logit lens (empty: none yet).
+    TraceData trace() const { return m_trace; }
+    void setTrace(const TraceData& trace);
+    LensData lens() const { return m_lens; }
+    void setLens(const LensData& lens);
 
     // ---- model: a new model invalidates weights, neurons and results
     void resetForNewModel();
@@ -143,6 +153,8 @@ Q_SIGNALS:
     void attributionChanged();
     void heatmapThresholdChanged(double fraction);
     void refineChanged();
+    void traceChanged();
+    void lensChanged();
     void restored();
     // Anything a session holds changed.
     void changed();
@@ -166,5 +178,7 @@ private:
     AttributionData m_attribution;
     double m_heatmapThreshold = 0.2;
     RefineSetup m_refine;
+    TraceData m_trace;
+    LensData m_lens;
     bool m_modified = false;
 };

@@ -18,6 +18,13 @@ struct TraceGridData {
 };
 
 struct TraceData {
+    // What was traced: enough to run any of its restorations again.
+    QString prompt;
+    QString subject; // the subject's text in the prompt
+    int answerId = -1;
+    double sigma = 0; // the noise is noise x sigma
+    double noise = 0;
+    quint64 seed = 0;
     QStringList tokens;
     int layers = 0;
     int subjectBegin = 0; // subject tokens [subjectBegin, subjectEnd)
@@ -34,9 +41,25 @@ struct TraceData {
     bool isEmpty() const { return grids.isEmpty(); }
 };
 
+// One cell of a trace run again: what the corrupted copies predict, on
+// average, with that state restored. Its P(answer) is the cell's score.
+struct TraceRestorationData {
+    QString kind; // "hidden", "mlp" or "attn"
+    int token = -1;
+    int layer = 0;
+    int firstLayer = 0, lastLayer = 0; // restored blocks [firstLayer, lastLayer)
+    QString answer;
+    double score = 0;
+    QVector<PredictionRow> top;
+
+    bool isEmpty() const { return token < 0; }
+};
+
 // The logit lens: each layer's top tokens at each position (layers x
 // positions, row-major) and the answer across layers at the last position.
 struct LensData {
+    QString prompt;
+    int topK = 0;
     QStringList tokens;
     int layers = 0;
     QVector<QVector<PredictionRow>> top;
@@ -49,3 +72,4 @@ struct LensData {
 
 Q_DECLARE_METATYPE(TraceData)
 Q_DECLARE_METATYPE(LensData)
+Q_DECLARE_METATYPE(TraceRestorationData)

@@ -410,20 +410,40 @@ bool AttributionHeatmap::cellAt(const QPoint& plotPos, int* layer, int* neuron) 
 }
 
 QString AttributionHeatmap::cellDescription(int layer, int neuron) const {
-    return tr("layer %1, neuron %2: %3")
-        .arg(layer)
-        .arg(neuron)
-        .arg(double(scoreAt(layer, neuron)), 0, 'g', 4);
+    QString s = tr("layer %1, neuron %2: %3")
+                    .arg(layer)
+                    .arg(neuron)
+                    .arg(double(scoreAt(layer, neuron)), 0, 'g', 4);
+    const auto it = m_writes.constFind(NeuronRef{layer, neuron});
+    if (it != m_writes.constEnd() && !it->isEmpty())
+        s += tr("\nwrites: %1").arg(writesText(*it, 5));
+    return s;
+}
+
+void AttributionHeatmap::setNeuronWrites(const NeuronWrites& writes) {
+    m_writes = writes;
+    // The neuron under the mouse may have just become known.
+    if (m_hovered.layer >= 0 && QToolTip::isVisible())
+        QToolTip::showText(m_hoverGlobal, cellDescription(m_hovered.layer, m_hovered.neuron),
+                           m_plot);
 }
 
 void AttributionHeatmap::onMouseMove(QMouseEvent* event) {
     int layer = 0;
     int neuron = 0;
-    if (event->buttons() == Qt::NoButton && cellAt(event->pos(), &layer, &neuron))
-        QToolTip::showText(event->globalPosition().toPoint(), cellDescription(layer, neuron),
-                           m_plot);
-    else
+    if (event->buttons() == Qt::NoButton && cellAt(event->pos(), &layer, &neuron)) {
+        m_hoverGlobal = event->globalPosition().toPoint();
+        QToolTip::showText(m_hoverGlobal, cellDescription(layer, neuron), m_plot);
+        const NeuronRef here{layer, neuron};
+        if (here != m_hovered) {
+            m_hovered = here;
+            if (!m_writes.contains(here))
+                Q_EMIT neuronHovered(layer, neuron);
+        }
+    } else {
+        m_hovered = {-1, -1};
         QToolTip::hideText();
+    }
 }
 
 void AttributionHeatmap::onMouseRelease(QMouseEvent* event) {

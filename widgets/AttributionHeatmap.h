@@ -20,8 +20,8 @@ class QSlider;
 // per-layer total of positive attribution beside it. Cells scoring at least
 // threshold x max are outlined as candidates; the knowledge neurons the caller
 // names get a distinct outline. Hovering shows a cell's score, clicking emits
-// it, the wheel zooms and dragging pans along the neuron axis, a double click
-// shows the whole grid again.
+// it (with what the neuron writes, once known), the wheel zooms and dragging pans along the neuron
+// axis, a double click shows the whole grid again.
 class AttributionHeatmap : public QWidget {
     Q_OBJECT
 
@@ -54,8 +54,12 @@ public:
     void setKnowledgeNeurons(const QVector<NeuronRef>& neurons);
     QVector<NeuronRef> knowledgeNeurons() const { return m_knowledge; }
 
-    // Hover text for a cell: "layer L, neuron N: score".
+    // Hover text for a cell: "layer L, neuron N: score", and on a second
+    // line what the neuron writes once known.
     QString cellDescription(int layer, int neuron) const;
+    // What neurons write (their value vectors' top tokens). Hovering a
+    // neuron missing from it emits neuronHovered so the owner can look it up.
+    void setNeuronWrites(const NeuronWrites& writes);
     // The cell under a point of plot() (its own coordinates); false outside the map.
     bool cellAt(const QPoint& plotPos, int* layer, int* neuron) const;
 
@@ -73,6 +77,8 @@ public:
 Q_SIGNALS:
     void thresholdChanged(double fraction);
     void neuronClicked(int layer, int neuron);
+    // The mouse came to rest on a neuron whose writes are not known.
+    void neuronHovered(int layer, int neuron);
 
 private:
     void buildPlot();
@@ -108,6 +114,9 @@ private:
     QVector<NeuronRef> m_candidates;
     QVector<NeuronRef> m_knowledge;
     QPoint m_pressPos;
+    NeuronWrites m_writes;
+    NeuronRef m_hovered{-1, -1};
+    QPoint m_hoverGlobal;
     // Last marker size applied, so replots skip rebuilding identical shapes.
     QSizeF m_markerCell;
 };

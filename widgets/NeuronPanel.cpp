@@ -136,6 +136,32 @@ QString NeuronPanel::neuronCaption(const NeuronRef& neuron) {
     return tr("L%1 · N%2").arg(neuron.layer).arg(neuron.neuron);
 }
 
+void NeuronPanel::setNeuronWrites(const NeuronWrites& writes) {
+    m_writes = writes;
+    for (int i = 0; i < m_rows.size(); ++i)
+        showCaption(i);
+}
+
+QString NeuronPanel::rowCaption(int index) const {
+    return index >= 0 && index < m_rows.size() ? m_rows[index].caption->text() : QString();
+}
+
+void NeuronPanel::showCaption(int i) {
+    QString caption = neuronCaption(m_neurons[i]);
+    if (i < m_labels.size() && !m_labels[i].isEmpty())
+        caption += QStringLiteral("  ") + m_labels[i];
+    const auto it = m_writes.constFind(m_neurons[i]);
+    if (it != m_writes.constEnd() && !it->isEmpty()) {
+        caption += QStringLiteral("\n→ ") + writesText(*it);
+        m_rows[i].caption->setToolTip(
+            tr("What %1 writes (its value vector's top tokens): %2")
+                .arg(neuronCaption(m_neurons[i]), writesText(*it, it->size())));
+    } else {
+        m_rows[i].caption->setToolTip({});
+    }
+    m_rows[i].caption->setText(caption);
+}
+
 void NeuronPanel::clearRows() {
     for (const Row& row : qAsConst(m_rows)) {
         delete row.caption;
@@ -150,12 +176,11 @@ void NeuronPanel::setNeurons(const QVector<NeuronRef>& neurons, const QStringLis
     clearRows();
     m_neurons = neurons;
     m_factors.fill(1.0, neurons.size());
+    m_labels = labels;
     for (int i = 0; i < neurons.size(); ++i) {
         Row row;
-        QString caption = neuronCaption(neurons[i]);
-        if (i < labels.size() && !labels[i].isEmpty())
-            caption += QStringLiteral("  ") + labels[i];
-        row.caption = new QLabel(caption, m_rowArea);
+        row.caption = new QLabel(m_rowArea);
+        row.caption->setTextFormat(Qt::PlainText);
         row.slider = makeSlider();
         row.slider->setParent(m_rowArea);
         row.slider->setObjectName(QStringLiteral("neuronSlider%1").arg(i));
@@ -188,6 +213,7 @@ void NeuronPanel::setNeurons(const QVector<NeuronRef>& neurons, const QStringLis
             row.presets.append(button);
         }
         m_rows.append(row);
+        showCaption(i);
         showFactor(i);
     }
     m_rowLayout->setRowStretch(neurons.size(), 1);

@@ -34,6 +34,11 @@ public:
     // to neuron i's "L3 · N1021" caption.
     void setNeurons(const QVector<NeuronRef>& neurons, const QStringList& labels = {});
     QVector<NeuronRef> neurons() const { return m_neurons; }
+    // What the neurons write (their value vectors' top tokens), shown under
+    // each caption; neurons missing from the hash show nothing yet.
+    void setNeuronWrites(const NeuronWrites& writes);
+    // The caption of row i as shown, writes included.
+    QString rowCaption(int index) const;
 
     QVector<NeuronScale> scales() const;
     // Applies factors for the listed neurons without emitting anything; for
@@ -83,7 +88,11 @@ private:
     void updateMarker();
     static int sliderValue(double factor);
 
+    void showCaption(int index);
+
     QVector<NeuronRef> m_neurons;
+    QStringList m_labels;
+    NeuronWrites m_writes;
     QVector<double> m_factors;
     QVector<Row> m_rows;
     QWidget* m_rowArea = nullptr;

@@ -14,7 +14,14 @@
 
 namespace {
 
-enum ResultColumn { LayerColumn = 0, NeuronColumn, PromptsColumn, ScoreColumn, ResultColumnCount };
+enum ResultColumn {
+    LayerColumn = 0,
+    NeuronColumn,
+    PromptsColumn,
+    ScoreColumn,
+    WritesColumn,
+    ResultColumnCount
+};
 
 // Sorts by its number, not its text, so 10 comes after 9.
 class NumericItem : public QTableWidgetItem {
@@ -88,11 +95,14 @@ RefinePanel::RefinePanel(QWidget* parent) : QWidget(parent) {
     m_resultTable = new QTableWidget(0, ResultColumnCount, this);
     m_resultTable->setObjectName(QStringLiteral("resultTable"));
     m_resultTable->setHorizontalHeaderLabels(
-        {tr("Layer"), tr("Neuron"), tr("Prompts"), tr("Mean score")});
+        {tr("Layer"), tr("Neuron"), tr("Prompts"), tr("Mean score"), tr("Writes")});
+    m_resultTable->horizontalHeaderItem(WritesColumn)
+        ->setToolTip(tr("The tokens each neuron's value vector promotes most"));
     m_resultTable->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_resultTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_resultTable->verticalHeader()->hide();
-    m_resultTable->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    m_resultTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_resultTable->horizontalHeader()->setStretchLastSection(true);
     m_resultTable->setToolTip(tr("Double-click a neuron to select it"));
     // Strongest neurons first until the user picks another order.
     m_resultTable->horizontalHeader()->setSortIndicator(ScoreColumn, Qt::DescendingOrder);
@@ -218,8 +228,30 @@ void RefinePanel::setResult(const QVector<RefinedNeuron>& neurons, const QString
                                new NumericItem(n.prompts, QString::number(n.prompts)));
         m_resultTable->setItem(row, ScoreColumn,
                                new NumericItem(n.meanScore, QString::number(n.meanScore, 'g', 4)));
+        m_resultTable->setItem(row, WritesColumn, new QTableWidgetItem);
     }
+    showWrites();
     m_resultTable->setSortingEnabled(true);
+}
+
+void RefinePanel::setNeuronWrites(const NeuronWrites& writes) {
+    m_writes = writes;
+    showWrites();
+}
+
+void RefinePanel::showWrites() {
+    // Rows must not move while their texts change.
+    const bool sorting = m_resultTable->isSortingEnabled();
+    m_resultTable->setSortingEnabled(false);
+    for (int row = 0; row < m_resultTable->rowCount(); ++row) {
+        const NeuronRef n{m_resultTable->item(row, LayerColumn)->data(Qt::UserRole).toInt(),
+                          m_resultTable->item(row, NeuronColumn)->data(Qt::UserRole).toInt()};
+        const QStringList tokens = m_writes.value(n);
+        QTableWidgetItem* item = m_resultTable->item(row, WritesColumn);
+        item->setText(writesText(tokens));
+        item->setToolTip(writesText(tokens, tokens.size()));
+    }
+    m_resultTable->setSortingEnabled(sorting);
 }
 
 void RefinePanel::setBusy(bool busy) {

@@ -43,6 +43,9 @@ public:
     void setResult(const QVector<RefinedNeuron>& neurons, const QString& source = {});
     QString resultSource() const { return m_resultSource; }
     QVector<RefinedNeuron> result() const { return m_result; }
+    // What the neurons write (their value vectors' top tokens), in the
+    // result's Writes column.
+    void setNeuronWrites(const NeuronWrites& writes);
 
     // While a run is in progress the Run button is disabled.
     void setBusy(bool busy);
@@ -64,6 +67,7 @@ private:
     void removeSelectedPrompts();
     void requestRun();
     void updateButtons();
+    void showWrites();
 
     QListWidget* m_promptList = nullptr;
     QLineEdit* m_targetEdit = nullptr;
@@ -76,6 +80,7 @@ private:
     QTableWidget* m_resultTable = nullptr;
     QVector<RefinedNeuron> m_result;
     QString m_resultSource;
+    NeuronWrites m_writes;
     class QLabel* m_resultLabel = nullptr;
     bool m_busy = false;
 };

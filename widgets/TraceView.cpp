@@ -45,10 +45,15 @@ TraceView::TraceView(QWidget* parent) : QWidget(parent) {
     m_plot->setObjectName(QStringLiteral("tracePlot"));
     m_plot->setMinimumSize(360, 200);
     m_plot->setMouseTracking(true);
+    m_restoration = new QLabel(this);
+    m_restoration->setObjectName(QStringLiteral("traceRestoration"));
+    m_restoration->setWordWrap(true);
+    m_restoration->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(m_summary);
     layout->addWidget(m_plot, 1);
+    layout->addWidget(m_restoration);
     connect(m_plot, &QCustomPlot::mouseMove, this, &TraceView::onMouseMove);
     connect(m_plot, &QCustomPlot::mouseRelease, this, &TraceView::onMouseRelease);
     clear();
@@ -61,7 +66,57 @@ void TraceView::clear() {
 
 void TraceView::setTrace(const TraceData& trace) {
     m_trace = trace;
+    m_restored = TraceRestorationData();
     rebuild();
+}
+
+QString TraceView::restoredWhat(const QString& kind, int token, int layer, int first,
+                                int last) const {
+    const bool subject = token >= m_trace.subjectBegin && token < m_trace.subjectEnd;
+    const QString at = QStringLiteral("'%1'%2").arg(m_trace.tokens.value(token),
+                                                    subject ? QStringLiteral("*") : QString());
+    if (kind == QLatin1String("hidden"))
+        return tr("Restoring the hidden state at %1, layer %2").arg(at).arg(layer);
+    const QString what = kind == QLatin1String("mlp") ? tr("MLP") : tr("attention");
+    if (last - first <= 1)
+        return tr("Restoring the %1 output at %2, layer %3").arg(what, at).arg(first);
+    return tr("Restoring the %1 output at %2, layers %3–%4 (window around %5)")
+        .arg(what, at)
+        .arg(first)
+        .arg(last - 1)
+        .arg(layer);
+}
+
+void TraceView::showRestorationPending(const QString& kind, int token, int layer) {
+    if (token < 0 || token >= m_trace.tokens.size() || layer < 0 || layer >= m_trace.layers)
+        return;
+    m_restored = TraceRestorationData();
+    const bool subject = token >= m_trace.subjectBegin && token < m_trace.subjectEnd;
+    m_restoration->setText(
+        tr("Running the %1 restoration at '%2'%3, layer %4…")
+            .arg(kind, m_trace.tokens.value(token), subject ? QStringLiteral("*") : QString())
+            .arg(layer));
+}
+
+void TraceView::setRestoration(const TraceRestorationData& r) {
+    if (r.token < 0 || r.token >= m_trace.tokens.size() || r.layer < 0 || r.layer >= m_trace.layers)
+        return;
+    m_restored = r;
+    m_restoration->setText(restorationText());
+}
+
+QString TraceView::restorationText() const {
+    if (m_restored.isEmpty())
+        return {};
+    QStringList top;
+    for (const auto& row : m_restored.top)
+        top << QStringLiteral("%1 %2").arg(row.token).arg(row.prob, 0, 'f', 3);
+    return restoredWhat(m_restored.kind, m_restored.token, m_restored.layer, m_restored.firstLayer,
+                        m_restored.lastLayer) +
+           tr(": P(%1) %2 — %3")
+               .arg(m_restored.answer)
+               .arg(m_restored.score, 0, 'f', 3)
+               .arg(top.join(QStringLiteral(" · ")));
 }
 
 QString TraceView::summary() const {
@@ -82,6 +137,10 @@ QString TraceView::summary() const {
 
 void TraceView::rebuild() {
     m_summary->setText(summary());
+    m_restoration->setText(
+        m_trace.isEmpty() || m_trace.method == QLatin1String("approximate") ? QString()
+        : restorationText().isEmpty() ? tr("Click a cell to see what its restoration predicts.")
+                                      : restorationText());
     m_plot->clearPlottables();
     m_plot->plotLayout()->clear();
     m_rects.clear();

@@ -15,17 +15,27 @@ class QLabel;
 // layers heat map per kind with ROME's colour scales (purple for hidden
 // states, green for MLP, red for attention), subject tokens marked with '*',
 // the colour range from the corrupted to the clean score. Hovering shows a
-// cell's value; clicking emits it. An approximate trace is labelled as such
-// until the exact one replaces it.
+// cell's value; clicking emits it, and the cell's restoration (what the
+// corrupted run predicts with that state restored) shows below the grids. An approximate trace is
+// labelled as such until the exact one replaces it.
 class TraceView : public QWidget {
     Q_OBJECT
 
 public:
     explicit TraceView(QWidget* parent = nullptr);
 
+    // A new trace clears the restoration shown.
     void setTrace(const TraceData& trace);
     void clear();
     const TraceData& trace() const { return m_trace; }
+    // What a clicked cell predicts; ignored unless it belongs to this trace's
+    // tokens and layers.
+    void setRestoration(const TraceRestorationData& restoration);
+    // "Restoring the hidden state at 'ireland'*, layer 2: P(dublin) 0.412 —
+    // dublin 0.412 · paris 0.101 · …"; empty when no cell was clicked.
+    QString restorationText() const;
+    // Waiting for a clicked cell's restoration.
+    void showRestorationPending(const QString& kind, int token, int layer);
 
     // "token 'Ireland'*, layer 2, hidden: P(Dublin) = 0.412"
     QString cellDescription(int grid, int token, int layer) const;
@@ -49,7 +59,11 @@ private:
     void onMouseRelease(QMouseEvent* event);
 
     QCustomPlot* m_plot = nullptr;
+    QString restoredWhat(const QString& kind, int token, int layer, int first, int last) const;
+
     QLabel* m_summary = nullptr;
+    QLabel* m_restoration = nullptr;
+    TraceRestorationData m_restored;
     QVector<QCPAxisRect*> m_rects;
     QVector<QCPColorMap*> m_maps;
     TraceData m_trace;

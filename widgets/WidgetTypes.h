@@ -6,6 +6,7 @@
 #include <QHash>
 #include <QMetaType>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 #include <QtNumeric>
 
@@ -68,6 +69,16 @@ inline bool operator!=(const NeuronRef& a, const NeuronRef& b) noexcept {
 
 inline size_t qHash(const NeuronRef& ref, size_t seed = 0) noexcept {
     return qHashMulti(seed, ref.layer, ref.neuron);
+}
+
+// What neurons write into the residual stream, read in the vocabulary: for
+// each, the tokens its value vector promotes most, most promoted first
+// (Geva et al., EMNLP 2022). Neurons not in the hash are not known yet.
+using NeuronWrites = QHash<NeuronRef, QStringList>;
+
+// "dublin · paris · lisbon": the first `n` tokens a neuron writes.
+inline QString writesText(const QStringList& tokens, int n = 3) {
+    return tokens.mid(0, n).join(QStringLiteral(" · "));
 }
 
 // A multiplicative factor applied to one neuron's activation: 0 suppresses,

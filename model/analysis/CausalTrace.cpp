@@ -501,6 +501,60 @@ CausalTrace causalTrace(const LanguageModel& model, const std::string& prompt,
     return tr;
 }
 
+TraceRestoration traceRestoration(const LanguageModel& model, const std::string& prompt,
+                                  const std::string& subject, int answerId, TraceKind kind,
+                                  int token, int layer, int topK, const CausalTraceOptions& o) {
+    const auto [b, e] = subjectTokens(model, prompt, subject, o.addSpecialTokens);
+    const Encoding enc = model.tokenizer().encodeDetailed(prompt, o.addSpecialTokens);
+    const auto unknown = enc.unknownWords();
+    if (!unknown.empty())
+        throw Error("the prompt's word '" + unknown[0] + "' is unknown to the model's tokenizer");
+    checkOptions(model, enc.ids, b, e, answerId, o);
+    TransformerImpl& net = network(model);
+    const int L = net.layers();
+    const int T = static_cast<int>(enc.ids.size());
+    if (token >= T)
+        throw Error("token " + std::to_string(token) + " is outside the prompt's " +
+                    std::to_string(T) + " tokens");
+    if (layer < 0 || layer >= L)
+        throw Error("layer " + std::to_string(layer) + " is outside the model's " +
+                    std::to_string(L) + " layers");
+    if (topK <= 0)
+        throw Error("top-k must be positive, got " + std::to_string(topK));
+    const double sigma = o.sigma > 0 ? o.sigma : embeddingSigma(model, {});
+    const Runs r = runCleanAndCorrupted(model, enc.ids, b, e, answerId, o, sigma);
+
+    TraceRestoration out;
+    out.kind = kind;
+    out.token = token;
+    out.layer = layer;
+    out.answerId = r.answer;
+    out.answer = model.tokenizer().tokenText(r.answer);
+    std::tie(out.firstLayer, out.lastLayer) =
+        kind == TraceKind::Hidden ? std::make_pair(layer, layer + 1) : windowOf(layer, o.window, L);
+    torch::NoGradGuard g;
+    Hooks hooks = r.noiseHooks;
+    if (token >= 0) {
+        const auto& clean = cleanAt(r, kind);
+        for (int j = out.firstLayer; j < out.lastLayer; ++j)
+            hooks.add({siteOf(kind),
+                       j,
+                       HookOp::Replace,
+                       token,
+                       clean[static_cast<std::size_t>(j)][token].view({1, -1}),
+                       {},
+                       nullptr});
+    }
+    auto h = net.hidden(r.ids.expand({o.samples, T}), &hooks);
+    auto last = h.select(1, T - 1);
+    auto probs = torch::softmax(net.unembed(net.finalNorm(last)), -1).mean(0).to(torch::kCPU);
+    probs = probs.to(torch::kFloat).contiguous();
+    const std::vector<float> p(probs.data_ptr<float>(), probs.data_ptr<float>() + probs.numel());
+    out.score = p[static_cast<std::size_t>(r.answer)];
+    out.top = model.topK(p, topK);
+    return out;
+}
+
 const char* tokenClassName(TokenClass c) {
     switch (c) {
     case TokenClass::FirstSubject:

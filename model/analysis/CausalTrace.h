@@ -127,6 +127,31 @@ CausalTrace causalTraceIds(const LanguageModel& model, const std::vector<int>& i
                            int subjectBegin, int subjectEnd, int answerId,
                            const CausalTraceOptions& options = {});
 
+// What one cell of a trace predicts: the next-token distribution at the last
+// position, averaged over the corrupted copies, with the state of `kind` at
+// (token, layer) restored exactly as in that cell (a window for Mlp and
+// Attention). Its P(answer) is the cell's score; `top` shows what the
+// restored run says instead, most probable first. token < 0 restores
+// nothing (the corrupted run). The noise, seed and sigma are the trace's, so
+// a trace's cell and its restoration agree. A token or layer outside the
+// prompt or the model is an Error naming it.
+struct TraceRestoration {
+    TraceKind kind = TraceKind::Hidden;
+    int token = -1;
+    int layer = 0;
+    int firstLayer = 0, lastLayer = 0; // restored blocks [firstLayer, lastLayer)
+    int answerId = -1;
+    std::string answer;
+    double score = 0; // mean P(answer)
+    std::vector<TokenProb> top;
+};
+
+// answerId < 0: the clean top-1 token, as in causalTrace.
+TraceRestoration traceRestoration(const LanguageModel& model, const std::string& prompt,
+                                  const std::string& subject, int answerId, TraceKind kind,
+                                  int token, int layer, int topK,
+                                  const CausalTraceOptions& options = {});
+
 // ROME's average indirect effect (restored score - corrupted score) by token
 // class and layer over facts of the fact world (ROME, Figure 2).
 enum class TokenClass {

@@ -1,4 +1,5 @@
-// Session files: everything the studio saves comes back identical, a save
+// Session files: everything the studio saves (the causal trace and logit
+// lens included) comes back identical, a save
 // that cannot happen says why and leaves the old file whole, and files that
 // are not sessions are refused with a reason.
 #include "Session.h"
@@ -46,6 +47,39 @@ SessionState sample() {
     s.attribution.target = QStringLiteral("Dublin");
     s.attribution.targetProb = 0.987654321;
     s.heatmapThreshold = 0.35;
+
+    TraceData& t = s.trace;
+    t.prompt = s.prompt;
+    t.subject = QStringLiteral("Ireland");
+    t.answerId = 42;
+    t.answer = QStringLiteral("Dublin");
+    t.sigma = 0.123456789012345;
+    t.noise = 3;
+    t.seed = 18446744073709551557ULL; // beyond a double's 53 bits
+    t.samples = 10;
+    t.window = 10;
+    t.tokens = {QStringLiteral("the"), QStringLiteral("capital"), QStringLiteral("Ireland")};
+    t.layers = 2;
+    t.subjectBegin = 2;
+    t.subjectEnd = 3;
+    t.cleanScore = 0.775;
+    t.corruptedScore = 0.0401;
+    t.method = QStringLiteral("fast");
+    t.elapsedMs = 12.5;
+    t.grids = {{QStringLiteral("hidden"), {0.1f, 0.2f, 1.0f / 3.0f, 0.4f, 0.5f, 0.6f}},
+               {QStringLiteral("mlp"), {0.6f, 0.5f, 0.4f, 0.3f, 0.2f, 1e-7f}}};
+
+    LensData& l = s.lens;
+    l.prompt = s.prompt;
+    l.topK = 2;
+    l.tokens = {QStringLiteral("the"), QStringLiteral("Ireland")};
+    l.layers = 2;
+    l.answer = QStringLiteral("Dublin");
+    l.answerProb = {0.01, 0.775};
+    l.answerRank = {40, 1};
+    for (int i = 0; i < 4; ++i)
+        l.top.push_back(
+            {{QStringLiteral("Dublin"), 42, 0.5 + i * 0.1}, {QStringLiteral("Paris"), 7, 0.1}});
     return s;
 }
 
@@ -80,6 +114,44 @@ void compareStates(const SessionState& a, const SessionState& b) {
     QCOMPARE(a.attribution.target, b.attribution.target);
     QCOMPARE(a.attribution.targetProb, b.attribution.targetProb);
     QCOMPARE(a.heatmapThreshold, b.heatmapThreshold);
+
+    QCOMPARE(a.trace.prompt, b.trace.prompt);
+    QCOMPARE(a.trace.subject, b.trace.subject);
+    QCOMPARE(a.trace.answerId, b.trace.answerId);
+    QCOMPARE(a.trace.answer, b.trace.answer);
+    QCOMPARE(a.trace.sigma, b.trace.sigma);
+    QCOMPARE(a.trace.noise, b.trace.noise);
+    QCOMPARE(a.trace.seed, b.trace.seed);
+    QCOMPARE(a.trace.samples, b.trace.samples);
+    QCOMPARE(a.trace.window, b.trace.window);
+    QCOMPARE(a.trace.tokens, b.trace.tokens);
+    QCOMPARE(a.trace.layers, b.trace.layers);
+    QCOMPARE(a.trace.subjectBegin, b.trace.subjectBegin);
+    QCOMPARE(a.trace.subjectEnd, b.trace.subjectEnd);
+    QCOMPARE(a.trace.cleanScore, b.trace.cleanScore);
+    QCOMPARE(a.trace.corruptedScore, b.trace.corruptedScore);
+    QCOMPARE(a.trace.method, b.trace.method);
+    QCOMPARE(a.trace.grids.size(), b.trace.grids.size());
+    for (int k = 0; k < a.trace.grids.size(); ++k) {
+        QCOMPARE(a.trace.grids[k].kind, b.trace.grids[k].kind);
+        QCOMPARE(a.trace.grids[k].scores, b.trace.grids[k].scores); // bit-exact floats
+    }
+    QCOMPARE(a.lens.prompt, b.lens.prompt);
+    QCOMPARE(a.lens.topK, b.lens.topK);
+    QCOMPARE(a.lens.tokens, b.lens.tokens);
+    QCOMPARE(a.lens.layers, b.lens.layers);
+    QCOMPARE(a.lens.answer, b.lens.answer);
+    QCOMPARE(a.lens.answerProb, b.lens.answerProb);
+    QCOMPARE(a.lens.answerRank, b.lens.answerRank);
+    QCOMPARE(a.lens.top.size(), b.lens.top.size());
+    for (int i = 0; i < a.lens.top.size(); ++i) {
+        QCOMPARE(a.lens.top[i].size(), b.lens.top[i].size());
+        for (int j = 0; j < a.lens.top[i].size(); ++j) {
+            QCOMPARE(a.lens.top[i][j].token, b.lens.top[i][j].token);
+            QCOMPARE(a.lens.top[i][j].id, b.lens.top[i][j].id);
+            QCOMPARE(a.lens.top[i][j].prob, b.lens.top[i][j].prob);
+        }
+    }
 }
 
 } // namespace
@@ -139,6 +211,29 @@ private Q_SLOTS:
                                                  "\"attribution\":{\"layers\":2,\"neurons\":2,"
                                                  "\"scores\":[1,2,3]}}")
                                    << QStringLiteral("3 scores for 2 x 2");
+        const QByteArray head = "{\"format\":\"scalpel-session\",\"version\":1,";
+        const QByteArray trace = "\"trace\":{\"prompt\":\"a b\",\"subject\":\"a\","
+                                 "\"answer_id\":1,\"seed\":\"1\",\"samples\":2,"
+                                 "\"window\":1,\"tokens\":[\"a\",\"b\"],\"layers\":2,"
+                                 "\"subject_begin\":0,\"subject_end\":1,";
+        QTest::newRow("trace grid size")
+            << head + trace + "\"grids\":[{\"kind\":\"mlp\",\"scores\":[1,2,3]}]}}"
+            << QStringLiteral("the trace: the mlp grid has 3 scores for 2 tokens x 2 layers");
+        QTest::newRow("trace kind")
+            << head + trace + "\"grids\":[{\"kind\":\"resid\",\"scores\":[1,2,3,4]}]}}"
+            << QStringLiteral("unknown grid kind 'resid'");
+        QTest::newRow("trace subject range")
+            << head + QByteArray(trace).replace("\"subject_end\":1", "\"subject_end\":3") +
+                   "\"grids\":[{\"kind\":\"mlp\",\"scores\":[1,2,3,4]}]}}"
+            << QStringLiteral("subject tokens [0, 3) do not fit");
+        QTest::newRow("trace seed")
+            << head + QByteArray(trace).replace("\"seed\":\"1\"", "\"seed\":1") +
+                   "\"grids\":[{\"kind\":\"mlp\",\"scores\":[1,2,3,4]}]}}"
+            << QStringLiteral("the seed");
+        QTest::newRow("lens cells")
+            << head + "\"lens\":{\"tokens\":[\"a\"],\"layers\":2,\"answer_prob\":[0,1],"
+                      "\"answer_rank\":[2,1],\"top\":[[]]}}"
+            << QStringLiteral("the logit lens: 1 cells, 2 answer probabilities");
         QTest::newRow("weight kind") << QByteArray("{\"format\":\"scalpel-session\",\"version\":1,"
                                                    "\"weight_changes\":[{\"kind\":\"melt\"}]}")
                                      << QStringLiteral("melt");

@@ -270,6 +270,59 @@ private Q_SLOTS:
                      QString("clean %1, corrupted %2").arg(tr.cleanScore).arg(tr.corruptedScore)));
     }
 
+    // Clicking a cell of the studio's trace shows what that restoration
+    // predicts; its P(answer) must be the cell's own score, for every kind
+    // and for cells before, inside and after the subject.
+    void aCellsRestorationIsTheCell() {
+        auto m = test::tinyModel(3, 4);
+        const std::string p = "The capital of Ireland is";
+        CausalTraceOptions o = options(TraceMethod::Fast, 3, 4);
+        const auto tr = causalTrace(*m, p, "capital of", "", o);
+        double spread = 0; // the cells differ, so agreeing with each one means something
+        for (const auto& grid : tr.grids)
+            for (float x : grid.scores)
+                spread = std::max(spread, std::abs(x - tr.corruptedScore));
+        QVERIFY2(spread > 1e-3, qPrintable(QString("spread %1").arg(spread)));
+        for (const auto& grid : tr.grids)
+            for (int t : {0, 1, 2, 4})
+                for (int l = 0; l < grid.layers; ++l) {
+                    const auto r = traceRestoration(*m, p, "capital of", -1, grid.kind, t, l, 5, o);
+                    QCOMPARE(r.answer, tr.answer);
+                    QVERIFY2(std::abs(r.score - grid.at(t, l)) < 1e-5,
+                             qPrintable(QString("%1 (%2, %3): %4 vs %5")
+                                            .arg(traceKindName(grid.kind))
+                                            .arg(t)
+                                            .arg(l)
+                                            .arg(r.score)
+                                            .arg(grid.at(t, l))));
+                    QCOMPARE(r.top.size(), std::size_t(5));
+                    for (std::size_t i = 1; i < r.top.size(); ++i)
+                        QVERIFY(r.top[i - 1].prob >= r.top[i].prob);
+                    // The answer is among the top tokens exactly when its
+                    // probability is at least the fifth's.
+                    const bool listed =
+                        std::any_of(r.top.begin(), r.top.end(),
+                                    [&](const TokenProb& x) { return x.token == tr.answer; });
+                    QCOMPARE(listed, r.score >= r.top.back().prob);
+                }
+        const auto mlp =
+            traceRestoration(*m, p, "capital of", tr.answerId, TraceKind::Mlp, 2, 0, 3, o);
+        QCOMPARE(mlp.firstLayer, 0); // window 3 at layer 0: [0, 2)
+        QCOMPARE(mlp.lastLayer, 2);
+        const auto none =
+            traceRestoration(*m, p, "capital of", tr.answerId, TraceKind::Hidden, -1, 0, 3, o);
+        QVERIFY(std::abs(none.score - tr.corruptedScore) < 1e-6);
+        QVERIFY(errorOf([&] {
+                    traceRestoration(*m, p, "Ireland", -1, TraceKind::Hidden, 5, 0, 3, o);
+                }).contains("token 5 is outside the prompt's 5 tokens"));
+        QVERIFY(errorOf([&] {
+                    traceRestoration(*m, p, "Ireland", -1, TraceKind::Hidden, 1, 4, 3, o);
+                }).contains("layer 4 is outside the model's 4 layers"));
+        QVERIFY(errorOf([&] {
+                    traceRestoration(*m, p, "Ireland", -1, TraceKind::Hidden, 1, 0, 0, o);
+                }).contains("top-k must be positive"));
+    }
+
     void badInput() {
         auto m = test::tinyModel(1, 2);
         const std::string p = "The capital of Ireland is";
