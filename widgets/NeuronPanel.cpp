@@ -143,28 +143,32 @@ void NeuronPanel::setNeuronWrites(const NeuronWrites& writes) {
 }
 
 QString NeuronPanel::rowCaption(int index) const {
-    return index >= 0 && index < m_rows.size() ? m_rows[index].caption->text() : QString();
+    if (index < 0 || index >= m_rows.size())
+        return {};
+    const QString writes = m_rows[index].writes->text();
+    return m_rows[index].caption->text() +
+           (writes.isEmpty() ? QString() : QStringLiteral("\n") + writes.trimmed());
 }
 
 void NeuronPanel::showCaption(int i) {
     QString caption = neuronCaption(m_neurons[i]);
     if (i < m_labels.size() && !m_labels[i].isEmpty())
         caption += QStringLiteral("  ") + m_labels[i];
-    const auto it = m_writes.constFind(m_neurons[i]);
-    if (it != m_writes.constEnd() && !it->isEmpty()) {
-        caption += QStringLiteral("\n→ ") + writesText(*it);
-        m_rows[i].caption->setToolTip(
-            tr("What %1 writes (its value vector's top tokens): %2")
-                .arg(neuronCaption(m_neurons[i]), writesText(*it, it->size())));
-    } else {
-        m_rows[i].caption->setToolTip({});
-    }
     m_rows[i].caption->setText(caption);
+    const auto it = m_writes.constFind(m_neurons[i]);
+    const bool known = it != m_writes.constEnd() && !it->isEmpty();
+    m_rows[i].writes->setText(known ? QStringLiteral("  → ") + writesText(*it) : QString());
+    m_rows[i].writes->setToolTip(
+        known ? tr("What %1 writes (its value vector's top tokens): %2")
+                    .arg(neuronCaption(m_neurons[i]), writesText(*it, it->size()))
+              : QString());
+    m_rows[i].writes->setVisible(known);
 }
 
 void NeuronPanel::clearRows() {
     for (const Row& row : qAsConst(m_rows)) {
         delete row.caption;
+        delete row.writes;
         delete row.slider;
         delete row.value;
         qDeleteAll(row.presets);
@@ -181,6 +185,14 @@ void NeuronPanel::setNeurons(const QVector<NeuronRef>& neurons, const QStringLis
         Row row;
         row.caption = new QLabel(m_rowArea);
         row.caption->setTextFormat(Qt::PlainText);
+        // What the neuron writes, on its own line under the slider row, so a
+        // long token never pushes the slider out of sight.
+        row.writes = new QLabel(m_rowArea);
+        row.writes->setTextFormat(Qt::PlainText);
+        row.writes->setObjectName(QStringLiteral("neuronWrites%1").arg(i));
+        row.writes->setForegroundRole(QPalette::PlaceholderText);
+        row.writes->setMinimumWidth(0);
+        row.writes->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
         row.slider = makeSlider();
         row.slider->setParent(m_rowArea);
         row.slider->setObjectName(QStringLiteral("neuronSlider%1").arg(i));
@@ -193,9 +205,10 @@ void NeuronPanel::setNeurons(const QVector<NeuronRef>& neurons, const QStringLis
             showFactor(i);
             Q_EMIT scalesChanged(scales());
         });
-        m_rowLayout->addWidget(row.caption, i, 0);
-        m_rowLayout->addWidget(row.slider, i, 1);
-        m_rowLayout->addWidget(row.value, i, 2);
+        m_rowLayout->addWidget(row.caption, 2 * i, 0);
+        m_rowLayout->addWidget(row.slider, 2 * i, 1);
+        m_rowLayout->addWidget(row.value, 2 * i, 2);
+        m_rowLayout->addWidget(row.writes, 2 * i + 1, 0, 1, -1);
         int column = 3;
         for (double preset : kPresets) {
             auto* button = new QToolButton(m_rowArea);
@@ -209,14 +222,14 @@ void NeuronPanel::setNeurons(const QVector<NeuronRef>& neurons, const QStringLis
                 setFactor(i, preset);
                 Q_EMIT scalesChanged(scales());
             });
-            m_rowLayout->addWidget(button, i, column++);
+            m_rowLayout->addWidget(button, 2 * i, column++);
             row.presets.append(button);
         }
         m_rows.append(row);
         showCaption(i);
         showFactor(i);
     }
-    m_rowLayout->setRowStretch(neurons.size(), 1);
+    m_rowLayout->setRowStretch(2 * neurons.size(), 1);
     m_emptyLabel->setVisible(neurons.isEmpty());
     m_sourceLabel->setVisible(!m_source.isEmpty() && !neurons.isEmpty());
     m_masterSlider->setEnabled(!neurons.isEmpty());

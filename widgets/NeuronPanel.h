@@ -37,7 +37,7 @@ public:
     // What the neurons write (their value vectors' top tokens), shown under
     // each caption; neurons missing from the hash show nothing yet.
     void setNeuronWrites(const NeuronWrites& writes);
-    // The caption of row i as shown, writes included.
+    // The caption of row i as shown and, on a second line, what it writes.
     QString rowCaption(int index) const;
 
     QVector<NeuronScale> scales() const;
@@ -74,6 +74,7 @@ Q_SIGNALS:
 private:
     struct Row {
         QLabel* caption = nullptr;
+        QLabel* writes = nullptr;
         QSlider* slider = nullptr;
         QLabel* value = nullptr;
         QVector<QToolButton*> presets;

@@ -101,6 +101,7 @@ RefinePanel::RefinePanel(QWidget* parent) : QWidget(parent) {
     m_resultTable->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_resultTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_resultTable->verticalHeader()->hide();
+    m_resultTable->setWordWrap(false);
     m_resultTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_resultTable->horizontalHeader()->setStretchLastSection(true);
     m_resultTable->setToolTip(tr("Double-click a neuron to select it"));
