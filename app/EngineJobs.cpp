@@ -183,8 +183,11 @@ bool applyEditChanges(WorkerEngine& d, const EditChanges& changes) {
         std::stable_sort(present.begin(), present.end(),
                          [](const auto* a, const auto* b) { return a->position < b->position; });
         for (const EditChange* c : present) {
-            if (d.memory.find(c->id)) {
-                // Routing reads the prompt, the answer and the flag.
+            if (const scalpel::Edit* was = d.memory.find(c->id)) {
+                // Routing reads the prompt, the answer and the flag; the test
+                // cards read the descriptor.
+                if (!(was->descriptor == c->edit.descriptor))
+                    d.memory.setDescriptor(c->id, c->edit.descriptor);
                 d.memory.update(c->id, c->edit.prompt, c->edit.answer);
                 d.memory.setEnabled(c->id, c->edit.enabled);
             } else {

@@ -56,6 +56,7 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
     buildDocks();
     buildMenus();
     buildAnalysisDocks();
+    buildCurationDocks();
     observeDocument();
     // The layout as built, for View > Reset layout.
     m_defaultLayout = saveState();

@@ -22,8 +22,10 @@
 #include <QVector>
 
 class AttributionHeatmap;
+class EditCardView;
 class EditMemoryView;
 class LensView;
+class MemoryCheckView;
 class ModelWorker;
 class NeuronPanel;
 class PredictionView;
@@ -105,6 +107,16 @@ public:
     // The neurons that push `token` hardest on the prompt, into the neuron
     // panel (one undo step).
     void runPromote(const QString& token);
+    // Curation (MainWindowCuration.cpp): the selected edit's test card, test
+    // prompts added to an edit (one undo step), the fact world's proposals,
+    // and the whole-memory check.
+    void showEditCard(const QString& id);
+    bool addEditTests(const QString& id, const QStringList& paraphrases,
+                      const QStringList& neighbours);
+    void proposeEditTests(const QString& id);
+    void runMemoryCheck();
+    EditCardView* editCardView() const { return m_cardView; }
+    MemoryCheckView* memoryCheckView() const { return m_checkView; }
     // What neurons write, as far as it is known (their value vectors' top
     // tokens); the heat map, the refined list and the neuron panel show it.
     const NeuronWrites& neuronWrites() const { return m_writes; }
@@ -150,6 +162,10 @@ Q_SIGNALS:
     void lensShown();
     void traceCellShown();
     void writesShown();
+    void editCardShown();
+    void memoryChecked();
+    // Empty error: the proposals were added to the edit.
+    void testsProposed(const QString& error);
     // Empty error: the neuron panel holds the neurons found.
     void promoteFinished(const QString& error);
 
@@ -209,6 +225,8 @@ private:
     void askTrace();
     void askExportTrace(const QString& format);
     void askPromote();
+    void buildCurationDocks();
+    void refreshEditCard();
     void requestWrites(const QVector<NeuronRef>& neurons, const QString& tag);
     void showWrites();
     void forgetWrites();
@@ -239,6 +257,8 @@ private:
     int m_traceRun = 0;        // the newest trace asked for
     bool m_traceExact = false; // its exact grids are shown
     NeuronWrites m_writes;
+    EditCardView* m_cardView = nullptr;
+    MemoryCheckView* m_checkView = nullptr;
     int m_writesEpoch = 0; // bumped when weights or the model change
     NeuronPanel* m_neuronPanel = nullptr;
     ProgressStrip* m_progress = nullptr;

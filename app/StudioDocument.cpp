@@ -98,12 +98,14 @@ bool StudioDocument::modifyEdit(const scalpel::Edit& after) {
     const scalpel::Edit* old = m_memory.find(after.id);
     if (!old || after.prompt.empty() || after.answer.empty())
         return false;
-    if (old->prompt == after.prompt && old->answer == after.answer && old->enabled == after.enabled)
+    if (old->prompt == after.prompt && old->answer == after.answer &&
+        old->enabled == after.enabled && old->descriptor == after.descriptor)
         return false;
     scalpel::Edit now = *old;
     now.prompt = after.prompt;
     now.answer = after.answer;
     now.enabled = after.enabled;
+    now.descriptor = after.descriptor;
     m_undo->push(new ModifyEditCommand(this, *old, now));
     return true;
 }
@@ -175,6 +177,9 @@ void StudioDocument::removeEdit(const QString& id) {
 void StudioDocument::replaceEdit(const scalpel::Edit& edit) {
     m_memory.update(edit.id, edit.prompt, edit.answer);
     m_memory.setEnabled(edit.id, edit.enabled);
+    if (const scalpel::Edit* was = m_memory.find(edit.id);
+        was && !(was->descriptor == edit.descriptor))
+        m_memory.setDescriptor(edit.id, edit.descriptor);
     if (const scalpel::Edit* now = m_memory.find(edit.id))
         Q_EMIT editReplaced(*now);
     Q_EMIT editsChanged();

@@ -54,8 +54,9 @@ public:
     // Pushes an undoable add; returns the new edit's id, or "" with *error.
     QString addEdit(const QString& prompt, const QString& answer, QString* error = nullptr);
     void deleteEdits(const QStringList& ids);
-    // Pushes a change of one edit's prompt, answer or enabled flag; false
-    // when nothing changed or a field is empty.
+    // Pushes a change of one edit's prompt, answer, enabled flag or
+    // descriptor (its test prompts); false when nothing changed or the
+    // prompt or answer is empty.
     bool modifyEdit(const scalpel::Edit& after);
     // Edits of `incoming` whose prompt an edit here already has.
     int countDuplicates(const scalpel::EditMemory& incoming) const;
