@@ -123,6 +123,31 @@ EditCardResult editCard(WorkerEngine& d, const EditCardRequest& req) {
     return r;
 }
 
+EditCardsResult editCards(WorkerEngine& d, JobContext& context) {
+    EditCardsResult r;
+    QStringList ids;
+    for (const auto& e : d.memory.edits())
+        if (e.enabled)
+            ids << qs(e.id);
+    for (int i = 0; i < ids.size(); ++i) {
+        if (!context.progress(double(i) / ids.size(),
+                              QStringLiteral("Testing edit %1 of %2").arg(i + 1).arg(ids.size()))) {
+            r.cancelled = true;
+            context.setMessage(QStringLiteral("Testing cancelled"));
+            return r;
+        }
+        EditCardResult one = editCard(d, {ids[i]});
+        if (!one.error.isEmpty()) {
+            r.error = one.error;
+            return r;
+        }
+        one.card.rows.clear();
+        r.cards.push_back(one.card);
+    }
+    context.setMessage(QStringLiteral("Tested %1 edit(s)").arg(ids.size()));
+    return r;
+}
+
 ProposeResult propose(WorkerEngine& d, const ProposeRequest& req) {
     ProposeResult r;
     try {

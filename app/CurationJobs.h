@@ -24,6 +24,12 @@ struct EditCardResult {
     EditCardData card;
 };
 
+struct EditCardsResult {
+    bool cancelled = false;
+    QString error;
+    QVector<EditCardData> cards; // summaries only: rows left empty
+};
+
 struct ProposeRequest {
     QString editId;
     int paraphrases = 4;
@@ -44,6 +50,8 @@ MemoryCheckResult checkMemory(WorkerEngine& engine, JobContext& context);
 // edited top answer is the edit's answer (its first token), a neighbour
 // when the edited top answer is the base model's.
 EditCardResult editCard(WorkerEngine& engine, const EditCardRequest& request);
+// Every enabled edit's card, with progress and cancel.
+EditCardsResult editCards(WorkerEngine& engine, JobContext& context);
 // For an edit whose prompt states a fact of the fact world: the fact's other
 // wordings (held-out wording first) and the same wording about other
 // subjects of the relation.

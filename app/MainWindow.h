@@ -115,6 +115,8 @@ public:
                       const QStringList& neighbours);
     void proposeEditTests(const QString& id);
     void runMemoryCheck();
+    // Every enabled edit's card, for the table's Tests column.
+    void runEditCards();
     EditCardView* editCardView() const { return m_cardView; }
     MemoryCheckView* memoryCheckView() const { return m_checkView; }
     // What neurons write, as far as it is known (their value vectors' top
@@ -164,6 +166,7 @@ Q_SIGNALS:
     void writesShown();
     void editCardShown();
     void memoryChecked();
+    void editCardsTested();
     // Empty error: the proposals were added to the edit.
     void testsProposed(const QString& error);
     // Empty error: the neuron panel holds the neurons found.

@@ -6,6 +6,7 @@
 
 #include "CurationJobs.h"
 #include "EditCardView.h"
+#include "EditMemoryModel.h"
 #include "EditMemoryView.h"
 #include "MemoryCheckView.h"
 #include "ModelWorker.h"
@@ -51,6 +52,7 @@ void MainWindow::buildCurationDocks() {
         if (a->menu() && a->text() == tr("&Edit")) {
             a->menu()->addSeparator();
             a->menu()->addAction(tr("&Check the edit memory"), this, &MainWindow::runMemoryCheck);
+            a->menu()->addAction(tr("&Test every edit's card"), this, &MainWindow::runEditCards);
         }
         if (a->menu() && a->text() == tr("&View")) {
             QAction* first = a->menu()->actions().value(0);
@@ -65,6 +67,12 @@ void MainWindow::buildCurationDocks() {
     // that reads it is asked for.
     connect(m_doc, &StudioDocument::editsChanged, this, &MainWindow::refreshEditCard,
             Qt::QueuedConnection);
+    // Base answers change with the weights and the model: every card is stale.
+    auto stale = [this] { m_editView->model()->clearCardSummaries(); };
+    connect(m_doc, &StudioDocument::weightChangeApplied, this, stale);
+    connect(m_doc, &StudioDocument::weightChangeRestored, this, stale);
+    connect(m_doc, &StudioDocument::weightsReset, this, stale);
+    connect(this, &MainWindow::modelChanged, this, stale);
     connect(m_doc, &StudioDocument::weightChangeApplied, this, &MainWindow::refreshEditCard,
             Qt::QueuedConnection);
     connect(m_doc, &StudioDocument::weightChangeRestored, this, &MainWindow::refreshEditCard,
@@ -116,10 +124,14 @@ void MainWindow::showEditCard(const QString& id) {
         {kCardTag, JobClass::Quick},
         [req](WorkerEngine& e, JobContext&) { return jobs::editCard(e, req); },
         [this](const EditCardResult& r) {
-            if (!r.error.isEmpty())
+            if (!r.error.isEmpty()) {
                 m_cardView->clear(tr("No card: %1").arg(r.error));
-            else
+            } else {
                 m_cardView->setCard(r.card);
+                m_editView->model()->setCardSummary(r.card.editId, r.card.paraphrases,
+                                                    r.card.paraphrasesPassed, r.card.neighbours,
+                                                    r.card.neighboursKept);
+            }
             Q_EMIT editCardShown();
         });
 }
@@ -182,5 +194,28 @@ void MainWindow::runMemoryCheck() {
                 dock->raise();
             }
             Q_EMIT memoryChecked();
+        });
+}
+
+void MainWindow::runEditCards() {
+    if (!m_modelReady)
+        return;
+    m_progress->startJob(tr("Testing every edit"));
+    m_worker->invoke(
+        {QStringLiteral("edit-cards"), JobClass::Long, tr("Testing every edit"),
+         /*cancellable=*/true},
+        [](WorkerEngine& e, JobContext& c) { return jobs::editCards(e, c); },
+        [this](const EditCardsResult& r) {
+            if (r.cancelled)
+                return;
+            if (!r.error.isEmpty()) {
+                m_progress->finishJob(tr("Testing failed: %1").arg(r.error));
+                return;
+            }
+            for (const EditCardData& card : r.cards)
+                m_editView->model()->setCardSummary(card.editId, card.paraphrases,
+                                                    card.paraphrasesPassed, card.neighbours,
+                                                    card.neighboursKept);
+            Q_EMIT editCardsTested();
         });
 }

@@ -3,6 +3,8 @@
 #include <QColor>
 #include <QFont>
 
+#include <algorithm>
+
 namespace {
 // Warm amber that reads as "this one is active" on light and dark palettes.
 const QColor kRoutedBackground(255, 224, 140);
@@ -42,6 +44,17 @@ QVariant EditMemoryModel::data(const QModelIndex& index, int role) const {
         return edit.scopeProb;
     case ScopeStageRole:
         return edit.stage;
+    case TestsValueRole: {
+        const auto it = m_cards.constFind(edit.id);
+        if (it == m_cards.constEnd() || it->paraphrases + it->neighbours == 0)
+            return qQNaN();
+        double rate = 1;
+        if (it->paraphrases > 0)
+            rate = std::min(rate, double(it->passed) / it->paraphrases);
+        if (it->neighbours > 0)
+            rate = std::min(rate, double(it->kept) / it->neighbours);
+        return rate;
+    }
     case Qt::BackgroundRole:
         return routed ? QVariant(kRoutedBackground) : QVariant();
     case Qt::FontRole:
@@ -89,9 +102,46 @@ QVariant EditMemoryModel::data(const QModelIndex& index, int role) const {
         if (role == Qt::TextAlignmentRole)
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
         return {};
+    case TestsColumn: {
+        const auto it = m_cards.constFind(edit.id);
+        if (it == m_cards.constEnd())
+            return role == Qt::ToolTipRole ? QVariant(tr("Its test card has not run yet"))
+                                           : QVariant();
+        if (role == Qt::DisplayRole)
+            return QStringLiteral("%1/%2 · %3/%4")
+                .arg(it->passed)
+                .arg(it->paraphrases)
+                .arg(it->kept)
+                .arg(it->neighbours);
+        if (role == Qt::ToolTipRole)
+            return tr("When its card last ran, %1 of %2 paraphrases took the new answer and %3 "
+                      "of %4 neighbours kept theirs")
+                .arg(it->passed)
+                .arg(it->paraphrases)
+                .arg(it->kept)
+                .arg(it->neighbours);
+        return {};
+    }
     default:
         return {};
     }
+}
+
+void EditMemoryModel::clearCardSummaries() {
+    if (m_cards.isEmpty())
+        return;
+    m_cards.clear();
+    if (!m_edits.isEmpty())
+        Q_EMIT dataChanged(index(0, TestsColumn), index(m_edits.size() - 1, TestsColumn));
+}
+
+void EditMemoryModel::setCardSummary(const QString& id, int paraphrases, int paraphrasesPassed,
+                                     int neighbours, int neighboursKept) {
+    const int row = rowOfId(id);
+    if (row < 0)
+        return;
+    m_cards.insert(id, {paraphrases, paraphrasesPassed, neighbours, neighboursKept});
+    Q_EMIT dataChanged(index(row, TestsColumn), index(row, TestsColumn));
 }
 
 bool EditMemoryModel::setData(const QModelIndex& index, const QVariant& value, int role) {
@@ -162,10 +212,14 @@ QVariant EditMemoryModel::headerData(int section, Qt::Orientation orientation, i
             return tr("New answer");
         case ScopeColumn:
             return tr("Scope");
+        case TestsColumn:
+            return tr("Tests");
         default:
             return {};
         }
     }
+    if (role == Qt::ToolTipRole && section == TestsColumn)
+        return tr("Test card: paraphrases that take the new answer · neighbours kept");
     if (role == Qt::ToolTipRole && section == ScopeColumn)
         return tr("How strongly the scope classifier places the current prompt in each edit's "
                   "scope; the router applies the best edit above its threshold");
@@ -178,12 +232,14 @@ QHash<int, QByteArray> EditMemoryModel::roleNames() const {
     names.insert(ScopeValueRole, "scopeValue");
     names.insert(ScopeStageRole, "scopeStage");
     names.insert(RoutedRole, "routed");
+    names.insert(TestsValueRole, "testsValue");
     return names;
 }
 
 void EditMemoryModel::setEdits(const QVector<EditRow>& edits) {
     beginResetModel();
     m_edits = edits;
+    m_cards.clear();
     m_rowOfId.clear();
     m_rowOfId.reserve(m_edits.size());
     reindexFrom(0);
@@ -210,6 +266,7 @@ bool EditMemoryModel::removeEdit(const QString& id) {
     beginRemoveRows({}, row, row);
     m_edits.removeAt(row);
     m_rowOfId.remove(id);
+    m_cards.remove(id);
     reindexFrom(row);
     if (m_routedId == id)
         m_routedId.clear();
@@ -222,6 +279,7 @@ bool EditMemoryModel::updateEdit(const EditRow& edit) {
     if (row < 0)
         return false;
     m_edits[row] = edit;
+    m_cards.remove(edit.id); // its card tested the edit as it was
     Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
     return true;
 }

@@ -8,10 +8,10 @@
 #include <QVector>
 
 // The SERAC edit memory as a table: whether each edit is enabled, its prompt,
-// its new answer, and the scope classifier's probability for the prompt being
-// typed. Built to stay cheap at 10,000 edits: lookups by id are O(1), a new
-// set of scope scores is one dataChanged over one column, and moving the
-// routed highlight touches two rows.
+// its new answer, the scope classifier's probability for the prompt being
+// typed, and the summary of its test card once the card has run. Built to stay cheap at 10,000
+// edits: lookups by id are O(1), a new set of scope scores is one dataChanged over one column, and
+// moving the routed highlight touches two rows.
 //
 // Edits the user makes in the table (checkbox, prompt, answer) are applied and
 // reported by editChanged() with the old and new row, so the caller can wrap
@@ -20,7 +20,14 @@ class EditMemoryModel : public QAbstractTableModel {
     Q_OBJECT
 
 public:
-    enum Column { EnabledColumn = 0, PromptColumn, AnswerColumn, ScopeColumn, ColumnCount };
+    enum Column {
+        EnabledColumn = 0,
+        PromptColumn,
+        AnswerColumn,
+        ScopeColumn,
+        TestsColumn,
+        ColumnCount
+    };
     enum Role {
         IdRole = Qt::UserRole + 1,
         // The scope probability as a double (NaN when unscored), for sorting
@@ -28,6 +35,10 @@ public:
         ScopeValueRole,
         ScopeStageRole,
         RoutedRole,
+        // The weaker of the edit's test-card rates (paraphrases passed,
+        // neighbours kept) as a double, NaN when its card has not run or has
+        // no tests: sorting ascending puts the weakest edits first.
+        TestsValueRole,
     };
 
     explicit EditMemoryModel(QObject* parent = nullptr);
@@ -52,6 +63,11 @@ public:
     // Highlights the edit the router picked; an empty or unknown id clears it.
     void setRoutedEdit(const QString& id);
     QString routedEdit() const { return m_routedId; }
+    // The summary of an edit's test card; a change to the edit forgets it.
+    void setCardSummary(const QString& id, int paraphrases, int paraphrasesPassed, int neighbours,
+                        int neighboursKept);
+    // Every card is stale (the weights or the model changed).
+    void clearCardSummaries();
 
     EditRow edit(int row) const;
     int rowOfId(const QString& id) const { return m_rowOfId.value(id, -1); }
@@ -66,7 +82,12 @@ Q_SIGNALS:
 private:
     void reindexFrom(int row);
 
+    struct CardSummary {
+        int paraphrases = 0, passed = 0, neighbours = 0, kept = 0;
+    };
+
     QVector<EditRow> m_edits;
+    QHash<QString, CardSummary> m_cards;
     QHash<QString, int> m_rowOfId;
     QString m_routedId;
 };

@@ -13,9 +13,13 @@ bool EditMemoryProxyModel::lessThan(const QModelIndex& left, const QModelIndex& 
     switch (left.column()) {
     case EditMemoryModel::EnabledColumn:
         return left.data(Qt::CheckStateRole).toInt() < right.data(Qt::CheckStateRole).toInt();
-    case EditMemoryModel::ScopeColumn: {
-        const double a = left.data(EditMemoryModel::ScopeValueRole).toDouble();
-        const double b = right.data(EditMemoryModel::ScopeValueRole).toDouble();
+    case EditMemoryModel::ScopeColumn:
+    case EditMemoryModel::TestsColumn: {
+        const int role = left.column() == EditMemoryModel::ScopeColumn
+                             ? EditMemoryModel::ScopeValueRole
+                             : EditMemoryModel::TestsValueRole;
+        const double a = left.data(role).toDouble();
+        const double b = right.data(role).toDouble();
         if (qIsNaN(a) || qIsNaN(b)) {
             if (qIsNaN(a) && qIsNaN(b))
                 return false;

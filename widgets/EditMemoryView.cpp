@@ -70,6 +70,7 @@ EditMemoryView::EditMemoryView(QWidget* parent) : QWidget(parent) {
     header->resizeSection(EditMemoryModel::EnabledColumn, 44);
     header->resizeSection(EditMemoryModel::AnswerColumn, 140);
     header->resizeSection(EditMemoryModel::ScopeColumn, 170);
+    header->resizeSection(EditMemoryModel::TestsColumn, 80);
     QHeaderView* rows = m_table->verticalHeader();
     rows->setSectionResizeMode(QHeaderView::Fixed);
     rows->setDefaultSectionSize(m_table->fontMetrics().height() + 8);

@@ -2,8 +2,10 @@
 // its test card, whose edited answers are the ones the prediction view shows
 // for the same prompts; the fact world proposes paraphrases and neighbours
 // in one undo step, and a paraphrase added by hand is one more; Check the
-// edit memory lists a conflict and a duplicate and jumps to the edit.
+// edit memory lists a conflict and a duplicate and jumps to the edit; testing
+// every edit fills the table's Tests column.
 #include "EditCardView.h"
+#include "EditMemoryModel.h"
 #include "EditMemoryView.h"
 #include "MemoryCheckView.h"
 #include "StudioDocument.h"
@@ -159,6 +161,28 @@ private Q_SLOTS:
         QVERIFY(row >= 0);
         Q_EMIT table->cellDoubleClicked(row, 0);
         QCOMPARE(m_w->editMemoryView()->selectedIds(), QStringList{conflict});
+    }
+
+    // Edit > Test every edit's card fills the table's Tests column with the
+    // same summary the card shows.
+    void testingEveryEditFillsTheTestsColumn() {
+        QVERIFY(cardOf(m_id));
+        const EditCardData card = m_w->editCardView()->card();
+        auto* model = m_w->editMemoryView()->model();
+        model->clearCardSummaries();
+        QSignalSpy tested(m_w.get(), &MainWindow::editCardsTested);
+        m_w->runEditCards();
+        QTRY_VERIFY_WITH_TIMEOUT(!tested.isEmpty(), 60000);
+        for (const auto& row : m_w->document()->editMemory().edits()) {
+            const int r = model->rowOfId(QString::fromStdString(row.id));
+            QVERIFY(!model->index(r, EditMemoryModel::TestsColumn).data().toString().isEmpty());
+        }
+        QCOMPARE(model->index(model->rowOfId(m_id), EditMemoryModel::TestsColumn).data().toString(),
+                 QStringLiteral("%1/%2 · %3/%4")
+                     .arg(card.paraphrasesPassed)
+                     .arg(card.paraphrases)
+                     .arg(card.neighboursKept)
+                     .arg(card.neighbours));
     }
 
     void cleanupTestCase() { m_w.reset(); }

@@ -29,6 +29,7 @@ private Q_SLOTS:
     void sortByScopeKeepsUnscoredLast_data();
     void sortByScopeKeepsUnscoredLast();
     void sortByText();
+    void testsColumnSortsTheWeakestEditsFirst();
 };
 
 namespace {
@@ -395,6 +396,47 @@ void TestEditMemoryModel::sortByText() {
     proxy.setFilterFixedString(QStringLiteral("APP"));
     QCOMPARE(proxy.rowCount(), 1);
     QCOMPARE(proxy.index(0, 0).data(EditMemoryModel::IdRole).toString(), QStringLiteral("2"));
+}
+
+// The Tests column: a curator sorts by it to find the weakest edits. The
+// weaker rate counts (paraphrases passed or neighbours kept), untested edits
+// go last, and a card no longer describes an edit once the edit changes.
+void TestEditMemoryModel::testsColumnSortsTheWeakestEditsFirst() {
+    EditMemoryModel model;
+    model.setEdits({makeEdit("a"), makeEdit("b"), makeEdit("c"), makeEdit("d")});
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setCardSummary("a", 4, 4, 4, 1); // neighbours 1/4: the weakest
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(changed[0][0].toModelIndex().column(), int(EditMemoryModel::TestsColumn));
+    model.setCardSummary("b", 4, 2, 4, 4); // paraphrases 2/4
+    model.setCardSummary("c", 4, 4, 4, 4);
+    const QModelIndex a = model.index(0, EditMemoryModel::TestsColumn);
+    QCOMPARE(a.data().toString(), QString("4/4 · 1/4"));
+    QCOMPARE(a.data(EditMemoryModel::TestsValueRole).toDouble(), 0.25);
+    QVERIFY(qIsNaN(model.index(3, EditMemoryModel::TestsColumn)
+                       .data(EditMemoryModel::TestsValueRole)
+                       .toDouble()));
+
+    EditMemoryProxyModel proxy;
+    proxy.setSourceModel(&model);
+    proxy.sort(EditMemoryModel::TestsColumn, Qt::AscendingOrder);
+    QStringList ids;
+    for (int row = 0; row < proxy.rowCount(); ++row)
+        ids << proxy.index(row, 0).data(EditMemoryModel::IdRole).toString();
+    QCOMPARE(ids, (QStringList{"a", "b", "c", "d"}));
+
+    // Changing b forgets its card; clearing forgets them all.
+    EditRow b = makeEdit("b");
+    b.answer = QStringLiteral("Elsewhere");
+    QVERIFY(model.updateEdit(b));
+    QVERIFY(model.index(1, EditMemoryModel::TestsColumn).data().toString().isEmpty());
+    model.clearCardSummaries();
+    QVERIFY(model.index(0, EditMemoryModel::TestsColumn).data().toString().isEmpty());
+    // An unknown id changes nothing.
+    changed.clear();
+    model.setCardSummary("zz", 1, 1, 1, 1);
+    QVERIFY(changed.isEmpty());
 }
 
 QTEST_MAIN(TestEditMemoryModel)
