@@ -68,9 +68,10 @@ EditMemoryView::EditMemoryView(QWidget* parent) : QWidget(parent) {
     header->setSectionResizeMode(EditMemoryModel::EnabledColumn, QHeaderView::Fixed);
     header->setSectionResizeMode(EditMemoryModel::PromptColumn, QHeaderView::Stretch);
     header->resizeSection(EditMemoryModel::EnabledColumn, 44);
-    header->resizeSection(EditMemoryModel::AnswerColumn, 140);
-    header->resizeSection(EditMemoryModel::ScopeColumn, 170);
-    header->resizeSection(EditMemoryModel::TestsColumn, 80);
+    // Narrow enough that the prompt, which stretches, keeps a readable width.
+    header->resizeSection(EditMemoryModel::AnswerColumn, 100);
+    header->resizeSection(EditMemoryModel::ScopeColumn, 150);
+    header->resizeSection(EditMemoryModel::TestsColumn, 64);
     QHeaderView* rows = m_table->verticalHeader();
     rows->setSectionResizeMode(QHeaderView::Fixed);
     rows->setDefaultSectionSize(m_table->fontMetrics().height() + 8);

@@ -216,7 +216,7 @@ int cmdEvalEdits(const Args& a) {
     if (a.has("edits"))
         return cmdEvalEditMetrics(a);
     a.allowBatch({"model", "device", "facts", "serac", "edits-in-memory", "seed", "backend",
-                  "threshold", "scope-top-k", "max-inputs", "phrasing"});
+                  "threshold", "scope-top-k", "max-inputs", "phrasing", "scope-index"});
     shardArgs(a, "eval-edits"); // a bad --shard fails before any work
     const std::string modelDir = a.get("model", defaultModelDir());
     const std::string factsPath = a.get("facts", defaultFactsPath());
@@ -250,6 +250,14 @@ int cmdEvalEdits(const Args& a) {
                                       {"scope_top_k", a.get("scope-top-k")}};
     if (phrasing != "templates")
         options["phrasing"] = phrasing;
+    // on: the approximate index is forced on and each row is also run with
+    // the exact scan, reporting both figures and how many inputs were routed
+    // differently (only where the index misses an edit the scan finds).
+    const std::string scopeIndex = a.get("scope-index", "auto");
+    if (scopeIndex != "auto" && scopeIndex != "on" && scopeIndex != "off")
+        throw Error("--scope-index takes auto, on or off, got '" + scopeIndex + "'");
+    if (scopeIndex != "auto")
+        options["scope_index"] = scopeIndex;
     const BatchRun run = startBatch(a, "eval-edits", items.size(), modelDir,
                                     {factsPath, a.get("serac", defaultSeracDir())}, options);
     std::vector<Record> rows;
@@ -258,6 +266,8 @@ int cmdEvalEdits(const Args& a) {
         auto editor = loadEditor(a, base);
         editor->setBackend(b == "trained" ? CounterfactualBackend::Trained
                                           : CounterfactualBackend::InContext);
+        if (scopeIndex != "auto")
+            editor->setScopeIndex(scopeIndex == "on" ? ScopeIndexMode::On : ScopeIndexMode::Off);
         SeracEvalOptions o;
         o.editsInMemory = n;
         o.seed = seed;
@@ -266,6 +276,25 @@ int cmdEvalEdits(const Args& a) {
         const SeracEvalResult r = evaluateSerac(*editor, world, o);
         std::cerr << b << " N=" << n << " ES " << r.editSuccess << " DD " << r.drawdown << " AUROC "
                   << r.auroc << std::endl;
+        Record extra;
+        if (scopeIndex == "on") {
+            auto exact = loadEditor(a, base);
+            exact->setBackend(editor->backend());
+            exact->setScopeIndex(ScopeIndexMode::Off);
+            const SeracEvalResult x = evaluateSerac(*exact, world, o);
+            int differ = 0;
+            for (std::size_t i = 0; i < r.routes.size() && i < x.routes.size(); ++i)
+                differ += r.routes[i] != x.routes[i];
+            std::cerr << "  exact scan: ES " << x.editSuccess << " DD " << x.drawdown << ", "
+                      << differ << " of " << r.routes.size() << " inputs routed differently"
+                      << std::endl;
+            extra = {{"exact_scan",
+                      {{"es", x.editSuccess},
+                       {"dd", x.drawdown},
+                       {"auroc", x.auroc},
+                       {"ms_per_query", x.msPerQuery}}},
+                     {"inputs_routed_differently", differ}};
+        }
         rows.push_back({{"edits_in_memory", n},
                         {"backend", r.backend},
                         {"es", r.editSuccess},
@@ -279,6 +308,10 @@ int cmdEvalEdits(const Args& a) {
                         {"hard_inputs", r.hard},
                         {"random_inputs", r.random},
                         {"threshold", editor->threshold()}});
+        if (scopeIndex != "auto")
+            rows.back()["scope_index"] = scopeIndex;
+        for (const auto& [key, value] : extra.items())
+            rows.back()[key] = value;
     }
     return finishBatch(run, rows, evalEditsReport);
 }

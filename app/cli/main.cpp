@@ -55,6 +55,7 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
               (edit embeddings are cached in FILE.scope-cache.safetensors)
   eval-edits  [--model DIR] [--serac DIR] [--edits-in-memory N] [--seed S]
               [--backend trained|in-context] [--phrasing templates|grammar]
+              [--scope-index auto|on|off (on: also the exact scan, and the routes that differ)]
               [--shard I/N [--partial F]]
   eval-edits  --edits FILE [--from FORMAT] [--method serac|serac-in-context|kn-update ...]
               [--mode batch|sequential ...] [--limit N] [--threshold P] [--steps 20] [--table]

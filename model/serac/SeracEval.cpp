@@ -129,6 +129,7 @@ SeracEvalResult evaluateSerac(SeracEditor& editor, const FactWorld& world,
         const auto t0 = std::chrono::steady_clock::now();
         const RoutedPrediction p = editor.predict(in.prompt, 1);
         seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        r.routes.push_back(p.routedTo);
         const double best = p.scope.empty() ? 0 : p.scope.front().prob;
         const int top = argmax(p.probs);
         if (in.kind == 0) {

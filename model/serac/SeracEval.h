@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace scalpel {
 
@@ -39,6 +40,9 @@ struct SeracEvalResult {
     double auroc = 0;
     double msPerQuery = 0;
     int inScope = 0, hard = 0, random = 0;
+    // Where each input was routed ("base" or an edit id), in input order:
+    // two runs on the same seed see the same inputs, so their routes compare.
+    std::vector<std::string> routes;
 };
 
 SeracEvalResult evaluateSerac(SeracEditor& editor, const FactWorld& world,

@@ -1,7 +1,8 @@
 // The edit-set commands of scalpel-cli run as a user runs them:
 // convert-edits prints the detected format and writes the same records
 // back, check-edits prints its problems as JSON, eval-edits --edits prints
-// EasyEdit's metrics per method and mode, bad input is one line on stderr
+// EasyEdit's metrics per method and mode, eval-edits --scope-index on
+// compares the index with the exact scan, bad input is one line on stderr
 // and exit status 1, and every command answers --help.
 #include "CliRun.h"
 
@@ -139,6 +140,27 @@ private Q_SLOTS:
                 QVERIFY2(run["total"][k].is_number(), k);
             QVERIFY(run["total"]["portability"].is_null()); // CounterFact has none
         }
+    }
+
+    // --scope-index on runs the fact-world evaluation with the approximate
+    // index forced on and again with the exact scan, and says how many
+    // inputs the two routed differently: on a small memory the index finds
+    // what the scan finds, so the figures are the same and nothing differs.
+    void evalEditsComparesTheIndexWithTheExactScan() {
+        const Run r = runCli({"eval-edits", "--edits-in-memory", "100", "--backend", "trained",
+                              "--max-inputs", "40", "--scope-index", "on"});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        const json j = parse(r.out);
+        QCOMPARE(j["results"].size(), std::size_t(1));
+        const json& row = j["results"][0];
+        QCOMPARE(row["scope_index"].get<std::string>(), std::string("on"));
+        QCOMPARE(row["inputs_routed_differently"].get<int>(), 0);
+        QCOMPARE(row["exact_scan"]["es"].get<double>(), row["es"].get<double>());
+        QCOMPARE(row["exact_scan"]["dd"].get<double>(), row["dd"].get<double>());
+        const Run bad = runCli({"eval-edits", "--scope-index", "sometimes"});
+        QCOMPARE(bad.exitCode, 1);
+        QVERIFY2(bad.err.contains("--scope-index takes auto, on or off, got 'sometimes'"),
+                 qPrintable(bad.err));
     }
 };
 
