@@ -2,6 +2,7 @@
 
 #include "Attribution.h"
 #include "EditChecks.h"
+#include "EditDatasets.h"
 #include "Error.h"
 #include "FactWorld.h"
 #include "SeracEditor.h"
@@ -192,6 +193,33 @@ ProposeResult propose(WorkerEngine& d, const ProposeRequest& req) {
         }
     } catch (const std::exception& ex) {
         r.error = qs(ex.what());
+    }
+    return r;
+}
+
+ImportEditsResult importEdits(WorkerEngine& d, const ImportEditsRequest& req, JobContext& context) {
+    ImportEditsResult r;
+    try {
+        scalpel::EditImportOptions o;
+        const QString detail = QStringLiteral("Reading %1").arg(req.path);
+        o.progress = [&](double f) { return context.progress(f, detail); };
+        if (d.model)
+            o.tokenizesToSomething = [&](const std::string& answer) {
+                return !d.model->tokenizer().encode(" " + answer, false).empty();
+            };
+        auto result = scalpel::importEditsFile(ss(req.path), o);
+        r.format = qs(scalpel::editFormatName(result.format));
+        r.records = static_cast<int>(result.records);
+        r.memory = std::make_shared<const scalpel::EditMemory>(std::move(result.memory));
+        context.setMessage(QStringLiteral("Read %1 edit(s) from %2 (%3)")
+                               .arg(r.memory->size())
+                               .arg(req.path, r.format));
+    } catch (const scalpel::Cancelled&) {
+        r.cancelled = true;
+        context.setMessage(QStringLiteral("Import cancelled"));
+    } catch (const std::exception& e) {
+        r.error = qs(e.what());
+        context.setMessage(QStringLiteral("Import failed: %1").arg(r.error));
     }
     return r;
 }

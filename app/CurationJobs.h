@@ -9,6 +9,12 @@
 
 #include <QStringList>
 
+#include <memory>
+
+namespace scalpel {
+class EditMemory;
+}
+
 struct MemoryCheckResult {
     bool cancelled = false;
     QString error;
@@ -42,6 +48,20 @@ struct ProposeResult {
     QStringList neighbours;
 };
 
+// An edit set read on the worker, so a large file neither freezes the window
+// nor goes unreported: progress by records read, and cancel.
+struct ImportEditsRequest {
+    QString path;
+};
+
+struct ImportEditsResult {
+    bool cancelled = false;
+    QString error;
+    QString format;  // "counterfact", ...
+    int records = 0; // records read
+    std::shared_ptr<const scalpel::EditMemory> memory;
+};
+
 namespace jobs {
 
 MemoryCheckResult checkMemory(WorkerEngine& engine, JobContext& context);
@@ -56,5 +76,7 @@ EditCardsResult editCards(WorkerEngine& engine, JobContext& context);
 // wordings (held-out wording first) and the same wording about other
 // subjects of the relation.
 ProposeResult propose(WorkerEngine& engine, const ProposeRequest& request);
+ImportEditsResult importEdits(WorkerEngine& engine, const ImportEditsRequest& request,
+                              JobContext& context);
 
 } // namespace jobs

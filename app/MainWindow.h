@@ -21,6 +21,8 @@
 #include <QStringList>
 #include <QVector>
 
+#include <optional>
+
 class AttributionHeatmap;
 class EditCardView;
 class EditMemoryView;
@@ -132,6 +134,11 @@ public:
     bool openSession(const QString& path, QString* error = nullptr);
     bool importEdits(const QString& path, QString* error = nullptr,
                      StudioDocument::Duplicates duplicates = StudioDocument::Duplicates::Skip);
+    // The same read on the worker, with progress and Cancel in the strip;
+    // without a policy, clashing prompts are asked about. Ends in
+    // editsImported.
+    void importEditsInBackground(const QString& path,
+                                 std::optional<StudioDocument::Duplicates> duplicates = {});
     bool exportEdits(const QString& path, QString* error = nullptr);
     SessionState captureSession() const;
     // The file Ctrl+S writes to; empty until a session is saved or opened.
@@ -167,6 +174,8 @@ Q_SIGNALS:
     void editCardShown();
     void memoryChecked();
     void editCardsTested();
+    // Empty error: `added` edits joined the memory (one undo step).
+    void editsImported(const QString& error, int added);
     // Empty error: the proposals were added to the edit.
     void testsProposed(const QString& error);
     // Empty error: the neuron panel holds the neurons found.

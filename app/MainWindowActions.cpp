@@ -246,38 +246,8 @@ void MainWindow::askImportEdits() {
         QFileDialog::getOpenFileName(this, tr("Import edits"), {},
                                      tr("Edit sets: Scalpel, CounterFact, zsRE, MQuAKE, "
                                         "KnowEdit (*.json)"));
-    if (path.isEmpty())
-        return;
-    StudioDocument::Duplicates policy = StudioDocument::Duplicates::KeepBoth;
-    try {
-        const scalpel::EditMemory loaded = scalpel::importEditsFile(path.toStdString()).memory;
-        const int duplicates = m_doc->countDuplicates(loaded);
-        if (duplicates > 0) {
-            QMessageBox box(QMessageBox::Question, tr("Import edits"),
-                            tr("%n edit(s) in this file have the prompt of an edit already in "
-                               "the memory.",
-                               nullptr, duplicates),
-                            QMessageBox::NoButton, this);
-            auto* skip = box.addButton(tr("Skip them"), QMessageBox::AcceptRole);
-            auto* replace = box.addButton(tr("Replace the old ones"), QMessageBox::AcceptRole);
-            auto* both = box.addButton(tr("Keep both"), QMessageBox::AcceptRole);
-            box.addButton(QMessageBox::Cancel);
-            box.setDefaultButton(skip);
-            box.exec();
-            if (box.clickedButton() == skip)
-                policy = StudioDocument::Duplicates::Skip;
-            else if (box.clickedButton() == replace)
-                policy = StudioDocument::Duplicates::Replace;
-            else if (box.clickedButton() != both)
-                return;
-        }
-    } catch (const std::exception& e) {
-        QMessageBox::warning(this, tr("Import failed"), QString::fromUtf8(e.what()));
-        return;
-    }
-    QString error;
-    if (!importEdits(path, &error, policy))
-        QMessageBox::warning(this, tr("Import failed"), error);
+    if (!path.isEmpty())
+        importEditsInBackground(path);
 }
 
 void MainWindow::askExportEdits() {

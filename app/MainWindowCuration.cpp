@@ -20,6 +20,8 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QTableView>
 
 namespace {
@@ -217,5 +219,60 @@ void MainWindow::runEditCards() {
                                                     card.paraphrasesPassed, card.neighbours,
                                                     card.neighboursKept);
             Q_EMIT editCardsTested();
+        });
+}
+
+void MainWindow::importEditsInBackground(const QString& path,
+                                         std::optional<StudioDocument::Duplicates> duplicates) {
+    ImportEditsRequest req;
+    req.path = path;
+    m_progress->startJob(tr("Importing edits"));
+    m_worker->invoke(
+        {QStringLiteral("import-edits"), JobClass::Long, tr("Importing edits"),
+         /*cancellable=*/true},
+        [req](WorkerEngine& e, JobContext& c) { return jobs::importEdits(e, req, c); },
+        [this, duplicates](const ImportEditsResult& r) {
+            if (r.cancelled) {
+                Q_EMIT editsImported(tr("cancelled"), 0);
+                return;
+            }
+            if (!r.error.isEmpty()) {
+                if (!duplicates) // asked from the menu: say why
+                    QMessageBox::warning(this, tr("Import failed"), r.error);
+                Q_EMIT editsImported(r.error, 0);
+                return;
+            }
+            StudioDocument::Duplicates policy =
+                duplicates.value_or(StudioDocument::Duplicates::KeepBoth);
+            const int clashes = m_doc->countDuplicates(*r.memory);
+            if (!duplicates && clashes > 0) {
+                QMessageBox box(QMessageBox::Question, tr("Import edits"),
+                                tr("%n edit(s) in this file have the prompt of an edit already "
+                                   "in the memory.",
+                                   nullptr, clashes),
+                                QMessageBox::NoButton, this);
+                auto* skip = box.addButton(tr("Skip them"), QMessageBox::AcceptRole);
+                auto* replace = box.addButton(tr("Replace the old ones"), QMessageBox::AcceptRole);
+                auto* both = box.addButton(tr("Keep both"), QMessageBox::AcceptRole);
+                box.addButton(QMessageBox::Cancel);
+                box.setDefaultButton(skip);
+                box.exec();
+                if (box.clickedButton() == skip)
+                    policy = StudioDocument::Duplicates::Skip;
+                else if (box.clickedButton() == replace)
+                    policy = StudioDocument::Duplicates::Replace;
+                else if (box.clickedButton() != both) {
+                    Q_EMIT editsImported(tr("cancelled"), 0);
+                    return;
+                }
+            }
+            const int before = static_cast<int>(m_doc->editMemory().size());
+            m_doc->importEdits(*r.memory, policy);
+            const int added = static_cast<int>(m_doc->editMemory().size()) - before;
+            showStatusMessage(tr("Imported %1 (%2, %n record(s))", nullptr, r.records)
+                                  .arg(r.memory->size() == 1 ? tr("1 edit")
+                                                             : tr("%1 edits").arg(r.memory->size()),
+                                       r.format));
+            Q_EMIT editsImported({}, added);
         });
 }

@@ -3,7 +3,7 @@
 // for the same prompts; the fact world proposes paraphrases and neighbours
 // in one undo step, and a paraphrase added by hand is one more; Check the
 // edit memory lists a conflict and a duplicate and jumps to the edit; testing
-// every edit fills the table's Tests column.
+// every edit fills the table's Tests column; importing runs on the worker.
 #include "EditCardView.h"
 #include "EditMemoryModel.h"
 #include "EditMemoryView.h"
@@ -183,6 +183,39 @@ private Q_SLOTS:
                      .arg(card.paraphrases)
                      .arg(card.neighboursKept)
                      .arg(card.neighbours));
+    }
+
+    // File > Import edits reads the file on the worker: the edits arrive as
+    // one undo step with their descriptors, and a file that cannot be read
+    // says why and changes nothing.
+    void importingOnTheWorkerIsOneUndoStep() {
+        const QString data = qEnvironmentVariable("SCALPEL_TEST_DATA");
+        QVERIFY2(!data.isEmpty(), "SCALPEL_TEST_DATA is not set (ctest sets it)");
+        const int before = int(m_w->document()->editMemory().size());
+        const int steps = m_w->undoStack()->count();
+        QSignalSpy imported(m_w.get(), &MainWindow::editsImported);
+        m_w->importEditsInBackground(data + "/edits/zsre.json",
+                                     StudioDocument::Duplicates::KeepBoth);
+        QTRY_VERIFY_WITH_TIMEOUT(!imported.isEmpty(), 60000);
+        QCOMPARE(imported[0][0].toString(), QString());
+        const int added = imported[0][1].toInt();
+        QVERIFY(added > 0);
+        QCOMPARE(int(m_w->document()->editMemory().size()), before + added);
+        QCOMPARE(m_w->undoStack()->count(), steps + 1);
+        // zsRE records carry a paraphrase and a neighbour: the card shows them.
+        const auto& last = m_w->document()->editMemory().edits().back();
+        QCOMPARE(last.descriptor.paraphrases.size(), std::size_t(1));
+        QCOMPARE(last.descriptor.neighbourhood.size(), std::size_t(1));
+        m_w->undoStack()->undo();
+        QCOMPARE(int(m_w->document()->editMemory().size()), before);
+
+        imported.clear();
+        m_w->importEditsInBackground(data + "/edits/nonexistent.json",
+                                     StudioDocument::Duplicates::Skip);
+        QTRY_VERIFY_WITH_TIMEOUT(!imported.isEmpty(), 60000);
+        QVERIFY2(imported[0][0].toString().contains("nonexistent.json"),
+                 qPrintable(imported[0][0].toString()));
+        QCOMPARE(int(m_w->document()->editMemory().size()), before);
     }
 
     void cleanupTestCase() { m_w.reset(); }
