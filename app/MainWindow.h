@@ -21,6 +21,7 @@
 #include <QStringList>
 #include <QVector>
 
+#include <functional>
 #include <optional>
 
 class AttributionHeatmap;
@@ -230,6 +231,10 @@ private:
     void askImportEdits();
     void askExportEdits();
     void askExportHeatmap(const QString& format);
+    // Asks where to save `baseName.format`, then `write`s it there and says
+    // how that went.
+    void askExportFigure(const QString& title, const QString& baseName, const QString& format,
+                         const std::function<bool(const QString&)>& write);
     QString promptOrComplain(const QString& what);
 
     // MainWindowAnalyses.cpp

@@ -282,16 +282,23 @@ void MainWindow::askExportHeatmap(const QString& format) {
                                  tr("Run an attribution first (Analysis ▸ Attribute the answer)."));
         return;
     }
+    askExportFigure(tr("Export heatmap"), QStringLiteral("attribution"), format,
+                    [this, format](const QString& path) {
+                        return format == QLatin1String("png")   ? m_heatmap->exportPng(path)
+                               : format == QLatin1String("pdf") ? m_heatmap->exportPdf(path)
+                                                                : m_heatmap->exportCsv(path);
+                    });
+}
+
+void MainWindow::askExportFigure(const QString& title, const QString& baseName,
+                                 const QString& format,
+                                 const std::function<bool(const QString&)>& write) {
     const QString path = QFileDialog::getSaveFileName(
-        this, tr("Export heatmap"),
-        defaultSessionDir() + QStringLiteral("/attribution.%1").arg(format),
+        this, title, defaultSessionDir() + QStringLiteral("/%1.%2").arg(baseName, format),
         QStringLiteral("%1 (*.%2)").arg(format.toUpper(), format));
     if (path.isEmpty())
         return;
-    const bool ok = format == QLatin1String("png")   ? m_heatmap->exportPng(path)
-                    : format == QLatin1String("pdf") ? m_heatmap->exportPdf(path)
-                                                     : m_heatmap->exportCsv(path);
-    if (!ok)
+    if (!write(path))
         QMessageBox::critical(this, tr("Export failed"), tr("Could not write %1.").arg(path));
     else
         showStatusMessage(tr("Exported %1").arg(path));

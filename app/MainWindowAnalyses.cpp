@@ -17,7 +17,6 @@
 
 #include <QAction>
 #include <QDockWidget>
-#include <QFileDialog>
 #include <QInputDialog>
 #include <QLineEdit>
 #include <QMenu>
@@ -222,18 +221,12 @@ void MainWindow::askExportTrace(const QString& format) {
                                  tr("Trace a subject first (Analysis ▸ Trace the subject)."));
         return;
     }
-    const QString path = QFileDialog::getSaveFileName(
-        this, tr("Export trace"), defaultSessionDir() + QStringLiteral("/trace.%1").arg(format),
-        QStringLiteral("%1 (*.%2)").arg(format.toUpper(), format));
-    if (path.isEmpty())
-        return;
-    const bool ok = format == QLatin1String("png")   ? m_traceView->exportPng(path)
-                    : format == QLatin1String("pdf") ? m_traceView->exportPdf(path)
-                                                     : m_traceView->exportCsv(path);
-    if (!ok)
-        QMessageBox::critical(this, tr("Export failed"), tr("Could not write %1.").arg(path));
-    else
-        showStatusMessage(tr("Exported %1").arg(path));
+    askExportFigure(tr("Export trace"), QStringLiteral("trace"), format,
+                    [this, format](const QString& path) {
+                        return format == QLatin1String("png")   ? m_traceView->exportPng(path)
+                               : format == QLatin1String("pdf") ? m_traceView->exportPdf(path)
+                                                                : m_traceView->exportCsv(path);
+                    });
 }
 
 void MainWindow::runTraceCell(const QString& kind, int token, int layer) {

@@ -1,5 +1,7 @@
 #include "EditCardView.h"
 
+#include "CompactTable.h"
+
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -36,17 +38,9 @@ EditCardView::EditCardView(QWidget* parent) : QWidget(parent) {
     m_title->setTextFormat(Qt::PlainText);
     m_summary = new QLabel(this);
     m_summary->setObjectName(QStringLiteral("editCardSummary"));
-    m_table = new QTableWidget(0, ColumnCount, this);
-    m_table->setObjectName(QStringLiteral("editCardTable"));
-    m_table->setHorizontalHeaderLabels(
-        {tr("Test"), tr("Prompt"), tr("Scope"), tr("Base"), tr("Edited"), tr("Result")});
-    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_table->verticalHeader()->hide();
-    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 8);
-    m_table->setWordWrap(false);
-    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table = makeCompactTable(
+        {tr("Test"), tr("Prompt"), tr("Scope"), tr("Base"), tr("Edited"), tr("Result")},
+        QStringLiteral("editCardTable"), this);
     m_table->horizontalHeader()->setSectionResizeMode(PromptColumn, QHeaderView::Stretch);
     m_addParaphrase = new QPushButton(tr("Add paraphrase…"), this);
     m_addParaphrase->setToolTip(tr("A prompt that should take the edit's answer"));

@@ -1,5 +1,7 @@
 #include "MemoryCheckView.h"
 
+#include "CompactTable.h"
+
 #include <QHeaderView>
 #include <QLabel>
 #include <QLocale>
@@ -32,16 +34,8 @@ MemoryCheckView::MemoryCheckView(QWidget* parent) : QWidget(parent) {
                            this);
     m_summary->setObjectName(QStringLiteral("memoryCheckSummary"));
     m_summary->setWordWrap(true);
-    m_table = new QTableWidget(0, ColumnCount, this);
-    m_table->setObjectName(QStringLiteral("memoryCheckTable"));
-    m_table->setHorizontalHeaderLabels({tr("Problem"), tr("Edit"), tr("Other"), tr("Reason")});
-    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_table->verticalHeader()->hide();
-    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 8);
-    m_table->setWordWrap(false);
-    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_table = makeCompactTable({tr("Problem"), tr("Edit"), tr("Other"), tr("Reason")},
+                               QStringLiteral("memoryCheckTable"), this);
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->setToolTip(tr("Double-click a problem to show its edit"));
     connect(m_table, &QTableWidget::cellDoubleClicked, this, [this](int row, int column) {
