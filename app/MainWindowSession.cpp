@@ -2,6 +2,7 @@
 // scripted demonstration. What a session holds is the document's.
 #include "MainWindow.h"
 
+#include "EditMemoryView.h"
 #include "NeuronPanel.h"
 #include "PromptConsole.h"
 
@@ -169,8 +170,12 @@ void MainWindow::runDemoStep() {
     case 1:
         if (!m_doc->neurons().isEmpty()) {
             m_demoStage = 2;
-            if (m_model.seracAvailable && knownAnswers().contains(QStringLiteral("Lisbon")))
-                addEditFromPrompt(QStringLiteral("Lisbon"));
+            if (m_model.seracAvailable && knownAnswers().contains(QStringLiteral("Lisbon"))) {
+                // Selected, so its test card shows too.
+                const QString id = addEditFromPrompt(QStringLiteral("Lisbon"));
+                if (!id.isEmpty())
+                    m_editView->selectEdit(id);
+            }
             QVector<NeuronScale> suppressed;
             for (const auto& n : m_doc->neurons())
                 suppressed.push_back({n.layer, n.neuron, 0.0});

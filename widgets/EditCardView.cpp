@@ -81,6 +81,8 @@ void EditCardView::clear(const QString& why) {
 QString EditCardView::summary() const {
     if (m_card.isEmpty())
         return {};
+    if (m_card.paraphrases + m_card.neighbours == 0)
+        return tr("No paraphrases or neighbours to test yet: add some, or Propose.");
     return tr("paraphrases %1/%2 take the new answer · neighbours %3/%4 kept")
         .arg(m_card.paraphrasesPassed)
         .arg(m_card.paraphrases)

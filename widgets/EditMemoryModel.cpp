@@ -107,6 +107,12 @@ QVariant EditMemoryModel::data(const QModelIndex& index, int role) const {
         if (it == m_cards.constEnd())
             return role == Qt::ToolTipRole ? QVariant(tr("Its test card has not run yet"))
                                            : QVariant();
+        if (it->paraphrases + it->neighbours == 0)
+            return role == Qt::DisplayRole ? QVariant(QStringLiteral("—"))
+                   : role == Qt::ToolTipRole
+                       ? QVariant(tr("No paraphrases or neighbours to test yet: add some, or "
+                                     "have the fact world propose them (Edit card)"))
+                       : QVariant();
         if (role == Qt::DisplayRole)
             return QStringLiteral("%1/%2 · %3/%4")
                 .arg(it->passed)

@@ -426,6 +426,10 @@ void TestEditMemoryModel::testsColumnSortsTheWeakestEditsFirst() {
         ids << proxy.index(row, 0).data(EditMemoryModel::IdRole).toString();
     QCOMPARE(ids, (QStringList{"a", "b", "c", "d"}));
 
+    // A card with nothing to test says so.
+    model.setCardSummary("d", 0, 0, 0, 0);
+    QCOMPARE(model.index(3, EditMemoryModel::TestsColumn).data().toString(), QString("—"));
+
     // Changing b forgets its card; clearing forgets them all.
     EditRow b = makeEdit("b");
     b.answer = QStringLiteral("Elsewhere");
