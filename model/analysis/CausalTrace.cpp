@@ -80,6 +80,27 @@ const std::vector<torch::Tensor>& cleanAt(const Runs& r, TraceKind k) {
     return k == TraceKind::Hidden ? r.cleanHidden : k == TraceKind::Mlp ? r.cleanMlp : r.cleanAttn;
 }
 
+// The blocks a restoration at `layer` copies a clean state into: the block
+// itself for the hidden state, else ROME's window around it.
+std::pair<int, int> restoredBlocks(TraceKind kind, int layer, int window, int layers) {
+    return kind == TraceKind::Hidden ? std::make_pair(layer, layer + 1)
+                                     : windowOf(layer, window, layers);
+}
+
+// Hooks that put the clean run's `kind` state at `token` into blocks
+// [lo, hi) of every corrupted copy.
+void addRestoration(Hooks& hooks, const Runs& r, TraceKind kind, int64_t token, int lo, int hi) {
+    const auto& clean = cleanAt(r, kind);
+    for (int j = lo; j < hi; ++j)
+        hooks.add({siteOf(kind),
+                   j,
+                   HookOp::Replace,
+                   token,
+                   clean[static_cast<std::size_t>(j)][token].view({1, -1}),
+                   {},
+                   nullptr});
+}
+
 // P(answer) at the last position of h [R, n, D] -> [R].
 torch::Tensor answerProb(TransformerImpl& net, const torch::Tensor& h, int answer) {
     auto last = h.select(1, h.size(1) - 1);
@@ -264,17 +285,8 @@ void traceNaive(const LanguageModel& model, const Runs& r, const CausalTraceOpti
         for (int64_t t = 0; t < T; ++t)
             for (int l = 0; l < L; ++l) {
                 Hooks hooks = r.noiseHooks;
-                const auto& clean = cleanAt(r, grid.kind);
-                auto [lo, hi] = grid.kind == TraceKind::Hidden ? std::make_pair(l, l + 1)
-                                                               : windowOf(l, o.window, L);
-                for (int j = lo; j < hi; ++j)
-                    hooks.add({siteOf(grid.kind),
-                               j,
-                               HookOp::Replace,
-                               t,
-                               clean[static_cast<std::size_t>(j)][t].view({1, -1}),
-                               {},
-                               nullptr});
+                const auto [lo, hi] = restoredBlocks(grid.kind, l, o.window, L);
+                addRestoration(hooks, r, grid.kind, t, lo, hi);
                 auto h = net.hidden(ids, &hooks);
                 grid.scores[static_cast<std::size_t>(t) * L + l] =
                     static_cast<float>(answerProb(net, h, r.answer).mean().item<double>());
@@ -480,35 +492,51 @@ CausalTrace causalTraceIds(const LanguageModel& model, const std::vector<int>& i
     return tr;
 }
 
-CausalTrace causalTrace(const LanguageModel& model, const std::string& prompt,
-                        const std::string& subject, const std::string& answer,
-                        const CausalTraceOptions& o) {
-    const auto [b, e] = subjectTokens(model, prompt, subject, o.addSpecialTokens);
-    const Encoding enc = model.tokenizer().encodeDetailed(prompt, o.addSpecialTokens);
+namespace {
+
+// A prompt to trace: its tokens and the subject's [begin, end), refused when
+// the subject covers every token that is not special or a word is unknown.
+struct TracedPrompt {
+    Encoding enc;
+    int begin = 0, end = 0;
+};
+
+TracedPrompt encodeTraced(const LanguageModel& model, const std::string& prompt,
+                          const std::string& subject, const CausalTraceOptions& o) {
+    TracedPrompt p;
+    std::tie(p.begin, p.end) = subjectTokens(model, prompt, subject, o.addSpecialTokens);
+    p.enc = model.tokenizer().encodeDetailed(prompt, o.addSpecialTokens);
     bool outside = false;
-    for (std::size_t i = 0; i < enc.ids.size(); ++i)
-        outside =
-            outside || (!enc.special[i] && (static_cast<int>(i) < b || static_cast<int>(i) >= e));
+    for (std::size_t i = 0; i < p.enc.ids.size(); ++i)
+        outside = outside || (!p.enc.special[i] &&
+                              (static_cast<int>(i) < p.begin || static_cast<int>(i) >= p.end));
     if (!outside)
         throw Error("the subject '" + subject + "' covers the whole prompt '" + prompt +
                     "'; tracing needs tokens outside it");
-    const auto unknown = enc.unknownWords();
+    const auto unknown = p.enc.unknownWords();
     if (!unknown.empty())
         throw Error("the prompt's word '" + unknown[0] + "' is unknown to the model's tokenizer");
+    return p;
+}
+
+} // namespace
+
+CausalTrace causalTrace(const LanguageModel& model, const std::string& prompt,
+                        const std::string& subject, const std::string& answer,
+                        const CausalTraceOptions& o) {
+    const TracedPrompt p = encodeTraced(model, prompt, subject, o);
     const int answerId = answer.empty() ? -1 : encodeTarget(model, answer)[0];
-    CausalTrace tr = causalTraceIds(model, enc.ids, b, e, answerId, o);
-    tr.tokens = enc.tokens;
+    CausalTrace tr = causalTraceIds(model, p.enc.ids, p.begin, p.end, answerId, o);
+    tr.tokens = p.enc.tokens;
     return tr;
 }
 
 TraceRestoration traceRestoration(const LanguageModel& model, const std::string& prompt,
                                   const std::string& subject, int answerId, TraceKind kind,
                                   int token, int layer, int topK, const CausalTraceOptions& o) {
-    const auto [b, e] = subjectTokens(model, prompt, subject, o.addSpecialTokens);
-    const Encoding enc = model.tokenizer().encodeDetailed(prompt, o.addSpecialTokens);
-    const auto unknown = enc.unknownWords();
-    if (!unknown.empty())
-        throw Error("the prompt's word '" + unknown[0] + "' is unknown to the model's tokenizer");
+    const TracedPrompt traced = encodeTraced(model, prompt, subject, o);
+    const Encoding& enc = traced.enc;
+    const int b = traced.begin, e = traced.end;
     checkOptions(model, enc.ids, b, e, answerId, o);
     TransformerImpl& net = network(model);
     const int L = net.layers();
@@ -530,21 +558,11 @@ TraceRestoration traceRestoration(const LanguageModel& model, const std::string&
     out.layer = layer;
     out.answerId = r.answer;
     out.answer = model.tokenizer().tokenText(r.answer);
-    std::tie(out.firstLayer, out.lastLayer) =
-        kind == TraceKind::Hidden ? std::make_pair(layer, layer + 1) : windowOf(layer, o.window, L);
+    std::tie(out.firstLayer, out.lastLayer) = restoredBlocks(kind, layer, o.window, L);
     torch::NoGradGuard g;
     Hooks hooks = r.noiseHooks;
-    if (token >= 0) {
-        const auto& clean = cleanAt(r, kind);
-        for (int j = out.firstLayer; j < out.lastLayer; ++j)
-            hooks.add({siteOf(kind),
-                       j,
-                       HookOp::Replace,
-                       token,
-                       clean[static_cast<std::size_t>(j)][token].view({1, -1}),
-                       {},
-                       nullptr});
-    }
+    if (token >= 0)
+        addRestoration(hooks, r, kind, token, out.firstLayer, out.lastLayer);
     auto h = net.hidden(r.ids.expand({o.samples, T}), &hooks);
     auto last = h.select(1, T - 1);
     auto probs = torch::softmax(net.unembed(net.finalNorm(last)), -1).mean(0).to(torch::kCPU);
