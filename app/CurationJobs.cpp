@@ -91,13 +91,12 @@ EditCardResult editCard(WorkerEngine& d, const EditCardRequest& req) {
                     editedId = routed.top.front().id;
                     row.edited = qs(routed.top.front().token).trimmed();
                 }
+                // The routed list is scope(prompt): every enabled edit, or
+                // the best ones the index lists. An edit missing from it
+                // (disabled, or below those listed) shows 0.
                 for (const auto& s : routed.scope)
                     if (s.editId == e.id)
                         row.scope = s.prob;
-                if (row.scope == 0)
-                    for (const auto& s : d.serac->scope(prompt))
-                        if (s.editId == e.id)
-                            row.scope = s.prob;
             }
             row.pass =
                 kind == QLatin1String("neighbour") ? editedId == base.id : editedId == answerId;
