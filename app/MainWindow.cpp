@@ -277,6 +277,15 @@ void MainWindow::observeDocument() {
     });
 }
 
+void MainWindow::whenWeightsOrModelChange(const std::function<void()>& react) {
+    // Queued: the weight change is posted to the worker (by the document's
+    // observers) before any job `react` asks for.
+    connect(m_doc, &StudioDocument::weightChangeApplied, this, react, Qt::QueuedConnection);
+    connect(m_doc, &StudioDocument::weightChangeRestored, this, react, Qt::QueuedConnection);
+    connect(m_doc, &StudioDocument::weightsReset, this, react, Qt::QueuedConnection);
+    connect(this, &MainWindow::modelChanged, this, react, Qt::QueuedConnection);
+}
+
 void MainWindow::showEditsInTable() {
     QVector<EditRow> rows;
     const auto& edits = m_doc->editMemory().edits();

@@ -25,6 +25,7 @@
 #include <optional>
 
 class AttributionHeatmap;
+struct EditCardData;
 class EditCardView;
 class EditMemoryView;
 class LensView;
@@ -201,6 +202,9 @@ private:
     void updateWindowTitle();
     void showStatusMessage(const QString& message);
     void showEditsInTable();
+    // Runs `react` after every weight change, revert and model load, once
+    // the change has reached the worker's queue.
+    void whenWeightsOrModelChange(const std::function<void()>& react);
     void showRefineSetup();
     void showNeurons();
 
@@ -244,6 +248,7 @@ private:
     void askPromote();
     void buildCurationDocks();
     void refreshEditCard();
+    void showCardSummary(const EditCardData& card);
     void requestWrites(const QVector<NeuronRef>& neurons, const QString& tag);
     void showWrites();
     void forgetWrites();

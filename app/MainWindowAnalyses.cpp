@@ -93,8 +93,7 @@ void MainWindow::buildAnalysisDocks() {
     connect(m_traceView, &TraceView::cellClicked, this, &MainWindow::runTraceCell);
 
     // What neurons write, wherever neurons show. Looked up when they appear;
-    // forgotten when the weights or the model change. Queued, so the weight
-    // change is posted to the worker before the lookups that follow it.
+    // forgotten when the weights or the model change.
     connect(m_heatmap, &AttributionHeatmap::neuronHovered, this, [this](int layer, int neuron) {
         requestWrites({{layer, neuron}}, kWritesHoverTag);
     });
@@ -106,13 +105,7 @@ void MainWindow::buildAnalysisDocks() {
             neurons.push_back({n.layer, n.neuron});
         requestWrites(neurons, kWritesRefinedTag);
     });
-    connect(m_doc, &StudioDocument::weightChangeApplied, this, &MainWindow::forgetWrites,
-            Qt::QueuedConnection);
-    connect(m_doc, &StudioDocument::weightChangeRestored, this, &MainWindow::forgetWrites,
-            Qt::QueuedConnection);
-    connect(m_doc, &StudioDocument::weightsReset, this, &MainWindow::forgetWrites,
-            Qt::QueuedConnection);
-    connect(this, &MainWindow::modelChanged, this, &MainWindow::forgetWrites, Qt::QueuedConnection);
+    whenWeightsOrModelChange([this] { forgetWrites(); });
     connect(m_doc, &StudioDocument::traceChanged, this, [this] {
         const TraceData t = m_doc->trace();
         if (t.isEmpty()) {

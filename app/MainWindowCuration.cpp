@@ -69,20 +69,12 @@ void MainWindow::buildCurationDocks() {
     // that reads it is asked for.
     connect(m_doc, &StudioDocument::editsChanged, this, &MainWindow::refreshEditCard,
             Qt::QueuedConnection);
-    // Base answers change with the weights and the model: every card is stale.
-    auto stale = [this] { m_editView->model()->clearCardSummaries(); };
-    connect(m_doc, &StudioDocument::weightChangeApplied, this, stale);
-    connect(m_doc, &StudioDocument::weightChangeRestored, this, stale);
-    connect(m_doc, &StudioDocument::weightsReset, this, stale);
-    connect(this, &MainWindow::modelChanged, this, stale);
-    connect(m_doc, &StudioDocument::weightChangeApplied, this, &MainWindow::refreshEditCard,
-            Qt::QueuedConnection);
-    connect(m_doc, &StudioDocument::weightChangeRestored, this, &MainWindow::refreshEditCard,
-            Qt::QueuedConnection);
-    connect(m_doc, &StudioDocument::weightsReset, this, &MainWindow::refreshEditCard,
-            Qt::QueuedConnection);
-    connect(this, &MainWindow::modelChanged, this, &MainWindow::refreshEditCard,
-            Qt::QueuedConnection);
+    // Base answers change with the weights and the model: every card is
+    // stale, and the one shown runs again.
+    whenWeightsOrModelChange([this] {
+        m_editView->model()->clearCardSummaries();
+        refreshEditCard();
+    });
     connect(m_cardView, &EditCardView::addParaphraseRequested, this, [this](const QString& id) {
         bool ok = false;
         const QString p = QInputDialog::getText(this, tr("Add paraphrase"),
@@ -117,6 +109,11 @@ void MainWindow::refreshEditCard() {
     showEditCard(ids.front());
 }
 
+void MainWindow::showCardSummary(const EditCardData& card) {
+    m_editView->model()->setCardSummary(card.editId, card.paraphrases, card.paraphrasesPassed,
+                                        card.neighbours, card.neighboursKept);
+}
+
 void MainWindow::showEditCard(const QString& id) {
     if (!m_modelReady)
         return;
@@ -130,9 +127,7 @@ void MainWindow::showEditCard(const QString& id) {
                 m_cardView->clear(tr("No card: %1").arg(r.error));
             } else {
                 m_cardView->setCard(r.card);
-                m_editView->model()->setCardSummary(r.card.editId, r.card.paraphrases,
-                                                    r.card.paraphrasesPassed, r.card.neighbours,
-                                                    r.card.neighboursKept);
+                showCardSummary(r.card);
             }
             Q_EMIT editCardShown();
         });
@@ -215,9 +210,7 @@ void MainWindow::runEditCards() {
                 return;
             }
             for (const EditCardData& card : r.cards)
-                m_editView->model()->setCardSummary(card.editId, card.paraphrases,
-                                                    card.paraphrasesPassed, card.neighbours,
-                                                    card.neighboursKept);
+                showCardSummary(card);
             Q_EMIT editCardsTested();
         });
 }

@@ -70,11 +70,19 @@ void TraceView::setTrace(const TraceData& trace) {
     rebuild();
 }
 
+QString TraceView::subjectMark(int token) const {
+    return token >= m_trace.subjectBegin && token < m_trace.subjectEnd ? QStringLiteral("*")
+                                                                       : QString();
+}
+
+bool TraceView::isCell(int token, int layer) const {
+    return token >= 0 && token < m_trace.tokens.size() && layer >= 0 && layer < m_trace.layers;
+}
+
 QString TraceView::restoredWhat(const QString& kind, int token, int layer, int first,
                                 int last) const {
-    const bool subject = token >= m_trace.subjectBegin && token < m_trace.subjectEnd;
-    const QString at = QStringLiteral("'%1'%2").arg(m_trace.tokens.value(token),
-                                                    subject ? QStringLiteral("*") : QString());
+    const QString at =
+        QStringLiteral("'%1'%2").arg(m_trace.tokens.value(token), subjectMark(token));
     if (kind == QLatin1String("hidden"))
         return tr("Restoring the hidden state at %1, layer %2").arg(at).arg(layer);
     const QString what = kind == QLatin1String("mlp") ? tr("MLP") : tr("attention");
@@ -88,18 +96,16 @@ QString TraceView::restoredWhat(const QString& kind, int token, int layer, int f
 }
 
 void TraceView::showRestorationPending(const QString& kind, int token, int layer) {
-    if (token < 0 || token >= m_trace.tokens.size() || layer < 0 || layer >= m_trace.layers)
+    if (!isCell(token, layer))
         return;
     m_restored = TraceRestorationData();
-    const bool subject = token >= m_trace.subjectBegin && token < m_trace.subjectEnd;
-    m_restoration->setText(
-        tr("Running the %1 restoration at '%2'%3, layer %4…")
-            .arg(kind, m_trace.tokens.value(token), subject ? QStringLiteral("*") : QString())
-            .arg(layer));
+    m_restoration->setText(tr("Running the %1 restoration at '%2'%3, layer %4…")
+                               .arg(kind, m_trace.tokens.value(token), subjectMark(token))
+                               .arg(layer));
 }
 
 void TraceView::setRestoration(const TraceRestorationData& r) {
-    if (r.token < 0 || r.token >= m_trace.tokens.size() || r.layer < 0 || r.layer >= m_trace.layers)
+    if (!isCell(r.token, r.layer))
         return;
     m_restored = r;
     m_restoration->setText(restorationText());
@@ -155,10 +161,8 @@ void TraceView::rebuild() {
     if (hi - lo < 1e-9)
         hi = lo + 1e-9;
     QSharedPointer<QCPAxisTickerText> tokens(new QCPAxisTickerText);
-    for (int t = 0; t < T; ++t) {
-        const bool subject = t >= m_trace.subjectBegin && t < m_trace.subjectEnd;
-        tokens->addTick(t, m_trace.tokens[t] + (subject ? QStringLiteral("*") : QString()));
-    }
+    for (int t = 0; t < T; ++t)
+        tokens->addTick(t, m_trace.tokens[t] + subjectMark(t));
     for (int k = 0; k < m_trace.grids.size(); ++k) {
         const auto& grid = m_trace.grids[k];
         auto* rect = new QCPAxisRect(m_plot);
@@ -188,13 +192,11 @@ void TraceView::rebuild() {
 }
 
 QString TraceView::cellDescription(int grid, int token, int layer) const {
-    if (grid < 0 || grid >= m_trace.grids.size() || token < 0 || token >= m_trace.tokens.size() ||
-        layer < 0 || layer >= m_trace.layers)
+    if (grid < 0 || grid >= m_trace.grids.size() || !isCell(token, layer))
         return {};
-    const bool subject = token >= m_trace.subjectBegin && token < m_trace.subjectEnd;
     const auto& g = m_trace.grids[grid];
     return tr("token '%1'%2, layer %3, %4: P(%5) = %6")
-        .arg(m_trace.tokens[token], subject ? QStringLiteral("*") : QString())
+        .arg(m_trace.tokens[token], subjectMark(token))
         .arg(layer)
         .arg(g.kind, m_trace.answer)
         .arg(g.scores.value(token * m_trace.layers + layer), 0, 'f', 3);

@@ -59,6 +59,9 @@ private:
     void onMouseRelease(QMouseEvent* event);
 
     QCustomPlot* m_plot = nullptr;
+    // "*" for a subject token, else empty: how the grids mark the subject.
+    QString subjectMark(int token) const;
+    bool isCell(int token, int layer) const;
     QString restoredWhat(const QString& kind, int token, int layer, int first, int last) const;
 
     QLabel* m_summary = nullptr;
