@@ -112,6 +112,9 @@ ModelLoadResult loadModel(WorkerEngine& d, const QString& path, JobContext& cont
             }
         }
         if (d.world) {
+            // The fact world's prompts as this model is asked: cloze
+            // sentences at a masked model's mask.
+            d.world->setClozeMask(ss(r.maskToken));
             for (const auto& entity : d.world->entities()) {
                 // A word-level model can only say the words it has.
                 if (r.openVocabulary || tok.tokenId(entity))
@@ -443,8 +446,7 @@ WeightOpResult weightOp(WorkerEngine& d, const WeightOp& op) {
                             d.world->templates(f.relation, scalpel::TemplateSplit::Train);
                         if (templates.empty())
                             continue;
-                        const QString p =
-                            qs(scalpel::FactWorld::prompt(templates.front(), f.subject));
+                        const QString p = qs(d.world->query(templates.front(), f.subject));
                         if (f.relation == fact.relation && f.subject != fact.subject &&
                             sameRelation < 3) {
                             prompts.push_back(p);

@@ -3,6 +3,7 @@
 #include "Batch.h"
 
 #include "Attribution.h"
+#include "EvalFacts.h"
 #include "FactWorld.h"
 #include "Intervention.h"
 #include "KnEval.h"
@@ -116,7 +117,7 @@ int cmdKnowledgeNeurons(const Args& a) {
     std::vector<std::string> prompts;
     std::string target;
     if (a.has("fact")) {
-        const FactWorld w = FactWorld::load(a.get("facts", defaultFactsPath()));
+        const FactWorld w = worldAskedBy(FactWorld::load(a.get("facts", defaultFactsPath())), *m);
         auto [fact, ps] = factPrompts(a, w);
         prompts = ps;
         target = a.get("target", fact.object);
@@ -311,7 +312,7 @@ int cmdKnEdit(const Args& a) {
     a.allow({"model", "device", "facts", "fact", "new-object", "erase-relation", "out", "steps",
              "threshold", "share", "facts-per-relation", "seed"});
     auto m = loadModel(a);
-    const FactWorld w = FactWorld::load(a.get("facts", defaultFactsPath()));
+    const FactWorld w = worldAskedBy(FactWorld::load(a.get("facts", defaultFactsPath())), *m);
     const std::string out = a.required("out");
     AttributionOptions o;
     o.steps = static_cast<int>(a.integer("steps", 20));

@@ -25,9 +25,17 @@ FactEval summarizeFacts(std::vector<RelationScore> relations, std::vector<Relati
     return out;
 }
 
-FactEval evaluateFacts(const LanguageModel& model, const FactWorld& world, TemplateSplit split,
+FactWorld worldAskedBy(const FactWorld& world, const LanguageModel& model) {
+    FactWorld asked = world;
+    const auto mask = model.isMaskedLm() ? model.tokenizer().maskId() : std::nullopt;
+    asked.setClozeMask(mask ? model.tokenizer().tokenSpelling(*mask) : std::string());
+    return asked;
+}
+
+FactEval evaluateFacts(const LanguageModel& model, const FactWorld& askedWorld, TemplateSplit split,
                        const std::function<bool(double)>& progress,
                        const std::vector<std::size_t>& relations, PromptStyle style) {
+    const FactWorld world = worldAskedBy(askedWorld, model);
     const Tokenizer& tok = model.tokenizer();
     const auto& all = world.relations();
     std::vector<std::size_t> chosen = relations;
@@ -48,7 +56,7 @@ FactEval evaluateFacts(const LanguageModel& model, const FactWorld& world, Templ
         std::vector<std::string> partOf;
         const auto templates = world.templates(r.id, split);
         for (const auto& f : world.factsOf(r.id)) {
-            const auto answer = tok.encode(f.object);
+            const auto answer = tok.encode(f.object, false);
             if (answer.size() != 1)
                 continue; // not a single token for this tokenizer
             for (const auto& t : templates) {

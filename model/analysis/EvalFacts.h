@@ -27,6 +27,11 @@ struct FactEval {
     std::vector<RelationScore> parts;
 };
 
+// The world as `model` is asked: cloze sentences with its mask token in the
+// answer's place for a masked language model (FactWorld::setClozeMask),
+// prompts that end before the answer for a causal one.
+FactWorld worldAskedBy(const FactWorld& world, const LanguageModel& model);
+
 // Each relation's prompts are scored on their own, so a relation's figures
 // do not depend on which other relations are scored with it (a shard of a
 // sharded run scores some): `relations` are indices into world.relations(),

@@ -1,6 +1,7 @@
 #include "KnEval.h"
 
 #include "Error.h"
+#include "EvalFacts.h"
 #include "Fnv.h"
 #include "Intervention.h"
 
@@ -108,15 +109,16 @@ KnRelationEval averageKnRelations(const std::vector<KnRelationEval>& relations, 
 }
 
 KnEvalResult evaluateKnowledgeNeurons(const std::shared_ptr<LanguageModel>& model,
-                                      const FactWorld& world, const KnEvalOptions& o) {
+                                      const FactWorld& askedWorld, const KnEvalOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     const LanguageModel& m = *model;
+    const FactWorld world = worldAskedBy(askedWorld, m);
     const auto& cfg = m.config();
     KnEvalResult result;
     const auto& relations = world.relations();
     auto usable = [&](const Fact& f) {
-        return m.tokenizer().encodeDetailed(f.object).ids.size() == 1 &&
-               m.tokenizer().encodeDetailed(f.object).unknownWords().empty();
+        const Encoding e = m.tokenizer().encodeDetailed(f.object, false);
+        return e.ids.size() == 1 && e.unknownWords().empty();
     };
     std::map<std::string, std::vector<Fact>> factsByRelation;
     for (const auto& r : relations)

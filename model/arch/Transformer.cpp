@@ -334,6 +334,9 @@ torch::Tensor TransformerImpl::attention(int layer, const torch::Tensor& x,
                 .tril(S - T);
         att = att.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
     }
+    if (ctx.padding.defined())
+        att = att.masked_fill(ctx.padding.view({B, 1, 1, S}),
+                              -std::numeric_limits<float>::infinity());
     att = torch::softmax(att, -1);
     auto y = torch::matmul(att, v).transpose(1, 2).reshape({B, T, H * dh});
     return linear(y, w.outW, w.outB);
@@ -461,12 +464,14 @@ torch::Tensor TransformerImpl::unembed(const torch::Tensor& x) {
     return unembeddingB.defined() ? logits + unembeddingB : logits;
 }
 
-torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, const Hooks* hooks,
-                                      KvCache* cache) {
+torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, const Hooks* hooks, KvCache* cache,
+                                      const torch::Tensor& padding) {
+    TORCH_CHECK(!padding.defined() || !cache, "padding with a KV cache is not supported");
     auto h = embed(ids, cache ? cache->length() : 0, hooks);
     AttentionContext ctx;
     ctx.hooks = hooks;
     ctx.cache = cache;
+    ctx.padding = padding;
     for (int l = 0; l < m_config.layers; ++l)
         h = block(l, h, ctx);
     return h;

@@ -61,6 +61,9 @@ struct AttentionContext {
     KvCache* cache = nullptr;
     const KvCache* prefix = nullptr;
     bool sharedPrefix = false;
+    // [B, S] bool, true at keys that are padding (rows of different lengths
+    // padded at the end): no query attends to them. Undefined for none.
+    torch::Tensor padding;
 };
 
 // A block split at its FFN: the residual that the FFN's output joins and the
@@ -107,9 +110,12 @@ public:
     // the cached ones and the cache grows by T.
     torch::Tensor forward(const torch::Tensor& ids, const Hooks* hooks = nullptr,
                           KvCache* cache = nullptr, bool lastOnly = false);
-    // Final hidden states before the final norm, [B, T, D].
+    // Final hidden states before the final norm, [B, T, D]. `padding` [B, T]
+    // (bool, true at padding) keeps padded positions out of every real
+    // position's attention, so a padded row's real positions equal the row
+    // run alone (their positions count from 0, as padding comes last).
     torch::Tensor hidden(const torch::Tensor& ids, const Hooks* hooks = nullptr,
-                         KvCache* cache = nullptr);
+                         KvCache* cache = nullptr, const torch::Tensor& padding = {});
 
     // The pieces of forward(), for analyses that run part of the stack.
     torch::Tensor embed(const torch::Tensor& ids, int64_t positionOffset,

@@ -79,9 +79,12 @@ public:
     // text, whatever its case, while keeping their own spelling as tokens
     // (Hugging Face's "normalized": true); the vocabulary should then be lower
     // case.
+    // With `clsSep`, the [CLS] $A [SEP] template of a masked language model
+    // (BertProcessing); both tokens must be among the added tokens.
     static Tokenizer makeWordLevel(const std::vector<std::string>& vocab,
                                    const std::vector<std::string>& addedTokens,
-                                   const std::string& unkToken, bool lowercase = false);
+                                   const std::string& unkToken, bool lowercase = false,
+                                   bool clsSep = false);
 
     Tokenizer();
     ~Tokenizer();

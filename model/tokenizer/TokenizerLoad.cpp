@@ -291,7 +291,7 @@ Tokenizer Tokenizer::fromModelFolder(const std::string& dir) {
 
 Tokenizer Tokenizer::makeWordLevel(const std::vector<std::string>& vocabList,
                                    const std::vector<std::string>& addedTokens,
-                                   const std::string& unkToken, bool lowercase) {
+                                   const std::string& unkToken, bool lowercase, bool clsSep) {
     std::unordered_map<std::string, int> vocab;
     for (const auto& w : vocabList)
         vocab.emplace(w, static_cast<int>(vocab.size()));
@@ -308,6 +308,18 @@ Tokenizer Tokenizer::makeWordLevel(const std::vector<std::string>& vocabList,
     }
     d->preTokenizerJson = {{"type", "Whitespace"}};
     d->preTokenizer = makePreTokenizer(d->preTokenizerJson, "WordLevel");
+    if (clsSep) {
+        auto idOf = [&](const char* token) {
+            const auto it = vocab.find(token);
+            if (it == vocab.end())
+                throw Error(std::string("a [CLS] $A [SEP] template needs the token ") + token);
+            return it->second;
+        };
+        d->postProcessorJson = {{"type", "BertProcessing"},
+                                {"sep", {"[SEP]", idOf("[SEP]")}},
+                                {"cls", {"[CLS]", idOf("[CLS]")}}};
+        d->postProcessor = makePostProcessor(d->postProcessorJson, "WordLevel");
+    }
     d->model = tok::makeWordLevel(std::move(vocab), unkToken);
     d->added.build(std::move(added), d->normalizer.get());
     d->kind = Kind::WordLevel;

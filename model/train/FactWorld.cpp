@@ -363,7 +363,11 @@ std::string FactWorld::subjectIn(const FactTemplate& t, const std::string& subje
 }
 
 std::string FactWorld::promptFor(const FactTemplate& t, const std::string& subject) const {
-    return prompt(t, subjectIn(t, subject));
+    return query(t, subjectIn(t, subject));
+}
+
+std::string FactWorld::query(const FactTemplate& t, const std::string& subject) const {
+    return m_mask.empty() ? prompt(t, subject) : trim(sentence(t, subject, m_mask));
 }
 
 std::string FactWorld::prompt(const FactTemplate& t, const std::string& subject) {
@@ -382,12 +386,14 @@ std::vector<std::string> FactWorld::paraphrases(const std::string& subject,
                                                 TemplateSplit split) const {
     std::vector<std::string> out;
     for (const auto& t : templates(relation, split))
-        out.push_back(prompt(t, subject));
+        out.push_back(query(t, subject));
     return out;
 }
 
 std::optional<std::pair<Fact, FactTemplate>> FactWorld::match(const std::string& text) const {
-    const std::string want = squeeze(text);
+    // A cloze prompt is read up to its mask, where a causal prompt ends.
+    const auto mask = m_mask.empty() ? std::string::npos : text.find(m_mask);
+    const std::string want = squeeze(text.substr(0, mask));
     for (const auto& t : m_templates)
         if (const auto slot = subjectSlot(prompt(t, "\x01"), want))
             if (auto f = find(want.substr(slot->first, slot->second), t.relation))
@@ -396,7 +402,9 @@ std::optional<std::pair<Fact, FactTemplate>> FactWorld::match(const std::string&
 }
 
 std::optional<FactWorld::TypedMatch> FactWorld::matchTyped(const std::string& text) const {
-    const std::string typed = squeeze(text), want = asciiLower(typed);
+    // A cloze prompt is read up to its mask, where a causal prompt ends.
+    const auto mask = m_mask.empty() ? std::string::npos : text.find(m_mask);
+    const std::string typed = squeeze(text.substr(0, mask)), want = asciiLower(typed);
     for (std::size_t i = 0; i < m_templates.size(); ++i) {
         const FactTemplate& t = m_templates[i];
         const auto slot = subjectSlot(m_typedPatterns[i], want);
@@ -435,8 +443,11 @@ std::vector<std::string> FactWorld::entities() const {
     return std::vector<std::string>(s.begin(), s.end());
 }
 
-Tokenizer FactWorld::buildTokenizer() const {
+Tokenizer FactWorld::buildTokenizer(bool maskedLm) const {
     std::vector<std::string> vocab = {"[UNK]", "[PAD]", "[SEP]", "[EOS]"};
+    if (maskedLm)
+        vocab.insert(vocab.end(), {"[CLS]", "[MASK]"});
+    const std::size_t specials = vocab.size();
     std::set<std::string> words;
     // With a grammar the tokenizer lower-cases its input, so the vocabulary
     // is lower case; the articles of subject forms are words too.
@@ -477,8 +488,9 @@ Tokenizer FactWorld::buildTokenizer() const {
     }
     vocab.insert(vocab.end(), words.begin(), words.end());
     std::vector<std::string> added = entities();
-    added.insert(added.begin(), vocab.begin(), vocab.begin() + 4); // the special tokens
-    return Tokenizer::makeWordLevel(vocab, added, "[UNK]", lower);
+    added.insert(added.begin(), vocab.begin(),
+                 vocab.begin() + static_cast<std::ptrdiff_t>(specials));
+    return Tokenizer::makeWordLevel(vocab, added, "[UNK]", lower, maskedLm);
 }
 
 std::optional<PromptStyle> promptStyleFromName(const std::string& name) {
@@ -503,7 +515,7 @@ const char* const kMadeUpWords[] = {"blorft",  "quimzle", "snorpet", "vextral",
 // The template's prompt with a made-up word inserted before one of its
 // words, or at its end; the subject placeholder counts as one word, so the
 // subject is never split.
-std::string insertUnknownWord(const FactTemplate& t, const std::string& subject) {
+FactTemplate insertUnknownWord(const FactTemplate& t, const std::string& subject) {
     const std::string prompt = FactWorld::prompt(t, "[X]");
     std::vector<std::string> words;
     std::size_t at = 0;
@@ -521,8 +533,9 @@ std::string insertUnknownWord(const FactTemplate& t, const std::string& subject)
     for (const auto& w : words)
         out += (out.empty() ? "" : " ") + w;
     FactTemplate filled = t;
-    filled.text = out + " [Y]";
-    return FactWorld::prompt(filled, subject);
+    const auto y = t.text.find("[Y]");
+    filled.text = out + " [Y]" + (y == std::string::npos ? "" : t.text.substr(y + 3));
+    return filled;
 }
 
 } // namespace
@@ -533,12 +546,19 @@ std::optional<std::string> factPrompt(const FactWorld& world, const FactTemplate
         const auto forms = world.subjectForms(f.subject);
         if (forms.size() < 2)
             return std::nullopt;
-        return FactWorld::prompt(t, forms[1]);
+        return world.query(t, forms[1]);
     }
-    if (style == PromptStyle::UnknownWord)
-        return insertUnknownWord(t, world.subjectIn(t, f.subject));
+    if (style == PromptStyle::UnknownWord) {
+        const std::string subject = world.subjectIn(t, f.subject);
+        return world.query(insertUnknownWord(t, subject), subject);
+    }
     const std::string text = world.promptFor(t, f.subject);
-    return style == PromptStyle::Lowercase ? asciiLower(text) : text;
+    if (style != PromptStyle::Lowercase)
+        return text;
+    // Everything in lower case but a cloze prompt's mask, which is a
+    // special token spelt as it is.
+    const std::string& mask = world.clozeMask();
+    return mask.empty() ? asciiLower(text) : replaceAll(asciiLower(text), asciiLower(mask), mask);
 }
 
 } // namespace scalpel

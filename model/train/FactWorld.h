@@ -101,9 +101,19 @@ public:
     // Wording never trained on: with a grammar its held-out frames and nouns,
     // else the original held-out combinations.
     std::vector<FactTemplate> heldoutTemplates(const std::string& relation) const;
+    // A masked language model asks at its mask: after setClozeMask("[MASK]")
+    // promptFor, paraphrases, query and factPrompt give the whole sentence
+    // with the mask in the answer's place ("The capital of Ireland is
+    // [MASK] ."), and matchTyped reads a typed prompt up to its mask. Empty
+    // (the default): prompts end where the answer starts (a causal model).
+    void setClozeMask(std::string mask) { m_mask = std::move(mask); }
+    const std::string& clozeMask() const { return m_mask; }
     // The prompt of `subject` in t; a grammar template writes the subject in
     // its first form (with "the" where English uses it).
     std::string promptFor(const FactTemplate& t, const std::string& subject) const;
+    // The prompt of t with `subject` written as given: prompt(), or the
+    // cloze sentence with the mask set by setClozeMask.
+    std::string query(const FactTemplate& t, const std::string& subject) const;
     // How t writes `subject`: its first form for a grammar template, else the
     // plain name.
     std::string subjectIn(const FactTemplate& t, const std::string& subject) const;
@@ -112,10 +122,11 @@ public:
     static std::string prompt(const FactTemplate& t, const std::string& subject);
     static std::string sentence(const FactTemplate& t, const std::string& subject,
                                 const std::string& object);
-    // Prompts of a fact in the given split.
+    // Prompts of a fact in the given split (cloze sentences with a mask set).
     std::vector<std::string> paraphrases(const std::string& subject, const std::string& relation,
                                          TemplateSplit split) const;
-    // The fact and template whose prompt is `text` (whitespace-insensitive).
+    // The fact and template whose prompt is `text` (whitespace-insensitive;
+    // a cloze prompt up to its mask).
     std::optional<std::pair<Fact, FactTemplate>> match(const std::string& text) const;
     // As a person types it: also case-insensitive, with the subject in any
     // of its forms, with or without its article. `subjectText` is the
@@ -144,7 +155,9 @@ public:
     // vocabulary, entities as added tokens, plus [UNK], [PAD], [SEP] and
     // [EOS]. With a grammar the tokenizer lower-cases what it reads (entities
     // match whatever their case and keep their own spelling as tokens).
-    Tokenizer buildTokenizer() const;
+    // For a masked language model also [CLS] and [MASK], and the
+    // [CLS] $A [SEP] template.
+    Tokenizer buildTokenizer(bool maskedLm = false) const;
 
 private:
     static FactWorld parse(const std::string& factsJson, const std::string& templatesJson,
@@ -160,6 +173,7 @@ private:
     // template order: what matchTyped compares a typed prompt with.
     std::vector<std::string> m_typedPatterns;
     std::vector<std::string> m_words;
+    std::string m_mask;
     bool m_hasGrammar = false;
 };
 

@@ -247,6 +247,54 @@ private Q_SLOTS:
         QCOMPARE(lower->subjectText, std::string("ireland"));
         QVERIFY(!w.matchTyped("The capital of Atlantis is"));
     }
+
+    // A masked model's world: every prompt is the whole sentence with the
+    // mask in the answer's place (the words after the answer kept), in
+    // every style; typed and exact cloze prompts match back up to the mask;
+    // the masked tokenizer wraps a sentence in [CLS] ... [SEP] and reads the
+    // mask as one token; a causal world is unchanged.
+    void clozeWorldAsksAtTheMask() {
+        FactWorld w = FactWorld::load(factsPath());
+        const Fact f = *w.find("Ireland", "capital");
+        const auto t = w.templates("capital", TemplateSplit::Train).front();
+        const std::string causal = w.promptFor(t, f.subject);
+        w.setClozeMask("[MASK]");
+        const std::string cloze = w.promptFor(t, f.subject);
+        QCOMPARE(cloze.substr(0, causal.size()), causal);
+        QVERIFY2(cloze.find("[MASK]") == causal.size() + 1, cloze.c_str());
+        QCOMPARE(cloze, FactWorld::sentence(t, f.subject, "[MASK]"));
+        for (const auto& p : w.paraphrases(f.subject, f.relation, TemplateSplit::Train))
+            QVERIFY2(p.find("[MASK]") != std::string::npos, p.c_str());
+        for (const auto style : {PromptStyle::Cased, PromptStyle::Lowercase,
+                                 PromptStyle::UnknownWord, PromptStyle::Official}) {
+            for (const auto& g : w.templates("capital", TemplateSplit::Grammar)) {
+                const auto p = factPrompt(w, g, f, style);
+                QVERIFY(p);
+                QVERIFY2(p->find("[MASK]") != std::string::npos, p->c_str());
+                // What follows the answer in the template follows the mask.
+                const auto y = g.text.find("[Y]");
+                const std::string tail = g.text.substr(y + 3);
+                QVERIFY2(p->size() >= tail.size() &&
+                             p->compare(p->size() - tail.size(), tail.size(), tail) == 0,
+                         p->c_str());
+            }
+        }
+        const auto typed = w.matchTyped("the capital of ireland is [MASK].");
+        QVERIFY(typed);
+        QCOMPARE(typed->fact.object, std::string("Dublin"));
+        const auto exact = w.match(cloze);
+        QVERIFY(exact);
+        QCOMPARE(exact->first.object, std::string("Dublin"));
+
+        const Tokenizer masked = w.buildTokenizer(true);
+        const Encoding e = masked.encodeDetailed("The capital of Ireland is [MASK] .");
+        QCOMPARE(e.spellings.front(), std::string("[CLS]"));
+        QCOMPARE(e.spellings.back(), std::string("[SEP]"));
+        QCOMPARE(e.ids.size(), std::size_t(9));
+        QCOMPARE(masked.maskId(), masked.tokenId("[MASK]"));
+        QCOMPARE(masked.encode("Dublin", false).size(), std::size_t(1));
+        QVERIFY(!w.buildTokenizer().maskId());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestFactWorld)

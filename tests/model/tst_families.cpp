@@ -255,6 +255,40 @@ private Q_SLOTS:
         QVERIFY(near(got, other->nextTokenProbs(prompt)) < 1e-5f);
     }
 
+    // A batch of BERT rows of different lengths, padded at the end with the
+    // padding masked out of attention: each row's real positions equal the
+    // row run alone (to float rounding); without the mask they would not.
+    void bertPaddedRowsEqualRowsRunAlone() {
+        auto m = LanguageModel::load(familyDir("bert"), "cpu");
+        auto& net = network(*m);
+        torch::NoGradGuard g;
+        const auto a = m->prepare("W17 w42 w9 [MASK] w60 w11").ids;
+        const auto b = m->prepare("w9 [MASK] w60").ids;
+        const int64_t T = static_cast<int64_t>(a.size()), n = static_cast<int64_t>(b.size());
+        QVERIFY(n < T);
+        std::vector<int64_t> rows(static_cast<std::size_t>(2 * T), 0);
+        std::vector<uint8_t> pad(static_cast<std::size_t>(2 * T), 1);
+        for (int64_t i = 0; i < T; ++i) {
+            rows[static_cast<std::size_t>(i)] = a[static_cast<std::size_t>(i)];
+            pad[static_cast<std::size_t>(i)] = 0;
+        }
+        for (int64_t i = 0; i < n; ++i) {
+            rows[static_cast<std::size_t>(T + i)] = b[static_cast<std::size_t>(i)];
+            pad[static_cast<std::size_t>(T + i)] = 0;
+        }
+        const auto ids = torch::tensor(rows).view({2, T});
+        const auto padding = torch::tensor(pad).to(torch::kBool).view({2, T});
+        const auto batched = net.hidden(ids, nullptr, nullptr, padding);
+        const auto alone = net.hidden(idsTensor(*m, b));
+        const float diff = (batched[1].narrow(0, 0, n) - alone[0]).abs().max().item<float>();
+        QVERIFY2(diff < 1e-5f, qPrintable(QString::number(diff)));
+        const float first =
+            (batched[0] - net.hidden(idsTensor(*m, a))[0]).abs().max().item<float>();
+        QVERIFY2(first < 1e-5f, qPrintable(QString::number(first)));
+        const auto unmasked = net.hidden(ids);
+        QVERIFY((unmasked[1].narrow(0, 0, n) - alone[0]).abs().max().item<float>() > 1e-3f);
+    }
+
     // BERT in the paper's setting: a folder with vocab.txt and
     // tokenizer_config.json only; the cloze prompt's ids are the reference's,
     // the distribution is read at the mask, several masks give one
