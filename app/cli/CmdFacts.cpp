@@ -11,9 +11,26 @@
 namespace scalpel::cli {
 
 int cmdTrainLm(const Args& a) {
-    a.allow({"facts", "out", "seed", "steps", "batch", "lr", "layers", "hidden", "heads",
-             "checkpoint-every", "facts-per-relation", "warmup", "no-resume", "label-smoothing",
-             "ffn-drop", "word-dropout", "word-insertion", "unknown-subject"});
+    a.allow({"facts",
+             "out",
+             "seed",
+             "steps",
+             "batch",
+             "lr",
+             "layers",
+             "hidden",
+             "heads",
+             "checkpoint-every",
+             "facts-per-relation",
+             "warmup",
+             "no-resume",
+             "label-smoothing",
+             "ffn-drop",
+             "word-dropout",
+             "word-insertion",
+             "unknown-subject",
+             "objective",
+             "mask-rate"});
     TrainLmOptions o;
     o.factsPath = a.get("facts", defaultFactsPath());
     o.outDir = a.required("out");
@@ -28,6 +45,14 @@ int cmdTrainLm(const Args& a) {
     o.checkpointEvery = static_cast<int>(a.integer("checkpoint-every", o.checkpointEvery));
     o.factsPerRelation = static_cast<int>(a.integer("facts-per-relation", 0));
     o.resume = !a.flag("no-resume");
+    const std::string objective = a.get("objective", "causal");
+    if (objective != "causal" && objective != "mlm")
+        throw Error("--objective must be causal (a GPT-2) or mlm (a BERT), not '" + objective +
+                    "'");
+    o.maskedLm = objective == "mlm";
+    o.maskRate = a.number("mask-rate", o.maskRate);
+    if (o.maskRate < 0 || o.maskRate > 1)
+        throw Error("--mask-rate must be in [0, 1]");
     o.labelSmoothing = a.number("label-smoothing", o.labelSmoothing);
     if (o.labelSmoothing < 0 || o.labelSmoothing >= 1)
         throw Error("--label-smoothing must be in [0, 1)");

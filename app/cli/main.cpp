@@ -23,7 +23,7 @@ const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   generate    [--model DIR] --prompt P --max-new-tokens N
   train-lm    --facts FILE --out DIR [--seed S] [--steps N] [--batch B] [--lr X] [--label-smoothing 0.1]
               [--ffn-drop 0.2] [--word-dropout 0] [--word-insertion 0]
-              [--unknown-subject 0]
+              [--unknown-subject 0] [--objective causal|mlm] [--mask-rate 0.15]
               [--layers L] [--hidden H] [--heads A] [--checkpoint-every N] [--facts-per-relation N]
   eval-facts  [--model DIR] [--facts FILE] [--shard I/N [--partial F]]
               [--split train|heldout|novel|grammar|questions|heldout-frames|heldout-nouns]

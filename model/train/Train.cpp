@@ -42,8 +42,11 @@ std::string pickForm(const FactWorld& world, const std::string& subject, std::mt
     return form;
 }
 
+// A causal model's sentence ends with [EOS] and its answer follows the
+// prompt's tokens; a masked model's tokenizer wraps both in [CLS] ... [SEP],
+// so its answer stands where the prompt's [SEP] does.
 Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerRelation,
-                     uint64_t seed) {
+                     uint64_t seed, bool maskedLm) {
     Dataset d;
     const int eos = *tok.tokenId("[EOS]");
     std::map<std::string, int> seen;
@@ -63,9 +66,11 @@ Dataset buildDataset(const FactWorld& world, const Tokenizer& tok, int factsPerR
                 const std::string subject =
                     isGrammarSplit(split) ? pickForm(world, f.subject, rng) : f.subject;
                 auto ids = tok.encode(FactWorld::sentence(t, subject, f.object));
-                ids.push_back(eos);
+                if (!maskedLm)
+                    ids.push_back(eos);
                 d.answerAt.push_back(
-                    static_cast<int>(tok.encode(FactWorld::prompt(t, subject)).size()));
+                    static_cast<int>(tok.encode(FactWorld::prompt(t, subject)).size()) -
+                    (maskedLm ? 1 : 0));
                 d.relation.push_back(relationIndex.at(f.relation));
                 d.maxLength = std::max(d.maxLength, static_cast<int>(ids.size()));
                 d.sequences.push_back(std::move(ids));
@@ -84,6 +89,7 @@ struct Augment {
     double insertion = 0;
     double unknownSubject = 0;
     int unk = 0;
+    int firstInsert = 0;      // the first place a word may go in (after [CLS])
     std::set<int> keep;       // entities and special tokens
     std::set<int> entities;   // subjects (in every form) and objects
     std::vector<int> fillers; // common words
@@ -105,7 +111,7 @@ bool augment(std::vector<int>& s, int& answerAt, const Augment& a, std::mt19937_
         if (!a.keep.count(s[static_cast<std::size_t>(i)]) && u(rng) < a.dropout)
             s[static_cast<std::size_t>(i)] = a.unk;
     if (a.insertion > 0 && u(rng) < a.insertion) {
-        const int at = std::uniform_int_distribution<int>(0, answerAt)(rng);
+        const int at = std::uniform_int_distribution<int>(a.firstInsert, answerAt)(rng);
         const bool word = !a.fillers.empty() && u(rng) < 0.5;
         const int token = word ? a.fillers[std::uniform_int_distribution<std::size_t>(
                                      0, a.fillers.size() - 1)(rng)]
@@ -141,8 +147,8 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
     if (o.steps <= 0)
         throw Error("--steps must be positive");
     FactWorld world = FactWorld::load(o.factsPath);
-    Tokenizer tok = world.buildTokenizer();
-    Dataset data = buildDataset(world, tok, o.factsPerRelation, o.seed);
+    Tokenizer tok = world.buildTokenizer(o.maskedLm);
+    Dataset data = buildDataset(world, tok, o.factsPerRelation, o.seed, o.maskedLm);
     if (data.sequences.empty())
         throw Error(o.factsPath + ": no training sentences");
     if (o.wordDropout < 0 || o.wordDropout >= 1 || o.wordInsertion < 0 || o.wordInsertion > 1)
@@ -158,6 +164,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
     aug.insertion = o.wordInsertion;
     aug.unknownSubject = o.unknownSubject;
     aug.unk = *tok.tokenId("[UNK]");
+    aug.firstInsert = o.maskedLm ? 1 : 0;
     for (const auto& e : world.entities())
         if (auto id = tok.tokenId(e)) {
             aug.keep.insert(*id);
@@ -169,31 +176,47 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
     for (std::size_t r = 0; r < world.relations().size(); ++r) {
         std::set<int64_t> ids;
         for (const auto& f : world.factsOf(world.relations()[r].id))
-            if (const auto enc = tok.encode(f.object); enc.size() == 1)
+            if (const auto enc = tok.encode(f.object, false); enc.size() == 1)
                 ids.insert(enc[0]);
         answersOf[r].assign(ids.begin(), ids.end());
     }
-    for (const char* special : {"[UNK]", "[PAD]", "[SEP]", "[EOS]"})
-        aug.keep.insert(*tok.tokenId(special));
+    for (const char* special : {"[UNK]", "[PAD]", "[SEP]", "[EOS]", "[CLS]", "[MASK]"})
+        if (const auto id = tok.tokenId(special))
+            aug.keep.insert(*id);
     for (const auto& w : world.commonWords())
         if (auto id = tok.tokenId(w); id && !aug.keep.count(*id))
             aug.fillers.push_back(*id);
 
-    GptConfig cfg;
-    cfg.nLayer = o.layers;
-    cfg.nHead = o.heads;
-    cfg.nEmbd = o.hidden;
-    cfg.nPositions = o.context;
-    cfg.vocabSize = tok.vocabSize();
-    cfg.activation = "gelu_new";
-
-    auto model = LanguageModel::createRandom(cfg, tok, o.seed, "cpu");
+    std::shared_ptr<LanguageModel> model;
+    if (o.maskedLm) {
+        // BERT's own settings (exact-erf GELU, LayerNorm epsilon 1e-12, two
+        // token types), at the causal model's size.
+        const nlohmann::json bert = {
+            {"model_type", "bert"},           {"architectures", {"BertForMaskedLM"}},
+            {"hidden_size", o.hidden},        {"num_hidden_layers", o.layers},
+            {"num_attention_heads", o.heads}, {"intermediate_size", 4 * o.hidden},
+            {"vocab_size", tok.vocabSize()},  {"max_position_embeddings", o.context},
+            {"type_vocab_size", 2},           {"hidden_act", "gelu"},
+            {"layer_norm_eps", 1e-12},        {"pad_token_id", *tok.tokenId("[PAD]")}};
+        model = LanguageModel::createRandom(
+            ModelConfig::fromJson(bert.dump(), "train-lm --objective mlm"), tok, o.seed, "cpu");
+    } else {
+        GptConfig cfg;
+        cfg.nLayer = o.layers;
+        cfg.nHead = o.heads;
+        cfg.nEmbd = o.hidden;
+        cfg.nPositions = o.context;
+        cfg.vocabSize = tok.vocabSize();
+        cfg.activation = "gelu_new";
+        model = LanguageModel::createRandom(cfg, tok, o.seed, "cpu");
+    }
     TransformerImpl* net = &network(*model);
     net->train();
     torch::optim::AdamW optimizer(
         net->parameters(),
         torch::optim::AdamWOptions(o.learningRate).weight_decay(o.weightDecay).betas({0.9, 0.98}));
 
+    const std::string objective = o.maskedLm ? "mlm" : "causal";
     const fs::path ckptDir = fs::path(o.outDir) / "checkpoint";
     TrainResult result;
     int step = 0;
@@ -209,7 +232,9 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
             jsonField(state, "ffn_drop", o.ffnDrop, statePath) == o.ffnDrop &&
             jsonField(state, "word_dropout", o.wordDropout, statePath) == o.wordDropout &&
             jsonField(state, "word_insertion", o.wordInsertion, statePath) == o.wordInsertion &&
-            jsonField(state, "unknown_subject", o.unknownSubject, statePath) == o.unknownSubject) {
+            jsonField(state, "unknown_subject", o.unknownSubject, statePath) == o.unknownSubject &&
+            jsonField(state, "objective", std::string("causal"), statePath) == objective &&
+            jsonField(state, "mask_rate", o.maskRate, statePath) == o.maskRate) {
             loadWeights(*net, WeightStore::open((ckptDir / "model.safetensors").string()));
             torch::load(optimizer, (ckptDir / "optimizer.pt").string());
             step = jsonField(state, "step", 0, statePath);
@@ -219,6 +244,10 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
     }
 
     const int pad = *tok.tokenId("[PAD]");
+    // The masked-LM objective's mask, and the first id a random replacement
+    // may take (past the special tokens, which come first).
+    const int maskId = o.maskedLm ? *tok.tokenId("[MASK]") : -1;
+    const int firstWordId = o.maskedLm ? maskId + 1 : 0;
     const auto n = data.sequences.size();
     const int batch = std::min<int>(o.batchSize, static_cast<int>(n));
     const int perEpoch = static_cast<int>(n / static_cast<std::size_t>(batch));
@@ -238,7 +267,9 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                                 {"first_loss", result.firstLoss},
                                 {"word_dropout", o.wordDropout},
                                 {"word_insertion", o.wordInsertion},
-                                {"unknown_subject", o.unknownSubject}};
+                                {"unknown_subject", o.unknownSubject},
+                                {"objective", objective},
+                                {"mask_rate", o.maskRate}};
         writeFileAtomically((ckptDir / "state.json").string(), state.dump(2));
     };
 
@@ -268,25 +299,69 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                 blanked.emplace_back(b, data.relation[index]);
             len = std::max<int>(len, static_cast<int>(rows[b].size()));
         }
-        std::vector<int64_t> input(static_cast<std::size_t>(batch * (len - 1)), pad);
-        std::vector<int64_t> target(static_cast<std::size_t>(batch * (len - 1)), -100);
-        for (int b = 0; b < batch; ++b) {
-            const auto& s = rows[b];
-            // The loss covers the answer and what follows it. A prompt such as
-            // "The capital of Ireland is" is also the prefix of "... is called
-            // Dublin"; training the words of the template as well would split
-            // the next-token probability between "Dublin" and "called".
-            const int firstTarget = o.answerOnlyLoss ? answers[b] : 1;
-            for (std::size_t i = 0; i + 1 < s.size(); ++i) {
-                input[b * (len - 1) + i] = s[i];
-                if (static_cast<int>(i) + 1 >= firstTarget)
-                    target[b * (len - 1) + i] = s[i + 1];
+        // Row b's position p sits at b * width + p in the flattened batch; a
+        // causal model reads a row but its last token and predicts the next
+        // one, a masked model reads the whole row and predicts at its masks.
+        const int width = o.maskedLm ? len : len - 1;
+        std::vector<int64_t> input(static_cast<std::size_t>(batch * width), pad);
+        std::vector<int64_t> target(static_cast<std::size_t>(batch * width), -100);
+        std::vector<int> answerRow(
+            static_cast<std::size_t>(batch)); // where the answer is predicted
+        torch::Tensor padding;
+        if (o.maskedLm) {
+            std::vector<uint8_t> padded(static_cast<std::size_t>(batch * width), 1);
+            std::mt19937_64 maskRng(o.seed * 15485863ull + static_cast<uint64_t>(step));
+            std::uniform_real_distribution<double> u(0.0, 1.0);
+            std::uniform_int_distribution<int> anyToken(firstWordId, tok.vocabSize() - 1);
+            for (int b = 0; b < batch; ++b) {
+                const auto& s = rows[b];
+                const std::size_t row = static_cast<std::size_t>(b * width);
+                for (std::size_t i = 0; i < s.size(); ++i) {
+                    input[row + i] = s[i];
+                    padded[row + i] = 0;
+                    // [CLS] and [SEP] are never targets; the answer always is.
+                    // Entities are not chosen either: with the answer masked a
+                    // masked subject cannot be predicted, and its target would
+                    // pull every subject's (tied) embedding toward one point
+                    // (measured: the model then answers alike for every
+                    // subject; see Train.h).
+                    if (i == 0 || i + 1 == s.size() || static_cast<int>(i) == answers[b] ||
+                        u(maskRng) >= o.maskRate || aug.entities.count(s[i]))
+                        continue;
+                    target[row + i] = s[i];
+                    const double r = u(maskRng);
+                    if (r < 0.8)
+                        input[row + i] = maskId;
+                    else if (r < 0.9)
+                        input[row + i] = anyToken(maskRng);
+                }
+                answerRow[b] = b * width + answers[b];
+                input[static_cast<std::size_t>(answerRow[b])] = maskId;
+                target[static_cast<std::size_t>(answerRow[b])] =
+                    s[static_cast<std::size_t>(answers[b])];
+            }
+            padding = torch::tensor(padded).to(torch::kBool).view({batch, width});
+        } else {
+            for (int b = 0; b < batch; ++b) {
+                const auto& s = rows[b];
+                // The loss covers the answer and what follows it. A prompt such
+                // as "The capital of Ireland is" is also the prefix of "... is
+                // called Dublin"; training the words of the template as well
+                // would split the next-token probability between "Dublin" and
+                // "called".
+                const int firstTarget = o.answerOnlyLoss ? answers[b] : 1;
+                for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+                    input[b * width + i] = s[i];
+                    if (static_cast<int>(i) + 1 >= firstTarget)
+                        target[b * width + i] = s[i + 1];
+                }
+                answerRow[b] = b * width + answers[b] - 1;
             }
         }
         // A blanked subject's answer position leaves the ordinary loss.
         for (const auto& [b, r] : blanked)
-            target[b * (len - 1) + answers[b] - 1] = -100;
-        auto x = torch::tensor(input).view({batch, len - 1});
+            target[static_cast<std::size_t>(answerRow[b])] = -100;
+        auto x = torch::tensor(input).view({batch, width});
         auto y = torch::tensor(target).view({-1});
         const double lr = learningRateAt(o, step);
         for (auto& group : optimizer.param_groups())
@@ -312,7 +387,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         }
         // Logits only where there is a target: the vocabulary projection is
         // most of a step's cost, and most positions carry no loss.
-        auto h = net->hidden(x, o.ffnDrop > 0 ? &drop : nullptr);
+        auto h = net->hidden(x, o.ffnDrop > 0 ? &drop : nullptr, nullptr, padding);
         auto flat = h.reshape({-1, h.size(-1)});
         const auto where = (y != -100).nonzero().view({-1});
         auto logits = net->unembed(net->finalNorm(flat.index_select(0, where)));
@@ -324,7 +399,7 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
             // weighted as one target each beside the ordinary ones.
             std::vector<int64_t> at;
             for (const auto& [b, r] : blanked)
-                at.push_back(b * (len - 1) + answers[b] - 1);
+                at.push_back(answerRow[b]);
             auto logp = torch::log_softmax(
                 net->unembed(net->finalNorm(flat.index_select(0, torch::tensor(at)))), -1);
             auto sum = torch::zeros({}, logp.options());
@@ -386,11 +461,16 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
                                    {"word_dropout", o.wordDropout},
                                    {"word_insertion", o.wordInsertion},
                                    {"unknown_subject", o.unknownSubject},
+                                   {"objective", objective},
                                    {"first_loss", result.firstLoss},
                                    {"final_loss", result.finalLoss},
                                    {"seconds", result.seconds},
                                    {"resumed_from", result.resumedFrom},
                                    {"threads", torch::get_num_threads()}};
+    if (o.maskedLm) {
+        meta.erase("answer_only_loss"); // the masked objective's targets are its own
+        meta["mask_rate"] = o.maskRate;
+    }
     writeFileAtomically((fs::path(o.outDir) / "training.json").string(), meta.dump(2) + "\n");
     return result;
 }
