@@ -378,6 +378,15 @@ void MainWindow::buildDocks() {
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("Open &model folder…"), this, &MainWindow::askOpenModel);
+    QMenu* builtIn = file->addMenu(tr("Open &built-in model"));
+    builtIn->setObjectName(QStringLiteral("builtInModels"));
+    for (const auto& m : scalpel::builtInModels()) {
+        const QString dir = QString::fromStdString(m.dir);
+        builtIn
+            ->addAction(QString::fromStdString(m.title), this,
+                        [this, dir] { openModelFolder(dir); })
+            ->setData(QString::fromStdString(m.name));
+    }
     file->addSeparator();
     file->addAction(tr("&Open session…"), QKeySequence::Open, this, &MainWindow::askOpenSession);
     file->addAction(tr("&Save session"), QKeySequence::Save, this, &MainWindow::askSaveSession);

@@ -32,4 +32,11 @@ std::string defaultFactsPath() {
     return resourceDir() + "/facts/facts.json";
 }
 
+std::vector<BuiltInModel> builtInModels() {
+    const std::string models = resourceDir() + "/models/";
+    return {{"factworld", "Fact world GPT-2 (causal, next-token prompts)", models + "factworld"},
+            {"factworld-bert", "Fact world BERT (masked, cloze prompts with [MASK])",
+             models + "factworld-bert"}};
+}
+
 } // namespace scalpel

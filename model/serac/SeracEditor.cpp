@@ -46,6 +46,23 @@ struct SeracEditor::Impl {
     int topK = kDefaultTopK;
     CounterfactualBackend backend = CounterfactualBackend::InContext;
     std::string warning;
+    // A masked base model: its mask token's spelling, and each of the
+    // counterfactual model's token ids as the base's id of the same
+    // spelling (-1 for none), to give its distribution over the base's
+    // vocabulary.
+    std::string baseMask;
+    std::vector<int> counterfactualToBase;
+
+    // What the scope classifier and the counterfactual model read: a cloze
+    // prompt for a masked base up to its mask ("The capital of Ireland is
+    // [MASK]." -> "The capital of Ireland is"), any other text as it is.
+    std::string readable(const std::string& text) const {
+        const auto at = baseMask.empty() ? std::string::npos : text.find(baseMask);
+        if (at == std::string::npos)
+            return text;
+        const auto end = text.find_last_not_of(" \t\n", at == 0 ? 0 : at - 1);
+        return at == 0 || end == std::string::npos ? std::string() : text.substr(0, end + 1);
+    }
 
     struct Entry {
         std::string id, prompt, answer;
@@ -56,7 +73,7 @@ struct SeracEditor::Impl {
     const std::vector<int>& crossPartOf(std::size_t row) const {
         const Entry& e = entries[row];
         if (e.crossPart.empty())
-            e.crossPart = crossEditPart(tok, e.prompt, e.answer);
+            e.crossPart = crossEditPart(tok, readable(e.prompt), e.answer);
         return e.crossPart;
     }
     // Enabled edits in no particular order (removal swaps the last row in),
@@ -127,7 +144,7 @@ struct SeracEditor::Impl {
     }
 
     std::vector<int> encodeForScope(const std::string& text) const {
-        std::vector<int> ids = tok.encode(text);
+        std::vector<int> ids = tok.encode(readable(text));
         const int ctx = embedNet->config().nPositions;
         if (static_cast<int>(ids.size()) > ctx)
             ids.erase(ids.begin(), ids.end() - ctx);
@@ -358,19 +375,49 @@ std::unique_ptr<SeracEditor> SeracEditor::load(const std::string& seracDir,
         }
     }
 
+    const Tokenizer& baseTok = in.base->tokenizer();
+    if (in.base->isMaskedLm() && baseTok.maskId())
+        in.baseMask = baseTok.tokenSpelling(*baseTok.maskId());
     if (fs::exists(dir / "counterfactual" / "config.json")) {
         in.counterfactual = LanguageModel::load((dir / "counterfactual").string(), device);
-        const bool same =
-            in.counterfactual->tokenizer().toJson() == in.base->tokenizer().toJson() &&
-            in.counterfactual->config().vocabSize == in.base->config().vocabSize;
-        if (same) {
+        const Tokenizer& cfTok = in.counterfactual->tokenizer();
+        const bool same = cfTok.toJson() == baseTok.toJson() &&
+                          in.counterfactual->config().vocabSize == in.base->config().vocabSize;
+        // A masked base model trained on the same words (the built-in BERT
+        // beside the built-in GPT-2) takes the counterfactual model's
+        // answers through the tokens' spellings: every word of the
+        // counterfactual model must be one of the base's.
+        bool mapped = false;
+        if (!same && !in.baseMask.empty()) {
+            mapped = true;
+            in.counterfactualToBase.assign(
+                static_cast<std::size_t>(in.counterfactual->config().vocabSize), -1);
+            for (int id = 0; id < cfTok.vocabSize(); ++id) {
+                const auto to = baseTok.tokenId(cfTok.tokenSpelling(id));
+                if (to)
+                    in.counterfactualToBase[static_cast<std::size_t>(id)] = *to;
+                else if (!cfTok.isSpecial(id))
+                    mapped = false;
+            }
+            if (!mapped)
+                in.counterfactualToBase.clear();
+        }
+        if (same || mapped) {
             in.backend = CounterfactualBackend::Trained;
+        } else if (!in.baseMask.empty()) {
+            in.warning = "the loaded masked model does not share the trained counterfactual "
+                         "model's words, and a masked model cannot answer edits in context; "
+                         "edits cannot be answered";
+            in.counterfactual.reset();
         } else {
             in.warning = "the loaded model's tokenizer differs from the one the trained "
                          "counterfactual model uses; edits are answered in context by the "
                          "loaded model";
             in.counterfactual.reset();
         }
+    } else if (!in.baseMask.empty()) {
+        in.warning = seracDir + " has no trained counterfactual model, and a masked model cannot "
+                                "answer edits in context; edits cannot be answered";
     } else {
         in.warning = seracDir + " has no trained counterfactual model; edits are answered in "
                                 "context by the loaded model";
@@ -381,6 +428,8 @@ std::unique_ptr<SeracEditor> SeracEditor::load(const std::string& seracDir,
 void SeracEditor::setBackend(CounterfactualBackend b) {
     if (b == CounterfactualBackend::Trained && !d->counterfactual)
         throw Error("the trained counterfactual backend is not available: " + d->warning);
+    if (b == CounterfactualBackend::InContext && !d->baseMask.empty())
+        throw Error(inContextRefusal());
     d->backend = b;
 }
 CounterfactualBackend SeracEditor::backend() const {
@@ -391,6 +440,12 @@ bool SeracEditor::trainedBackendAvailable() const {
 }
 std::string SeracEditor::warning() const {
     return d->warning;
+}
+
+std::string SeracEditor::inContextRefusal() {
+    return "the in-context backend is not available for a masked language model: it answers "
+           "an edit by continuing the edit's text, and a masked model does not continue text; "
+           "use the trained counterfactual model";
 }
 void SeracEditor::setThreshold(double p) {
     if (!(p >= 0 && p <= 1))
@@ -760,11 +815,19 @@ std::vector<ScopeScore> SeracEditor::scopeCrossAttentionAll(const std::string& p
 std::vector<float> SeracEditor::counterfactualProbs(const std::string& editPrompt,
                                                     const std::string& editAnswer,
                                                     const std::string& prompt) const {
-    const std::string text = editPrompt + " " + editAnswer + " " + prompt;
-    const LanguageModel& m = d->backend == CounterfactualBackend::Trained && d->counterfactual
-                                 ? *d->counterfactual
-                                 : *d->base;
-    return m.nextTokenProbs(m.prepare(text).ids);
+    const std::string text = d->readable(editPrompt) + " " + editAnswer + " " + d->readable(prompt);
+    const bool trained = d->backend == CounterfactualBackend::Trained && d->counterfactual;
+    if (!trained && !d->baseMask.empty())
+        throw Error(inContextRefusal());
+    const LanguageModel& m = trained ? *d->counterfactual : *d->base;
+    auto probs = m.nextTokenProbs(m.prepare(text).ids);
+    if (!trained || d->counterfactualToBase.empty())
+        return probs;
+    std::vector<float> onBase(static_cast<std::size_t>(d->base->config().vocabSize), 0.0f);
+    for (std::size_t i = 0; i < probs.size(); ++i)
+        if (const int to = d->counterfactualToBase[i]; to >= 0)
+            onBase[static_cast<std::size_t>(to)] += probs[i];
+    return onBase;
 }
 
 RoutedPrediction SeracEditor::predict(const std::string& prompt, int k) const {

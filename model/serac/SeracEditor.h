@@ -19,6 +19,12 @@
 //   load() selects the in-context backend (the base model reads the edit as
 //   a prefix) and warning() says why. The scope classifier always reads text
 //   with its own tokenizer, so it works beside any base model.
+// - A masked base model (BERT) asks cloze prompts: the scope classifier and
+//   the counterfactual model read a prompt up to its mask, and the trained
+//   counterfactual model's distribution is carried over to the base's
+//   vocabulary by token spelling (every one of its words must be the
+//   base's). A masked model cannot answer in context: that backend is an
+//   Error naming why, never a silent zero.
 // Torch-free header; const methods may be called from one thread at a time.
 #include "EditMemory.h"
 #include "LanguageModel.h"
@@ -84,7 +90,10 @@ public:
                                              const std::string& device = "cpu");
     ~SeracEditor();
 
-    void setBackend(CounterfactualBackend backend); // Error when Trained is unavailable
+    // Error when Trained is unavailable, or InContext on a masked base model.
+    void setBackend(CounterfactualBackend backend);
+    // Why a masked base model has no in-context backend.
+    static std::string inContextRefusal();
     CounterfactualBackend backend() const;
     bool trainedBackendAvailable() const;
     std::string warning() const;

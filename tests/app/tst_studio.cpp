@@ -18,6 +18,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QLabel>
@@ -458,6 +459,49 @@ private Q_SLOTS:
         QString why;
         QVERIFY2(sameFigures(before, figures(m_w.get()), &why), qPrintable(why));
         QCOMPARE(m_w->undoStack()->count(), undoSteps); // the history is kept too
+    }
+
+    // File > Open built-in model lists both built-in models; the BERT one
+    // opens as a masked model that answers a cloze prompt at its mask, and
+    // a SERAC edit on it answers from the trained counterfactual model.
+    void builtInBertFromTheFileMenu() {
+        auto* menu = m_w->findChild<QMenu*>(QStringLiteral("builtInModels"));
+        QVERIFY(menu);
+        QStringList names;
+        QAction* bert = nullptr;
+        QAction* gpt = nullptr;
+        for (QAction* a : menu->actions()) {
+            names << a->data().toString();
+            if (a->data().toString() == QLatin1String("factworld-bert"))
+                bert = a;
+            if (a->data().toString() == QLatin1String("factworld"))
+                gpt = a;
+        }
+        QVERIFY2(bert && gpt, qPrintable(names.join(QLatin1Char(' '))));
+        QSignalSpy spy(m_w.get(), &MainWindow::modelChanged);
+        bert->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!spy.isEmpty(), 60000);
+        QVERIFY2(spy.at(0).at(0).toBool(), qPrintable(spy.at(0).at(1).toString()));
+        QCOMPARE(m_w->modelInfo().maskToken, QStringLiteral("[MASK]"));
+        const QString cloze = QStringLiteral("The capital of Ireland is [MASK].");
+        QVERIFY(setPromptAndWait(m_w.get(), cloze));
+        QCOMPARE(top(m_w->predictionView()->rows(PredictionView::BaseColumn)),
+                 QStringLiteral("Dublin"));
+        if (m_serac) {
+            QString id;
+            QVERIFY(
+                settle(m_w.get(), [&] { id = m_w->addEditFromPrompt(QStringLiteral("Lisbon")); }));
+            QVERIFY(!id.isEmpty());
+            QCOMPARE(top(m_w->predictionView()->rows(PredictionView::EditedColumn)),
+                     QStringLiteral("Lisbon"));
+            QCOMPARE(top(m_w->predictionView()->rows(PredictionView::BaseColumn)),
+                     QStringLiteral("Dublin"));
+        }
+        spy.clear();
+        gpt->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!spy.isEmpty(), 60000);
+        QVERIFY(spy.at(0).at(0).toBool());
+        QVERIFY(m_w->modelInfo().maskToken.isEmpty());
     }
 
     void cleanupTestCase() { m_w.reset(); }

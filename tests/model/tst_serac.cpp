@@ -400,6 +400,54 @@ private Q_SLOTS:
         QCOMPARE(fired.top.front().token, std::string("Lisbon"));
     }
 
+    // The shipped editor beside the built-in BERT: cloze edits and prompts
+    // are read up to the mask by the scope classifier and the trained
+    // counterfactual model, whose answer comes back over the BERT's
+    // vocabulary (the same distribution as the counterfactual model's on
+    // the text before the mask); other prompts get the BERT's own
+    // distribution at the mask; the in-context backend is refused by name.
+    void shippedEditorOnTheBuiltInBert() {
+        const std::string serac = resources() + "/models/serac",
+                          model = resources() + "/models/factworld-bert";
+        auto base = LanguageModel::load(model, "cpu");
+        QVERIFY(base->isMaskedLm());
+        auto editor = SeracEditor::load(serac, base, "cpu");
+        QCOMPARE(editor->backend(), CounterfactualBackend::Trained);
+        EditMemory memory;
+        const std::string id = memory.add("The capital of Ireland is [MASK].", "Lisbon").id;
+        memory.add("The currency of Japan is [MASK].", "Euro");
+        editor->sync(memory);
+        const RoutedPrediction own = editor->predict("The capital of Ireland is [MASK].", 3);
+        QCOMPARE(own.routedTo, id);
+        QCOMPARE(own.top.front().token, std::string("Lisbon"));
+        QCOMPARE(own.probs.size(), std::size_t(base->info().vocab));
+        // The same numbers as the causal editor's, word for word.
+        auto causal = LanguageModel::load(resources() + "/models/factworld", "cpu");
+        auto causalEditor = SeracEditor::load(serac, causal, "cpu");
+        EditMemory prefixes;
+        const std::string causalId = prefixes.add("The capital of Ireland is", "Lisbon").id;
+        prefixes.add("The currency of Japan is", "Euro");
+        causalEditor->sync(prefixes);
+        const RoutedPrediction prefix = causalEditor->predict("The capital of Ireland is", 3);
+        QCOMPARE(prefix.routedTo, causalId);
+        QCOMPARE(prefix.routedProb, own.routedProb);
+        for (const auto& t : prefix.top) {
+            const int onBase = *base->tokenizer().tokenId(t.token);
+            QCOMPARE(own.probs[static_cast<std::size_t>(onBase)], static_cast<float>(t.prob));
+        }
+        const char* other = "The capital of France is [MASK].";
+        const RoutedPrediction r = editor->predict(other, 3);
+        QCOMPARE(r.routedTo, std::string("base"));
+        QVERIFY(r.probs == base->nextTokenProbs(base->prepare(other).ids));
+        try {
+            editor->setBackend(CounterfactualBackend::InContext);
+            QFAIL("the in-context backend was accepted on a masked model");
+        } catch (const Error& e) {
+            QVERIFY2(std::string(e.what()).find("masked") != std::string::npos, e.what());
+        }
+        QCOMPARE(editor->backend(), CounterfactualBackend::Trained);
+    }
+
     // Two ways to the embedding stage's best edits on the shipped encoder:
     // the exact scan and the approximate index (forced on). Over held-out
     // phrasings, the index finds at least 99% of the exact top 8, with the
