@@ -305,8 +305,8 @@ TrainResult trainLanguageModel(const TrainLmOptions& o) {
         const int width = o.maskedLm ? len : len - 1;
         std::vector<int64_t> input(static_cast<std::size_t>(batch * width), pad);
         std::vector<int64_t> target(static_cast<std::size_t>(batch * width), -100);
-        std::vector<int> answerRow(
-            static_cast<std::size_t>(batch)); // where the answer is predicted
+        // Where each row's answer is predicted.
+        std::vector<int> answerRow(static_cast<std::size_t>(batch));
         torch::Tensor padding;
         if (o.maskedLm) {
             std::vector<uint8_t> padded(static_cast<std::size_t>(batch * width), 1);
