@@ -63,6 +63,10 @@ struct SeracEditor::Impl {
         const auto end = text.find_last_not_of(" \t\n", at == 0 ? 0 : at - 1);
         return at == 0 || end == std::string::npos ? std::string() : text.substr(0, end + 1);
     }
+    // The embedding cache's key of a prompt: the text that is embedded, so
+    // a cache made beside a causal base is not taken for a cloze prompt
+    // beside a masked one.
+    uint64_t embeddedKey(const std::string& prompt) const { return textKey(readable(prompt)); }
 
     struct Entry {
         std::string id, prompt, answer;
@@ -113,7 +117,7 @@ struct SeracEditor::Impl {
         if (cachedGraph && cachedGraph->slots() == entries.size() && cacheCount == entries.size()) {
             bool same = true;
             for (std::size_t i = 0; same && i < entries.size(); ++i)
-                same = textKey(entries[i].prompt) == cacheKeys[i];
+                same = embeddedKey(entries[i].prompt) == cacheKeys[i];
             if (same) {
                 index = std::move(cachedGraph);
                 slotOfRow.resize(entries.size());
@@ -211,7 +215,7 @@ struct SeracEditor::Impl {
             const std::size_t row = entries.size();
             rowOf[e->id] = row;
             entries.push_back(entryOf(*e));
-            auto hit = cacheRows ? cacheRowOf.find(textKey(e->prompt)) : cacheRowOf.end();
+            auto hit = cacheRows ? cacheRowOf.find(embeddedKey(e->prompt)) : cacheRowOf.end();
             if (hit != cacheRowOf.end()) {
                 std::copy_n(cacheRows + hit->second * width, width, &embeddings[row * width]);
                 ++cacheHits;
@@ -621,7 +625,7 @@ void SeracEditor::saveEmbeddingCache(const std::string& path) const {
     std::vector<uint64_t> keys;
     keys.reserve(in.entries.size());
     for (const auto& e : in.entries)
-        keys.push_back(textKey(e.prompt));
+        keys.push_back(in.embeddedKey(e.prompt));
     const std::size_t bytes = in.entries.size() * static_cast<std::size_t>(in.dim) * sizeof(float);
     uint64_t sum = fnv1a(keys.data(), keys.size() * sizeof(uint64_t));
     sum = fnv1a(in.embeddings.data(), bytes, sum);

@@ -435,6 +435,22 @@ private Q_SLOTS:
             const int onBase = *base->tokenizer().tokenId(t.token);
             QCOMPARE(own.probs[static_cast<std::size_t>(onBase)], static_cast<float>(t.prob));
         }
+        // An embedding cache saved beside the causal base (which reads the
+        // cloze text whole) is not taken for the same cloze edit beside the
+        // BERT, which embeds the text before the mask.
+        {
+            QTemporaryDir cacheDir;
+            const std::string cache = cacheDir.filePath("memory.cache").toStdString();
+            auto onCausal = SeracEditor::load(serac, causal, "cpu");
+            onCausal->sync(memory);
+            onCausal->saveEmbeddingCache(cache);
+            auto onBert = SeracEditor::load(serac, base, "cpu");
+            QVERIFY(onBert->useEmbeddingCache(cache).refused.empty());
+            onBert->sync(memory);
+            QCOMPARE(onBert->embeddingCacheHits(), std::size_t(0));
+            QCOMPARE(onBert->predict("The capital of Ireland is [MASK].", 3).routedProb,
+                     own.routedProb);
+        }
         const char* other = "The capital of France is [MASK].";
         const RoutedPrediction r = editor->predict(other, 3);
         QCOMPARE(r.routedTo, std::string("base"));
