@@ -366,6 +366,10 @@ std::string FactWorld::promptFor(const FactTemplate& t, const std::string& subje
     return query(t, subjectIn(t, subject));
 }
 
+std::string FactWorld::beforeMask(const std::string& text) const {
+    return text.substr(0, m_mask.empty() ? std::string::npos : text.find(m_mask));
+}
+
 std::string FactWorld::query(const FactTemplate& t, const std::string& subject) const {
     return m_mask.empty() ? prompt(t, subject) : trim(sentence(t, subject, m_mask));
 }
@@ -391,9 +395,7 @@ std::vector<std::string> FactWorld::paraphrases(const std::string& subject,
 }
 
 std::optional<std::pair<Fact, FactTemplate>> FactWorld::match(const std::string& text) const {
-    // A cloze prompt is read up to its mask, where a causal prompt ends.
-    const auto mask = m_mask.empty() ? std::string::npos : text.find(m_mask);
-    const std::string want = squeeze(text.substr(0, mask));
+    const std::string want = squeeze(beforeMask(text));
     for (const auto& t : m_templates)
         if (const auto slot = subjectSlot(prompt(t, "\x01"), want))
             if (auto f = find(want.substr(slot->first, slot->second), t.relation))
@@ -402,9 +404,7 @@ std::optional<std::pair<Fact, FactTemplate>> FactWorld::match(const std::string&
 }
 
 std::optional<FactWorld::TypedMatch> FactWorld::matchTyped(const std::string& text) const {
-    // A cloze prompt is read up to its mask, where a causal prompt ends.
-    const auto mask = m_mask.empty() ? std::string::npos : text.find(m_mask);
-    const std::string typed = squeeze(text.substr(0, mask)), want = asciiLower(typed);
+    const std::string typed = squeeze(beforeMask(text)), want = asciiLower(typed);
     for (std::size_t i = 0; i < m_templates.size(); ++i) {
         const FactTemplate& t = m_templates[i];
         const auto slot = subjectSlot(m_typedPatterns[i], want);

@@ -164,6 +164,9 @@ private:
                            const std::string& where, const std::string& grammarJson,
                            const std::string& wordsJson);
     void parseGrammar(const std::string& grammarJson, const std::string& where);
+    // A cloze prompt up to its mask, where a causal prompt ends (what match
+    // and matchTyped compare); the text itself without a mask.
+    std::string beforeMask(const std::string& text) const;
     std::vector<RelationInfo> m_relations;
     std::vector<Fact> m_facts;
     std::vector<FactTemplate> m_templates;
