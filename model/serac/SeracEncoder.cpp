@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace scalpel {
@@ -61,6 +62,26 @@ torch::Tensor SeracEncoderImpl::distanceToLogit(const torch::Tensor& d2) {
 
 torch::Tensor SeracEncoderImpl::pairLogits(const torch::Tensor& ids, const torch::Tensor& lengths) {
     auto h = hidden(ids);
+    auto last = (lengths - 1).clamp_min(0).view({-1, 1, 1}).expand({-1, 1, h.size(2)});
+    return head(h.gather(1, last).squeeze(1));
+}
+
+KvCache SeracEncoderImpl::prefixCache(const torch::Tensor& editIds) {
+    TORCH_CHECK(lm->rowsMayShareCausalPrefix(), "a bidirectional encoder has no prefix to cache");
+    KvCache cache;
+    lm->hidden(editIds, nullptr, &cache);
+    return cache;
+}
+
+torch::Tensor SeracEncoderImpl::pairLogitsAfter(const KvCache& prefix, const torch::Tensor& rows,
+                                                const torch::Tensor& ids,
+                                                const torch::Tensor& lengths) {
+    KvCache cache;
+    for (std::size_t l = 0; l < prefix.keys.size(); ++l) {
+        cache.keys.push_back(prefix.keys[l].index_select(0, rows));
+        cache.values.push_back(prefix.values[l].index_select(0, rows));
+    }
+    auto h = lm->finalNorm(lm->hidden(ids, nullptr, &cache));
     auto last = (lengths - 1).clamp_min(0).view({-1, 1, 1}).expand({-1, 1, h.size(2)});
     return head(h.gather(1, last).squeeze(1));
 }
@@ -140,6 +161,11 @@ std::vector<int> crossEditPart(const Tokenizer& tok, const std::string& prompt,
     ids.push_back(sep);
     ids.push_back(sep);
     return ids;
+}
+
+bool crossInputIsWhole(std::size_t editPart, std::size_t x, int context) {
+    const auto c = static_cast<std::size_t>(std::max(0, context));
+    return x <= c / 2 && editPart + x <= c;
 }
 
 std::vector<int> crossInput(const std::vector<int>& editPart, const std::vector<int>& x,

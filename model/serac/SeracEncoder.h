@@ -42,6 +42,15 @@ public:
     torch::Tensor distanceToLogit(const torch::Tensor& squaredDistance);
     // Cross-attention kind: [B, 2] logit corrections, summed.
     torch::Tensor pairLogits(const torch::Tensor& ids, const torch::Tensor& lengths);
+    // The same in two steps, for edit parts that several inputs are paired
+    // with: prefixCache runs edit parts [E, P] (one length, no padding) and
+    // keeps their keys and values; pairLogitsAfter runs right-padded inputs
+    // [B, T] (real lengths [B]) after rows `rows` [B] of that cache. Equal
+    // to pairLogits on each edit part followed by its input, up to float
+    // rounding, while no part is cut to fit the context.
+    KvCache prefixCache(const torch::Tensor& editIds);
+    torch::Tensor pairLogitsAfter(const KvCache& prefix, const torch::Tensor& rows,
+                                  const torch::Tensor& ids, const torch::Tensor& lengths);
 
     void save(const std::string& dir);
     static std::shared_ptr<SeracEncoderImpl> load(const std::string& dir, SeracEncoderKind kind);
@@ -72,9 +81,13 @@ SeracBatch makeBatch(const std::vector<std::vector<int>>& sequences, int pad);
 // The cross-attention input's edit part: prompt [SEP] answer [SEP] [SEP].
 std::vector<int> crossEditPart(const Tokenizer& tok, const std::string& prompt,
                                const std::string& answer);
-// Joins the edit part and the input, keeping the input whole and cutting the
-// edit prompt from the left when the context is too short.
+// Joins the edit part and the input: the input's last context / 2 tokens,
+// and the edit part cut from the left when the rest of the context is too
+// short for it.
 std::vector<int> crossInput(const std::vector<int>& editPart, const std::vector<int>& x,
                             int context);
+// Whether crossInput keeps both parts whole (so the edit part is a prefix
+// that pairLogitsAfter may reuse).
+bool crossInputIsWhole(std::size_t editPart, std::size_t x, int context);
 
 } // namespace scalpel

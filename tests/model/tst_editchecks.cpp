@@ -126,21 +126,40 @@ private Q_SLOTS:
         std::vector<std::string> texts;
         for (const Edit& e : m.edits())
             texts.push_back(e.descriptor.paraphrases.at(0));
+        // A text too long to pair whole with an edit: its pairs are cut to
+        // fit the context, the others run after their edit's cached part.
+        std::string longText = "Everyone who has read about it knows very well that";
+        for (int i = 0; i < 4; ++i)
+            longText += " today, as before,";
+        texts.push_back(longText + " " + m.edits()[0].descriptor.paraphrases.at(0));
         const int k = 4;
         const auto batched = m_editor->captures(texts, k);
         QCOMPARE(batched.size(), texts.size());
-        int captured = 0;
+        int captured = 0, compared = 0;
         for (std::size_t i = 0; i < texts.size(); ++i) {
             std::set<std::string> one, many;
-            for (const auto& s : m_editor->scope(texts[i], k))
+            const auto alone = m_editor->scope(texts[i], k);
+            for (const auto& s : alone)
                 if (s.prob > m_editor->threshold() + 1e-4)
                     one.insert(s.editId);
-            for (const auto& s : batched[i])
+            for (const auto& s : batched[i]) {
                 if (s.prob > m_editor->threshold() + 1e-4)
                     many.insert(s.editId);
+                // The same probability as the prompt scored alone.
+                for (const auto& a : alone)
+                    if (a.editId == s.editId) {
+                        QVERIFY2(std::abs(a.prob - s.prob) < 1e-5,
+                                 (texts[i] + " / " + s.editId + ": " + std::to_string(a.prob) +
+                                  " alone, " + std::to_string(s.prob) + " batched")
+                                     .c_str());
+                        ++compared;
+                    }
+            }
             QCOMPARE(many, one);
-            captured += many.count(m.edits()[i].id);
+            if (i < m.edits().size())
+                captured += many.count(m.edits()[i].id);
         }
+        QVERIFY(compared > 20);
         // Paraphrases are mostly in their own edit's scope.
         QVERIFY2(captured > 20, std::to_string(captured).c_str());
     }
