@@ -4,7 +4,12 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/DistanceComputer.h>
 #include <faiss/index_io.h>
+#include <faiss/utils/random.h>
+
+#include <omp.h>
 
 #include <cstdio>
 #include <unistd.h>
@@ -14,12 +19,110 @@
 
 namespace scalpel {
 
+namespace {
+
+// Batches up to this size FAISS inserts serially; insert() does the same
+// without FAISS's per-call setup.
+constexpr std::size_t kSerialBatch = 100;
+
+// FAISS's HNSW walks distances (smaller is nearer); for inner products it
+// negates them, as its own add does.
+struct NegatedDistance : faiss::DistanceComputer {
+    std::unique_ptr<faiss::DistanceComputer> inner;
+    explicit NegatedDistance(faiss::DistanceComputer* d) : inner(d) {}
+    void set_query(const float* x) override { inner->set_query(x); }
+    float operator()(idx_t i) override { return -(*inner)(i); }
+    float symmetric_dis(idx_t i, idx_t j) override { return -inner->symmetric_dis(i, j); }
+};
+
+} // namespace
+
 struct ScopeIndex::Impl {
     int dim = 0;
     ScopeIndexOptions options;
     std::unique_ptr<faiss::IndexHNSWFlat> index;
     std::vector<uint8_t> dead; // per slot
     std::size_t deadCount = 0;
+    // One lock per node and a visited table over all nodes, which FAISS's
+    // add() allocates afresh on every call (O(nodes) for one vector); kept
+    // here and grown, a single insertion costs only its graph search.
+    std::vector<omp_lock_t> locks;
+    std::unique_ptr<faiss::VisitedTable> visited;
+
+    ~Impl() {
+        for (auto& l : locks)
+            omp_destroy_lock(&l);
+    }
+
+    void growScratch(std::size_t nodes) {
+        if (nodes > locks.capacity()) {
+            // Locks are not moved: a larger table is initialised afresh
+            // (amortised O(1) per node, as the capacity doubles).
+            std::vector<omp_lock_t> fresh;
+            fresh.reserve(std::max(nodes, 2 * locks.capacity()));
+            fresh.resize(nodes);
+            for (auto& l : fresh)
+                omp_init_lock(&l);
+            for (auto& l : locks)
+                omp_destroy_lock(&l);
+            locks.swap(fresh);
+        } else {
+            const std::size_t old = locks.size();
+            locks.resize(nodes);
+            for (std::size_t i = old; i < nodes; ++i)
+                omp_init_lock(&locks[i]);
+        }
+        if (!visited)
+            visited = std::make_unique<faiss::VisitedTable>(static_cast<int>(nodes));
+        else
+            visited->visited.resize(nodes, 0);
+    }
+
+    // FAISS's serial add() of n vectors, step for step: levels drawn from
+    // the graph's generator, the vectors inserted level by level from the
+    // highest, each level's in FAISS's shuffled order; the same links,
+    // without its O(nodes) setup.
+    void insertSerially(const float* x, std::size_t n) {
+        const auto n0 = static_cast<int>(index->ntotal);
+        index->storage->add(static_cast<faiss::Index::idx_t>(n), x);
+        index->ntotal = index->storage->ntotal;
+        faiss::HNSW& hnsw = index->hnsw;
+        hnsw.prepare_level_tab(n, false);
+        growScratch(static_cast<std::size_t>(index->ntotal));
+        // Bucketed by level, lowest first.
+        std::vector<int> count, order(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto level =
+                static_cast<std::size_t>(hnsw.levels[static_cast<std::size_t>(n0) + i] - 1);
+            if (level >= count.size())
+                count.resize(level + 1, 0);
+            ++count[level];
+        }
+        std::vector<int> start(count.size() + 1, 0);
+        for (std::size_t l = 0; l + 1 < count.size(); ++l)
+            start[l + 1] = start[l] + count[l];
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto level =
+                static_cast<std::size_t>(hnsw.levels[static_cast<std::size_t>(n0) + i] - 1);
+            order[static_cast<std::size_t>(start[level]++)] = n0 + static_cast<int>(i);
+        }
+        NegatedDistance distance(index->storage->get_distance_computer());
+        faiss::RandomGenerator shuffle(789);
+        auto end = static_cast<int>(n);
+        for (int level = static_cast<int>(count.size()) - 1; level >= 0; --level) {
+            const int begin = end - count[static_cast<std::size_t>(level)];
+            for (int j = begin; j < end; ++j)
+                std::swap(order[static_cast<std::size_t>(j)],
+                          order[static_cast<std::size_t>(j + shuffle.rand_int(end - j))]);
+            for (int j = begin; j < end; ++j) {
+                const int id = order[static_cast<std::size_t>(j)];
+                distance.set_query(x + static_cast<std::size_t>(id - n0) *
+                                           static_cast<std::size_t>(dim));
+                hnsw.add_with_locks(distance, level, id, locks, *visited);
+            }
+            end = begin;
+        }
+    }
 
     const float* vector(int64_t slot) const {
         return static_cast<const faiss::IndexFlat*>(index->storage)->get_xb() +
@@ -56,7 +159,10 @@ int64_t ScopeIndex::add(const float* vectors, std::size_t n) {
     const auto first = static_cast<int64_t>(d->index->ntotal);
     if (n == 0)
         return first;
-    d->index->add(static_cast<faiss::Index::idx_t>(n), vectors);
+    if (n <= kSerialBatch)
+        d->insertSerially(vectors, n);
+    else
+        d->index->add(static_cast<faiss::Index::idx_t>(n), vectors);
     d->dead.resize(d->dead.size() + n, 0);
     return first;
 }
@@ -162,7 +268,9 @@ std::size_t ScopeIndex::memoryBytes() const {
     return d->dead.size() * (static_cast<std::size_t>(d->dim) * sizeof(float) + 1) +
            h.neighbors.size() * sizeof(faiss::HNSW::storage_idx_t) +
            h.offsets.size() * sizeof(std::size_t) + h.levels.size() * sizeof(int) +
-           h.assign_probas.size() * sizeof(double) + h.cum_nneighbor_per_level.size() * sizeof(int);
+           h.assign_probas.size() * sizeof(double) +
+           h.cum_nneighbor_per_level.size() * sizeof(int) +
+           d->locks.capacity() * sizeof(omp_lock_t) + (d->visited ? d->visited->visited.size() : 0);
 }
 
 } // namespace scalpel

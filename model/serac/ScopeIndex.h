@@ -12,10 +12,13 @@
 //   accepts, it builds a fresh index from the live vectors (rebuilt()).
 // - search() returns at most k (slot, similarity) pairs, best first, with
 //   the similarity recomputed exactly from the stored vector.
-// - Vectors added in one batch are inserted in parallel, so two builds of
-//   the same vectors may link the graph differently: what is certain is
-//   exact similarities and no dead slot, not which near neighbour a search
-//   misses.
+// - Vectors added in one batch of more than 100 are inserted in parallel,
+//   so two builds of the same vectors may link the graph differently: what
+//   is certain is exact similarities and no dead slot, not which near
+//   neighbour a search misses. Smaller batches (an edit added in the studio)
+//   are inserted one by one, linked exactly as FAISS's own add() links
+//   them, in time that does not grow with the index (FAISS's add() sets up
+//   per-node locks and a visited table on every call).
 // Torch-free header; not thread-safe (the caller serialises).
 #include <cstddef>
 #include <cstdint>
@@ -58,7 +61,8 @@ public:
     std::size_t slots() const; // live and dead
     std::size_t live() const;
     double deadShare() const;
-    // Bytes held: the vectors, the graph's links and levels, the dead marks.
+    // Bytes held: the vectors, the graph's links and levels, the dead marks,
+    // the insertion's per-node locks and visited table.
     std::size_t memoryBytes() const;
 
 private:

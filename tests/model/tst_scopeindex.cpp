@@ -4,10 +4,16 @@
 #include "Error.h"
 #include "ScopeIndex.h"
 
+#include <faiss/IndexHNSW.h>
+#include <faiss/index_io.h>
+
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 
@@ -126,6 +132,63 @@ private Q_SLOTS:
         }
         const double r = recall(index, base, dead, queries, 8);
         QVERIFY2(r >= 0.99, qPrintable(QString("recall@8 after removal %1").arg(r)));
+    }
+
+    // An edit added to a large memory is inserted on its own: the graph
+    // (read back from the saved file, byte for byte) is the one FAISS's own
+    // add() links, also on an index that was read from a file and after a
+    // parallel batch.
+    void singleInsertionsLinkTheGraphAsFaissDoes() {
+        const auto base = unitVectors(1500, 7);
+        const ScopeIndexOptions o;
+        faiss::IndexHNSWFlat reference(kDim, o.neighbours, faiss::METRIC_INNER_PRODUCT);
+        reference.hnsw.efConstruction = o.efConstruction;
+        reference.hnsw.efSearch = o.efSearch;
+        ScopeIndex index(kDim, o);
+        QTemporaryDir dir;
+        const std::string ours = dir.filePath("ours.faiss").toStdString();
+        const std::string theirs = dir.filePath("theirs.faiss").toStdString();
+        auto sameFiles = [&] {
+            index.save(ours);
+            faiss::write_index(&reference, theirs.c_str());
+            std::ifstream a(ours, std::ios::binary), b(theirs, std::ios::binary);
+            const std::string x((std::istreambuf_iterator<char>(a)), {});
+            const std::string y((std::istreambuf_iterator<char>(b)), {});
+            return !x.empty() && x == y;
+        };
+        // A first batch small enough for FAISS to insert serially, then
+        // single vectors and small batches.
+        reference.add(60, base.data());
+        index.add(base.data(), 60);
+        std::size_t at = 60;
+        for (int round = 0; round < 20; ++round)
+            for (const std::size_t n : {1, 1, 7, 1, 100, 1, 31})
+                if (at + n <= 1400) {
+                    reference.add(static_cast<faiss::Index::idx_t>(n), base.data() + at * kDim);
+                    QCOMPARE(index.add(base.data() + at * kDim, n), static_cast<int64_t>(at));
+                    at += n;
+                }
+        QVERIFY(at > 1300);
+        QVERIFY(sameFiles());
+        // Both read back from their files (which start the graph's level
+        // generator afresh), they go on inserting the same way.
+        auto loaded = ScopeIndex::load(ours, kDim, o);
+        std::unique_ptr<faiss::Index> read(faiss::read_index(theirs.c_str()));
+        for (std::size_t i = 0; i < 20 && at < 1500; ++i, ++at) {
+            read->add(1, base.data() + at * kDim);
+            loaded->add(base.data() + at * kDim, 1);
+        }
+        loaded->save(ours);
+        faiss::write_index(read.get(), theirs.c_str());
+        std::ifstream a(ours, std::ios::binary), b(theirs, std::ios::binary);
+        QVERIFY(std::string((std::istreambuf_iterator<char>(a)), {}) ==
+                std::string((std::istreambuf_iterator<char>(b)), {}));
+        // Searches agree with the exact scan over everything inserted.
+        const auto queries = unitVectors(100, 8);
+        std::vector<float> inserted(base.begin(),
+                                    base.begin() + static_cast<std::ptrdiff_t>(at * kDim));
+        const double r = recall(*loaded, inserted, std::vector<bool>(at, false), queries, 8);
+        QVERIFY2(r >= 0.99, qPrintable(QString("recall@8 %1").arg(r)));
     }
 
     void asksForMoreThanIsLeft() {
