@@ -91,6 +91,7 @@ void MainWindow::buildAnalysisDocks() {
         view->insertAction(first, lensDock->toggleViewAction());
     }
     connect(m_traceView, &TraceView::cellClicked, this, &MainWindow::runTraceCell);
+    connect(m_traceView, &TraceView::traceRequested, this, &MainWindow::askTrace);
 
     // What neurons write, wherever neurons show. Looked up when they appear;
     // forgotten when the weights or the model change.
@@ -274,6 +275,11 @@ void MainWindow::runTrace(const QString& subject) {
     if (req.prompt.isEmpty())
         return;
     req.subject = subject;
+    const TraceSettings settings = m_traceView->settings();
+    req.samples = settings.samples;
+    req.window = settings.window;
+    req.noise = settings.noise;
+    req.seed = settings.seed;
     m_traceSubject = subject;
     ++m_traceRun;
     const int run = m_traceRun;

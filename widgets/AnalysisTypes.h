@@ -17,6 +17,15 @@ struct TraceGridData {
     QVector<float> scores;
 };
 
+// How a causal trace runs: ROME's defaults (10 corrupted copies, a window
+// of 10 layers, noise 3 x sigma), and the seed of its noise.
+struct TraceSettings {
+    int samples = 10;
+    int window = 10;
+    double noise = 3;
+    quint64 seed = 1;
+};
+
 struct TraceData {
     // What was traced: enough to run any of its restorations again.
     QString prompt;

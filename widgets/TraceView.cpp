@@ -2,14 +2,19 @@
 
 #include "QCustomPlotCompat.h"
 
+#include <QDoubleSpinBox>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
+#include <QPushButton>
 #include <QSaveFile>
+#include <QSpinBox>
 #include <QToolTip>
 #include <QVBoxLayout>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace {
 
@@ -49,8 +54,47 @@ TraceView::TraceView(QWidget* parent) : QWidget(parent) {
     m_restoration->setObjectName(QStringLiteral("traceRestoration"));
     m_restoration->setWordWrap(true);
     m_restoration->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_samples = new QSpinBox(this);
+    m_samples->setObjectName(QStringLiteral("traceSamples"));
+    m_samples->setRange(1, 1000);
+    m_samples->setToolTip(tr("Corrupted copies of the prompt; each score is their mean"));
+    m_window = new QSpinBox(this);
+    m_window->setObjectName(QStringLiteral("traceWindow"));
+    m_window->setRange(1, 256);
+    m_window->setToolTip(tr("Layers restored together around each MLP and attention cell"));
+    m_noise = new QDoubleSpinBox(this);
+    m_noise->setObjectName(QStringLiteral("traceNoise"));
+    m_noise->setRange(0, 100);
+    m_noise->setSingleStep(0.5);
+    m_noise->setDecimals(2);
+    m_noise->setToolTip(tr("The noise added to the subject's embeddings, in multiples of the "
+                           "embeddings' standard deviation"));
+    m_seed = new QSpinBox(this);
+    m_seed->setObjectName(QStringLiteral("traceSeed"));
+    m_seed->setRange(0, std::numeric_limits<int>::max());
+    m_seed->setToolTip(tr("The noise's seed: the same seed, the same trace"));
+    auto* run = new QPushButton(tr("Trace…"), this);
+    run->setObjectName(QStringLiteral("traceRun"));
+    run->setToolTip(tr("Trace the subject of the console's prompt with these settings"));
+    connect(run, &QPushButton::clicked, this, &TraceView::traceRequested);
+    auto* row = new QHBoxLayout;
+    row->setContentsMargins(0, 0, 0, 0);
+    auto labelled = [&](const QString& text, QWidget* w) {
+        auto* label = new QLabel(text, this);
+        label->setBuddy(w);
+        row->addWidget(label);
+        row->addWidget(w);
+    };
+    labelled(tr("&Samples"), m_samples);
+    labelled(tr("&Window"), m_window);
+    labelled(tr("&Noise ×σ"), m_noise);
+    labelled(tr("S&eed"), m_seed);
+    row->addStretch(1);
+    row->addWidget(run);
+    setSettings(TraceSettings());
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
+    layout->addLayout(row);
     layout->addWidget(m_summary);
     layout->addWidget(m_plot, 1);
     layout->addWidget(m_restoration);
@@ -67,7 +111,22 @@ void TraceView::clear() {
 void TraceView::setTrace(const TraceData& trace) {
     m_trace = trace;
     m_restored = TraceRestorationData();
+    if (!trace.isEmpty() && trace.samples > 0 && trace.window > 0)
+        setSettings({trace.samples, trace.window, trace.noise, trace.seed});
     rebuild();
+}
+
+TraceSettings TraceView::settings() const {
+    return {m_samples->value(), m_window->value(), m_noise->value(),
+            static_cast<quint64>(m_seed->value())};
+}
+
+void TraceView::setSettings(const TraceSettings& s) {
+    m_samples->setValue(s.samples);
+    m_window->setValue(s.window);
+    m_noise->setValue(s.noise);
+    m_seed->setValue(static_cast<int>(
+        std::min<quint64>(s.seed, static_cast<quint64>(std::numeric_limits<int>::max()))));
 }
 
 QString TraceView::subjectMark(int token) const {
@@ -127,7 +186,7 @@ QString TraceView::restorationText() const {
 
 QString TraceView::summary() const {
     if (m_trace.isEmpty())
-        return tr("No trace yet: Analysis ▸ Trace the subject.");
+        return tr("No trace yet: Trace… above, or Analysis ▸ Trace the subject.");
     QString s = tr("P(%1): clean %2, subject corrupted %3 (%4 samples, window %5)")
                     .arg(m_trace.answer)
                     .arg(m_trace.cleanScore, 0, 'f', 3)

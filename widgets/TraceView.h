@@ -9,7 +9,9 @@
 class QCPAxisRect;
 class QCPColorMap;
 class QCustomPlot;
+class QDoubleSpinBox;
 class QLabel;
+class QSpinBox;
 
 // A causal trace (ROME, Meng et al. 2022) as ROME draws it: one tokens x
 // layers heat map per kind with ROME's colour scales (purple for hidden
@@ -17,7 +19,9 @@ class QLabel;
 // the colour range from the corrupted to the clean score. Hovering shows a
 // cell's value; clicking emits it, and the cell's restoration (what the
 // corrupted run predicts with that state restored) shows below the grids. An approximate trace is
-// labelled as such until the exact one replaces it.
+// labelled as such until the exact one replaces it. A row above the grids
+// holds the settings the next trace runs with (samples, window, noise,
+// seed) and a button that asks for it; showing a trace shows its settings.
 class TraceView : public QWidget {
     Q_OBJECT
 
@@ -50,8 +54,13 @@ public:
 
     QCustomPlot* plot() const { return m_plot; }
 
+    TraceSettings settings() const;
+    void setSettings(const TraceSettings& settings);
+
 Q_SIGNALS:
     void cellClicked(const QString& kind, int token, int layer);
+    // The row's Trace button.
+    void traceRequested();
 
 private:
     void rebuild();
@@ -64,6 +73,10 @@ private:
     bool isCell(int token, int layer) const;
     QString restoredWhat(const QString& kind, int token, int layer, int first, int last) const;
 
+    QSpinBox* m_samples = nullptr;
+    QSpinBox* m_window = nullptr;
+    QDoubleSpinBox* m_noise = nullptr;
+    QSpinBox* m_seed = nullptr;
     QLabel* m_summary = nullptr;
     QLabel* m_restoration = nullptr;
     TraceRestorationData m_restored;

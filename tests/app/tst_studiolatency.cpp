@@ -1,5 +1,5 @@
 // Figures a user feels: the UI thread's timer lateness while attribution
-// runs on the worker, the round trip from a neuron slider to repainted
+// and a causal trace run on the worker, the round trip from a neuron slider to repainted
 // predictions, and the scope column with 10,000 edits in memory. Each test
 // prints its measurements; the bounds it asserts are wide enough to hold
 // under sanitizers on two busy cores (they catch a studio that stalls, not
@@ -13,9 +13,11 @@
 #include "NeuronPanel.h"
 #include "PromptConsole.h"
 #include "RefinePanel.h"
+#include "TraceView.h"
 
 #include <QElapsedTimer>
 #include <QSlider>
+#include <QSpinBox>
 #include <QTemporaryDir>
 #include <QTimer>
 
@@ -103,6 +105,68 @@ private Q_SLOTS:
                                  60000);
         const QString next = m_w->promptConsole()->prompt() == prompts[1] ? prompts[0] : prompts[1];
         QVERIFY(setPromptAndWait(m_w.get(), next));
+    }
+
+    void uiThreadStaysLiveDuringTrace() {
+        // A causal trace with many corrupted copies (set in the trace dock's
+        // settings row, as a user would) while the user keeps typing.
+        auto* samples = m_w->traceView()->findChild<QSpinBox*>(QStringLiteral("traceSamples"));
+        QVERIFY(samples);
+        samples->setValue(400);
+        QVERIFY(setPromptAndWait(m_w.get(), QStringLiteral("The currency of Japan is")));
+        std::vector<double> lateMs;
+        QElapsedTimer clock;
+        clock.start();
+        qint64 last = clock.nsecsElapsed();
+        QTimer tick;
+        tick.setTimerType(Qt::PreciseTimer);
+        tick.setInterval(5);
+        connect(&tick, &QTimer::timeout, this, [&] {
+            const qint64 now = clock.nsecsElapsed();
+            lateMs.push_back(std::max(0.0, (now - last) / 1e6 - 5.0));
+            last = now;
+        });
+        QSignalSpy traced(m_w.get(), &MainWindow::traceShown);
+        QSignalSpy predictions(m_w.get(), &MainWindow::predictionShown);
+        tick.start();
+        last = clock.nsecsElapsed();
+        m_w->runTrace(QStringLiteral("Japan"));
+        const QString prompts[] = {QStringLiteral("The capital of France"),
+                                   QStringLiteral("The capital of France is")};
+        int typed = 0;
+        QElapsedTimer job;
+        job.start();
+        auto exactShown = [&] {
+            for (const auto& args : traced)
+                if (args[0].toBool())
+                    return true;
+            return false;
+        };
+        while (!exactShown() && job.elapsed() < 600000) {
+            QTest::qWait(120);
+            m_w->promptConsole()->setPrompt(prompts[typed++ % 2]);
+        }
+        tick.stop();
+        const double jobMs = job.elapsed();
+        QVERIFY(exactShown());
+        const double p99 = percentile(lateMs, 0.99);
+        std::printf("UI timer lateness during a trace of 400 samples (%.0f ms, %zu ticks): p50 "
+                    "%.2f ms, p99 %.2f ms, max %.2f ms; %lld predictions shown meanwhile\n",
+                    jobMs, lateMs.size(), percentile(lateMs, 0.5), p99,
+                    *std::max_element(lateMs.begin(), lateMs.end()),
+                    static_cast<long long>(predictions.count()));
+        // The trace is of the prompt it was asked for, with the settings shown.
+        const TraceData& t = m_w->traceView()->trace();
+        QCOMPARE(t.prompt, QStringLiteral("The currency of Japan is"));
+        QCOMPARE(t.samples, 400);
+        QVERIFY(lateMs.size() >= 20);
+        QVERIFY2(p99 < 1000.0, qPrintable(QString::number(p99)));
+        // Typing was answered while the trace ran, and after it.
+        QVERIFY(predictions.count() >= 2);
+        QTRY_VERIFY_WITH_TIMEOUT(m_w->lastPrediction().prompt == m_w->promptConsole()->prompt(),
+                                 60000);
+        samples->setValue(10);
+        QVERIFY(setPromptAndWait(m_w.get(), QStringLiteral("The language of Norway is")));
     }
 
     void sliderRoundTrip() {

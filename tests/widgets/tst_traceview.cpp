@@ -1,13 +1,17 @@
 // The trace and lens docks with plain data: a trace's cells are found under
 // the mouse and described with their token, layer, kind and value, subject
-// tokens are marked, a click emits the cell, the approximate preview says so,
+// tokens are marked, a click emits the cell, the settings row shows what a
+// trace ran with, the approximate preview says so,
 // CSV export writes every cell, and the lens grid shows each layer's top
 // token with its top-k on hover.
 #include "LensView.h"
 #include "QCustomPlotCompat.h"
 #include "TraceView.h"
 
+#include <QDoubleSpinBox>
+#include <QPushButton>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -79,6 +83,40 @@ private Q_SLOTS:
         QVERIFY(v.summary().contains("clean 0.900"));
         v.clear();
         QVERIFY(v.summary().contains("No trace"));
+    }
+
+    // The settings row: what the next trace runs with, ROME's defaults at
+    // first; a trace shown (a restored session's) shows its own settings;
+    // the button asks for a trace.
+    void settingsRowShowsWhatATraceRanWith() {
+        TraceView v;
+        const TraceSettings first = v.settings();
+        QCOMPARE(first.samples, 10);
+        QCOMPARE(first.window, 10);
+        QCOMPARE(first.noise, 3.0);
+        auto* samples = v.findChild<QSpinBox*>("traceSamples");
+        auto* noise = v.findChild<QDoubleSpinBox*>("traceNoise");
+        QVERIFY(samples && noise);
+        samples->setValue(50);
+        noise->setValue(4.5);
+        QCOMPARE(v.settings().samples, 50);
+        QCOMPARE(v.settings().noise, 4.5);
+        TraceData t = sampleTrace("fast");
+        t.samples = 25;
+        t.window = 3;
+        t.noise = 2;
+        t.seed = 7;
+        v.setTrace(t);
+        const TraceSettings shown = v.settings();
+        QCOMPARE(shown.samples, 25);
+        QCOMPARE(shown.window, 3);
+        QCOMPARE(shown.noise, 2.0);
+        QCOMPARE(shown.seed, quint64(7));
+        QSignalSpy asked(&v, &TraceView::traceRequested);
+        auto* run = v.findChild<QPushButton*>("traceRun");
+        QVERIFY(run);
+        QTest::mouseClick(run, Qt::LeftButton);
+        QCOMPARE(asked.count(), 1);
     }
 
     void exportsEveryCell() {
