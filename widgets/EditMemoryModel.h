@@ -70,6 +70,9 @@ public:
     void clearCardSummaries();
 
     EditRow edit(int row) const;
+    // The row itself, without a copy (row in range), for the proxy's
+    // filter and sort over many rows.
+    const EditRow& rowAt(int row) const { return m_edits[row]; }
     int rowOfId(const QString& id) const { return m_rowOfId.value(id, -1); }
     QVector<EditRow> edits() const { return m_edits; }
 

@@ -2,6 +2,8 @@
 
 #include "EditMemoryModel.h"
 
+#include <QRegularExpression>
+
 EditMemoryProxyModel::EditMemoryProxyModel(QObject* parent) : QSortFilterProxyModel(parent) {
     setFilterCaseSensitivity(Qt::CaseInsensitive);
     setSortCaseSensitivity(Qt::CaseInsensitive);
@@ -9,7 +11,49 @@ EditMemoryProxyModel::EditMemoryProxyModel(QObject* parent) : QSortFilterProxyMo
     setDynamicSortFilter(true);
 }
 
+void EditMemoryProxyModel::setSourceModel(QAbstractItemModel* model) {
+    m_edits = qobject_cast<const EditMemoryModel*>(model);
+    QSortFilterProxyModel::setSourceModel(model);
+}
+
+bool EditMemoryProxyModel::filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const {
+    const QRegularExpression& re = filterRegularExpression();
+    if (re.pattern().isEmpty())
+        return true;
+    const EditMemoryModel* model = m_edits;
+    if (!model)
+        return QSortFilterProxyModel::filterAcceptsRow(sourceRow, sourceParent);
+    const EditRow& row = model->rowAt(sourceRow);
+    return re.match(row.prompt).hasMatch() || re.match(row.answer).hasMatch();
+}
+
 bool EditMemoryProxyModel::lessThan(const QModelIndex& left, const QModelIndex& right) const {
+    const EditMemoryModel* model = m_edits;
+    if (model && left.column() != EditMemoryModel::TestsColumn) {
+        const EditRow& a = model->rowAt(left.row());
+        const EditRow& b = model->rowAt(right.row());
+        switch (left.column()) {
+        case EditMemoryModel::EnabledColumn:
+            return a.enabled < b.enabled;
+        case EditMemoryModel::PromptColumn:
+            return a.prompt.compare(b.prompt, sortCaseSensitivity()) < 0;
+        case EditMemoryModel::AnswerColumn:
+            return a.answer.compare(b.answer, sortCaseSensitivity()) < 0;
+        case EditMemoryModel::ScopeColumn:
+            if (qIsNaN(a.scopeProb) || qIsNaN(b.scopeProb)) {
+                if (qIsNaN(a.scopeProb) && qIsNaN(b.scopeProb))
+                    return false;
+                return qIsNaN(a.scopeProb) == (sortOrder() == Qt::DescendingOrder);
+            }
+            return a.scopeProb < b.scopeProb;
+        default:
+            break;
+        }
+    }
+    return lessThanByData(left, right);
+}
+
+bool EditMemoryProxyModel::lessThanByData(const QModelIndex& left, const QModelIndex& right) const {
     switch (left.column()) {
     case EditMemoryModel::EnabledColumn:
         return left.data(Qt::CheckStateRole).toInt() < right.data(Qt::CheckStateRole).toInt();
