@@ -37,6 +37,31 @@ double percentile(std::vector<double> v, double p) {
     return v[i];
 }
 
+// How late a 5 ms timer on the UI thread fires: each tick's delay past its
+// due time, while started.
+struct LatenessProbe {
+    std::vector<double> lateMs;
+    QElapsedTimer clock;
+    qint64 last = 0;
+    QTimer tick;
+
+    LatenessProbe() {
+        tick.setTimerType(Qt::PreciseTimer);
+        tick.setInterval(5);
+        QObject::connect(&tick, &QTimer::timeout, [this] {
+            const qint64 now = clock.nsecsElapsed();
+            lateMs.push_back(std::max(0.0, (now - last) / 1e6 - 5.0));
+            last = now;
+        });
+    }
+    void start() {
+        clock.start();
+        last = clock.nsecsElapsed();
+        tick.start();
+    }
+    void stop() { tick.stop(); }
+};
+
 } // namespace
 
 class TestStudioLatency : public QObject {
@@ -59,22 +84,10 @@ private Q_SLOTS:
     void uiThreadStaysLiveDuringAttribution() {
         // Refining is one attribution per paraphrase: a long stretch of work
         // on the worker thread, during which the user keeps typing.
-        std::vector<double> lateMs;
-        QElapsedTimer clock;
-        clock.start();
-        qint64 last = clock.nsecsElapsed();
-        QTimer tick;
-        tick.setTimerType(Qt::PreciseTimer);
-        tick.setInterval(5);
-        connect(&tick, &QTimer::timeout, this, [&] {
-            const qint64 now = clock.nsecsElapsed();
-            lateMs.push_back(std::max(0.0, (now - last) / 1e6 - 5.0));
-            last = now;
-        });
+        LatenessProbe probe;
         QSignalSpy refined(m_w.get(), &MainWindow::refineShown);
         QSignalSpy predictions(m_w.get(), &MainWindow::predictionShown);
-        tick.start();
-        last = clock.nsecsElapsed();
+        probe.start();
         m_w->refinePanel()->setSteps(50); // long enough for a few hundred ticks
         m_w->runRefine();
         const QString prompts[] = {QStringLiteral("The capital of Ireland"),
@@ -86,7 +99,8 @@ private Q_SLOTS:
             QTest::qWait(120);
             m_w->promptConsole()->setPrompt(prompts[typed++ % 2]);
         }
-        tick.stop();
+        probe.stop();
+        const std::vector<double>& lateMs = probe.lateMs;
         const double jobMs = job.elapsed();
         QVERIFY(!refined.isEmpty());
         const double p99 = percentile(lateMs, 0.99);
@@ -114,22 +128,10 @@ private Q_SLOTS:
         QVERIFY(samples);
         samples->setValue(400);
         QVERIFY(setPromptAndWait(m_w.get(), QStringLiteral("The currency of Japan is")));
-        std::vector<double> lateMs;
-        QElapsedTimer clock;
-        clock.start();
-        qint64 last = clock.nsecsElapsed();
-        QTimer tick;
-        tick.setTimerType(Qt::PreciseTimer);
-        tick.setInterval(5);
-        connect(&tick, &QTimer::timeout, this, [&] {
-            const qint64 now = clock.nsecsElapsed();
-            lateMs.push_back(std::max(0.0, (now - last) / 1e6 - 5.0));
-            last = now;
-        });
+        LatenessProbe probe;
         QSignalSpy traced(m_w.get(), &MainWindow::traceShown);
         QSignalSpy predictions(m_w.get(), &MainWindow::predictionShown);
-        tick.start();
-        last = clock.nsecsElapsed();
+        probe.start();
         m_w->runTrace(QStringLiteral("Japan"));
         const QString prompts[] = {QStringLiteral("The capital of France"),
                                    QStringLiteral("The capital of France is")};
@@ -146,7 +148,8 @@ private Q_SLOTS:
             QTest::qWait(120);
             m_w->promptConsole()->setPrompt(prompts[typed++ % 2]);
         }
-        tick.stop();
+        probe.stop();
+        const std::vector<double>& lateMs = probe.lateMs;
         const double jobMs = job.elapsed();
         QVERIFY(exactShown());
         const double p99 = percentile(lateMs, 0.99);
