@@ -20,62 +20,44 @@ bool EditMemoryProxyModel::filterAcceptsRow(int sourceRow, const QModelIndex& so
     const QRegularExpression& re = filterRegularExpression();
     if (re.pattern().isEmpty())
         return true;
-    const EditMemoryModel* model = m_edits;
-    if (!model)
+    if (!m_edits)
         return QSortFilterProxyModel::filterAcceptsRow(sourceRow, sourceParent);
-    const EditRow& row = model->rowAt(sourceRow);
+    const EditRow& row = m_edits->rowAt(sourceRow);
     return re.match(row.prompt).hasMatch() || re.match(row.answer).hasMatch();
 }
 
-bool EditMemoryProxyModel::lessThan(const QModelIndex& left, const QModelIndex& right) const {
-    const EditMemoryModel* model = m_edits;
-    if (model && left.column() != EditMemoryModel::TestsColumn) {
-        const EditRow& a = model->rowAt(left.row());
-        const EditRow& b = model->rowAt(right.row());
-        switch (left.column()) {
-        case EditMemoryModel::EnabledColumn:
-            return a.enabled < b.enabled;
-        case EditMemoryModel::PromptColumn:
-            return a.prompt.compare(b.prompt, sortCaseSensitivity()) < 0;
-        case EditMemoryModel::AnswerColumn:
-            return a.answer.compare(b.answer, sortCaseSensitivity()) < 0;
-        case EditMemoryModel::ScopeColumn:
-            if (qIsNaN(a.scopeProb) || qIsNaN(b.scopeProb)) {
-                if (qIsNaN(a.scopeProb) && qIsNaN(b.scopeProb))
-                    return false;
-                return qIsNaN(a.scopeProb) == (sortOrder() == Qt::DescendingOrder);
-            }
-            return a.scopeProb < b.scopeProb;
-        default:
-            break;
-        }
+namespace {
+
+// a < b with unscored values (NaN) last: the view reverses lessThan for a
+// descending sort, so the answer for NaN depends on the order.
+bool lessUnscoredLast(double a, double b, Qt::SortOrder order) {
+    if (qIsNaN(a) || qIsNaN(b)) {
+        if (qIsNaN(a) && qIsNaN(b))
+            return false;
+        return qIsNaN(a) == (order == Qt::DescendingOrder);
     }
-    return lessThanByData(left, right);
+    return a < b;
 }
 
-bool EditMemoryProxyModel::lessThanByData(const QModelIndex& left, const QModelIndex& right) const {
+} // namespace
+
+bool EditMemoryProxyModel::lessThan(const QModelIndex& left, const QModelIndex& right) const {
+    if (!m_edits)
+        return QSortFilterProxyModel::lessThan(left, right);
+    const EditRow& a = m_edits->rowAt(left.row());
+    const EditRow& b = m_edits->rowAt(right.row());
     switch (left.column()) {
     case EditMemoryModel::EnabledColumn:
-        return left.data(Qt::CheckStateRole).toInt() < right.data(Qt::CheckStateRole).toInt();
+        return a.enabled < b.enabled;
     case EditMemoryModel::ScopeColumn:
-    case EditMemoryModel::TestsColumn: {
-        const int role = left.column() == EditMemoryModel::ScopeColumn
-                             ? EditMemoryModel::ScopeValueRole
-                             : EditMemoryModel::TestsValueRole;
-        const double a = left.data(role).toDouble();
-        const double b = right.data(role).toDouble();
-        if (qIsNaN(a) || qIsNaN(b)) {
-            if (qIsNaN(a) && qIsNaN(b))
-                return false;
-            // The view reverses lessThan for a descending sort; answer so that
-            // NaN lands last after that reversal too.
-            return qIsNaN(a) == (sortOrder() == Qt::DescendingOrder);
-        }
-        return a < b;
-    }
+        return lessUnscoredLast(a.scopeProb, b.scopeProb, sortOrder());
+    case EditMemoryModel::TestsColumn:
+        return lessUnscoredLast(left.data(EditMemoryModel::TestsValueRole).toDouble(),
+                                right.data(EditMemoryModel::TestsValueRole).toDouble(),
+                                sortOrder());
+    case EditMemoryModel::AnswerColumn:
+        return a.answer.compare(b.answer, sortCaseSensitivity()) < 0;
     default:
-        return left.data(Qt::DisplayRole)
-                   .toString()
-                   .compare(right.data(Qt::DisplayRole).toString(), sortCaseSensitivity()) < 0;
+        return a.prompt.compare(b.prompt, sortCaseSensitivity()) < 0;
     }
 }

@@ -2,6 +2,8 @@
 
 #include <QSortFilterProxyModel>
 
+class EditMemoryModel;
+
 // Sorts and filters an EditMemoryModel. The Scope column sorts by the
 // probability itself, with unscored edits (NaN) last in either direction so
 // the relevant edits stay on top; the text columns sort case-insensitively.
@@ -20,6 +22,5 @@ protected:
     bool lessThan(const QModelIndex& left, const QModelIndex& right) const override;
 
 private:
-    const class EditMemoryModel* m_edits = nullptr; // the source, when it is one
-    bool lessThanByData(const QModelIndex& left, const QModelIndex& right) const;
+    const EditMemoryModel* m_edits = nullptr; // the source, when it is one
 };

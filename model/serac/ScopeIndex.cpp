@@ -21,8 +21,8 @@ namespace scalpel {
 
 namespace {
 
-// Batches up to this size FAISS inserts serially; insert() does the same
-// without FAISS's per-call setup.
+// Batches up to this size FAISS inserts serially; insertSerially() does the
+// same without FAISS's per-call setup.
 constexpr std::size_t kSerialBatch = 100;
 
 // FAISS's HNSW walks distances (smaller is nearer); for inner products it
@@ -90,10 +90,12 @@ struct ScopeIndex::Impl {
         hnsw.prepare_level_tab(n, false);
         growScratch(static_cast<std::size_t>(index->ntotal));
         // Bucketed by level, lowest first.
+        auto levelOf = [&](std::size_t i) {
+            return static_cast<std::size_t>(hnsw.levels[static_cast<std::size_t>(n0) + i] - 1);
+        };
         std::vector<int> count, order(n);
         for (std::size_t i = 0; i < n; ++i) {
-            const auto level =
-                static_cast<std::size_t>(hnsw.levels[static_cast<std::size_t>(n0) + i] - 1);
+            const std::size_t level = levelOf(i);
             if (level >= count.size())
                 count.resize(level + 1, 0);
             ++count[level];
@@ -101,11 +103,8 @@ struct ScopeIndex::Impl {
         std::vector<int> start(count.size() + 1, 0);
         for (std::size_t l = 0; l + 1 < count.size(); ++l)
             start[l + 1] = start[l] + count[l];
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto level =
-                static_cast<std::size_t>(hnsw.levels[static_cast<std::size_t>(n0) + i] - 1);
-            order[static_cast<std::size_t>(start[level]++)] = n0 + static_cast<int>(i);
-        }
+        for (std::size_t i = 0; i < n; ++i)
+            order[static_cast<std::size_t>(start[levelOf(i)]++)] = n0 + static_cast<int>(i);
         NegatedDistance distance(index->storage->get_distance_computer());
         faiss::RandomGenerator shuffle(789);
         auto end = static_cast<int>(n);
