@@ -44,17 +44,8 @@ QVariant EditMemoryModel::data(const QModelIndex& index, int role) const {
         return edit.scopeProb;
     case ScopeStageRole:
         return edit.stage;
-    case TestsValueRole: {
-        const auto it = m_cards.constFind(edit.id);
-        if (it == m_cards.constEnd() || it->paraphrases + it->neighbours == 0)
-            return qQNaN();
-        double rate = 1;
-        if (it->paraphrases > 0)
-            rate = std::min(rate, double(it->passed) / it->paraphrases);
-        if (it->neighbours > 0)
-            rate = std::min(rate, double(it->kept) / it->neighbours);
-        return rate;
-    }
+    case TestsValueRole:
+        return testsValue(index.row());
     case Qt::BackgroundRole:
         return routed ? QVariant(kRoutedBackground) : QVariant();
     case Qt::FontRole:
@@ -319,6 +310,18 @@ void EditMemoryModel::setRoutedEdit(const QString& id) {
     const int newRow = rowOfId(newId);
     if (newRow >= 0)
         Q_EMIT dataChanged(index(newRow, 0), index(newRow, ColumnCount - 1), roles);
+}
+
+double EditMemoryModel::testsValue(int row) const {
+    const auto it = m_cards.constFind(m_edits.at(row).id);
+    if (it == m_cards.constEnd() || it->paraphrases + it->neighbours == 0)
+        return qQNaN();
+    double rate = 1;
+    if (it->paraphrases > 0)
+        rate = std::min(rate, double(it->passed) / it->paraphrases);
+    if (it->neighbours > 0)
+        rate = std::min(rate, double(it->kept) / it->neighbours);
+    return rate;
 }
 
 EditRow EditMemoryModel::edit(int row) const {

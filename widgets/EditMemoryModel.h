@@ -74,6 +74,8 @@ public:
     // filter and sort over many rows.
     const EditRow& rowAt(int row) const { return m_edits[row]; }
     int rowOfId(const QString& id) const { return m_rowOfId.value(id, -1); }
+    // TestsValueRole of a row without a QVariant (row in range).
+    double testsValue(int row) const;
     QVector<EditRow> edits() const { return m_edits; }
 
     // "0.97 · cross-attention", or "—" when unscored.

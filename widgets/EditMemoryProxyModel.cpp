@@ -2,62 +2,457 @@
 
 #include "EditMemoryModel.h"
 
-#include <QRegularExpression>
-
-EditMemoryProxyModel::EditMemoryProxyModel(QObject* parent) : QSortFilterProxyModel(parent) {
-    setFilterCaseSensitivity(Qt::CaseInsensitive);
-    setSortCaseSensitivity(Qt::CaseInsensitive);
-    setFilterKeyColumn(-1);
-    setDynamicSortFilter(true);
-}
-
-void EditMemoryProxyModel::setSourceModel(QAbstractItemModel* model) {
-    m_edits = qobject_cast<const EditMemoryModel*>(model);
-    QSortFilterProxyModel::setSourceModel(model);
-}
-
-bool EditMemoryProxyModel::filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const {
-    const QRegularExpression& re = filterRegularExpression();
-    if (re.pattern().isEmpty())
-        return true;
-    if (!m_edits)
-        return QSortFilterProxyModel::filterAcceptsRow(sourceRow, sourceParent);
-    const EditRow& row = m_edits->rowAt(sourceRow);
-    return re.match(row.prompt).hasMatch() || re.match(row.answer).hasMatch();
-}
+#include <algorithm>
+#include <numeric>
 
 namespace {
 
-// a < b with unscored values (NaN) last: the view reverses lessThan for a
-// descending sort, so the answer for NaN depends on the order.
-bool lessUnscoredLast(double a, double b, Qt::SortOrder order) {
-    if (qIsNaN(a) || qIsNaN(b)) {
-        if (qIsNaN(a) && qIsNaN(b))
-            return false;
-        return qIsNaN(a) == (order == Qt::DescendingOrder);
+// The sort key of one row: a number (the check box, a probability, a rate)
+// or, for the text columns, the case-folded text.
+struct SortKey {
+    double number = 0;
+    QString text;
+};
+
+bool isTextColumn(int column) {
+    return column == EditMemoryModel::PromptColumn || column == EditMemoryModel::AnswerColumn;
+}
+
+SortKey keyOf(const EditMemoryModel& edits, int row, int column, bool fold) {
+    const EditRow& r = edits.rowAt(row);
+    switch (column) {
+    case EditMemoryModel::EnabledColumn:
+        return {r.enabled ? 1.0 : 0.0, {}};
+    case EditMemoryModel::ScopeColumn:
+        return {r.scopeProb, {}};
+    case EditMemoryModel::TestsColumn:
+        return {edits.testsValue(row), {}};
+    case EditMemoryModel::AnswerColumn:
+        return {0, fold ? r.answer.toCaseFolded() : r.answer};
+    default:
+        return {0, fold ? r.prompt.toCaseFolded() : r.prompt};
     }
-    return a < b;
+}
+
+// a < b for the column, unscored (NaN) last whichever the direction: a
+// descending sort asks less(b, a), so NaN's answer depends on the order.
+bool keyLess(const SortKey& a, const SortKey& b, int column, Qt::SortOrder order) {
+    if (isTextColumn(column))
+        return a.text < b.text;
+    if (qIsNaN(a.number) || qIsNaN(b.number)) {
+        if (qIsNaN(a.number) && qIsNaN(b.number))
+            return false;
+        return qIsNaN(a.number) == (order == Qt::DescendingOrder);
+    }
+    return a.number < b.number;
+}
+
+// Whether a row comes before another in the proxy: by key in the sort's
+// direction, then in memory order.
+bool before(const SortKey& a, int rowA, const SortKey& b, int rowB, int column,
+            Qt::SortOrder order) {
+    const bool less =
+        order == Qt::AscendingOrder ? keyLess(a, b, column, order) : keyLess(b, a, column, order);
+    if (less)
+        return true;
+    const bool greater =
+        order == Qt::AscendingOrder ? keyLess(b, a, column, order) : keyLess(a, b, column, order);
+    return !greater && rowA < rowB;
+}
+
+bool matches(const EditRow& row, const QString& filter) {
+    return filter.isEmpty() || row.prompt.contains(filter, Qt::CaseInsensitive) ||
+           row.answer.contains(filter, Qt::CaseInsensitive);
 }
 
 } // namespace
 
-bool EditMemoryProxyModel::lessThan(const QModelIndex& left, const QModelIndex& right) const {
-    if (!m_edits)
-        return QSortFilterProxyModel::lessThan(left, right);
-    const EditRow& a = m_edits->rowAt(left.row());
-    const EditRow& b = m_edits->rowAt(right.row());
-    switch (left.column()) {
-    case EditMemoryModel::EnabledColumn:
-        return a.enabled < b.enabled;
-    case EditMemoryModel::ScopeColumn:
-        return lessUnscoredLast(a.scopeProb, b.scopeProb, sortOrder());
-    case EditMemoryModel::TestsColumn:
-        return lessUnscoredLast(left.data(EditMemoryModel::TestsValueRole).toDouble(),
-                                right.data(EditMemoryModel::TestsValueRole).toDouble(),
-                                sortOrder());
-    case EditMemoryModel::AnswerColumn:
-        return a.answer.compare(b.answer, sortCaseSensitivity()) < 0;
-    default:
-        return a.prompt.compare(b.prompt, sortCaseSensitivity()) < 0;
+// What one order computation needs, copied out of the model on the UI thread
+// (QString copies share their text), so the computation never touches it.
+struct EditMemoryProxyModel::Job {
+    int ticket = 0;
+    int structureRevision = 0;
+    int rowCount = 0;
+    QString filter;
+    int column = -1;
+    Qt::SortOrder order = Qt::AscendingOrder;
+    QVector<QString> prompts, answers; // only with a filter
+    QVector<SortKey> keys;             // only when sorted; text not yet folded
+
+    static std::shared_ptr<Job> snapshot(const EditMemoryModel& edits, const QString& filter,
+                                         int column, Qt::SortOrder order) {
+        auto job = std::make_shared<Job>();
+        job->filter = filter;
+        job->column = column;
+        job->order = order;
+        const int n = edits.rowCount();
+        job->rowCount = n;
+        if (!filter.isEmpty()) {
+            job->prompts.reserve(n);
+            job->answers.reserve(n);
+            for (int row = 0; row < n; ++row) {
+                job->prompts.append(edits.rowAt(row).prompt);
+                job->answers.append(edits.rowAt(row).answer);
+            }
+        }
+        if (column >= 0) {
+            job->keys.reserve(n);
+            for (int row = 0; row < n; ++row)
+                job->keys.append(keyOf(edits, row, column, false));
+        }
+        return job;
     }
+
+    // The proxy's rows in order; *done is false when a newer request made
+    // this one void midway (the rows are then of no use).
+    QVector<int> run(const std::atomic<int>& latest, bool* done) {
+        *done = false;
+        QVector<int> rows;
+        rows.reserve(rowCount);
+        for (int row = 0; row < rowCount; ++row) {
+            if (filter.isEmpty() || prompts[row].contains(filter, Qt::CaseInsensitive) ||
+                answers[row].contains(filter, Qt::CaseInsensitive))
+                rows.append(row);
+            if ((row & 0xffff) == 0 && latest.load() != ticket)
+                return {};
+        }
+        if (column >= 0) {
+            if (isTextColumn(column))
+                for (int row : rows) {
+                    keys[row].text = keys[row].text.toCaseFolded();
+                    if ((row & 0xffff) == 0 && latest.load() != ticket)
+                        return {};
+                }
+            std::stable_sort(rows.begin(), rows.end(), [&](int a, int b) {
+                return order == Qt::AscendingOrder ? keyLess(keys[a], keys[b], column, order)
+                                                   : keyLess(keys[b], keys[a], column, order);
+            });
+        }
+        *done = latest.load() == ticket;
+        return rows;
+    }
+};
+
+EditMemoryProxyModel::EditMemoryProxyModel(QObject* parent) : QAbstractProxyModel(parent) {
+    m_pool.setMaxThreadCount(1);
+}
+
+EditMemoryProxyModel::~EditMemoryProxyModel() {
+    // A running order must not post its result to a proxy that is gone.
+    ++*m_latestTicket;
+    m_pool.waitForDone();
+}
+
+void EditMemoryProxyModel::setSourceModel(QAbstractItemModel* model) {
+    Q_ASSERT(!model || qobject_cast<EditMemoryModel*>(model));
+    beginResetModel();
+    if (sourceModel())
+        disconnect(sourceModel(), nullptr, this, nullptr);
+    QAbstractProxyModel::setSourceModel(model);
+    m_edits = qobject_cast<const EditMemoryModel*>(model);
+    if (model) {
+        connect(model, &QAbstractItemModel::modelAboutToBeReset, this,
+                &EditMemoryProxyModel::sourceAboutToBeReset);
+        connect(model, &QAbstractItemModel::modelReset, this, &EditMemoryProxyModel::sourceReset);
+        connect(model, &QAbstractItemModel::rowsInserted, this,
+                &EditMemoryProxyModel::sourceRowsInserted);
+        connect(model, &QAbstractItemModel::rowsAboutToBeRemoved, this,
+                &EditMemoryProxyModel::sourceRowsAboutToBeRemoved);
+        connect(model, &QAbstractItemModel::rowsRemoved, this,
+                &EditMemoryProxyModel::sourceRowsRemoved);
+        connect(model, &QAbstractItemModel::dataChanged, this,
+                &EditMemoryProxyModel::sourceDataChanged);
+    }
+    ++*m_latestTicket;
+    ++m_structureRevision;
+    m_rows.clear();
+    m_proxyOfSource.clear();
+    const int n = m_edits ? m_edits->rowCount() : 0;
+    m_rows.resize(n);
+    std::iota(m_rows.begin(), m_rows.end(), 0);
+    rebuildReverse();
+    endResetModel();
+    reorder();
+}
+
+void EditMemoryProxyModel::setFilterFixedString(const QString& text) {
+    if (text == m_filter)
+        return;
+    m_filter = text;
+    reorder();
+}
+
+void EditMemoryProxyModel::sort(int column, Qt::SortOrder order) {
+    if (column == m_sortColumn && order == m_sortOrder)
+        return;
+    m_sortColumn = column;
+    m_sortOrder = order;
+    reorder();
+}
+
+bool EditMemoryProxyModel::accepts(int sourceRow) const {
+    return matches(m_edits->rowAt(sourceRow), m_filter);
+}
+
+bool EditMemoryProxyModel::sortsBefore(int sourceA, int sourceB) const {
+    if (m_sortColumn < 0)
+        return sourceA < sourceB;
+    const bool fold = isTextColumn(m_sortColumn);
+    return before(keyOf(*m_edits, sourceA, m_sortColumn, fold), sourceA,
+                  keyOf(*m_edits, sourceB, m_sortColumn, fold), sourceB, m_sortColumn, m_sortOrder);
+}
+
+QVector<int> EditMemoryProxyModel::orderNow() {
+    const int ticket = ++*m_latestTicket;
+    auto job = Job::snapshot(*m_edits, m_filter, m_sortColumn, m_sortOrder);
+    job->ticket = ticket;
+    bool done = false;
+    return job->run(*m_latestTicket, &done);
+}
+
+void EditMemoryProxyModel::reorder() {
+    if (!m_edits)
+        return;
+    if (m_edits->rowCount() < m_threshold) {
+        applyOrder(orderNow());
+        setBusy(false);
+        return;
+    }
+    auto job = Job::snapshot(*m_edits, m_filter, m_sortColumn, m_sortOrder);
+    job->ticket = ++*m_latestTicket;
+    job->structureRevision = m_structureRevision;
+    setBusy(true);
+    std::shared_ptr<std::atomic<int>> latest = m_latestTicket;
+    m_pool.start([job, latest, this] {
+        bool done = false;
+        QVector<int> rows = job->run(*latest, &done);
+        if (!done)
+            return;
+        // Safe: the destructor voids every ticket and waits for this thread
+        // before the proxy goes away, and the call runs on the proxy's thread.
+        QMetaObject::invokeMethod(
+            this,
+            [this, ticket = job->ticket, revision = job->structureRevision,
+             rows = std::move(rows)]() mutable {
+                if (ticket != m_latestTicket->load())
+                    return; // a newer request is on its way
+                if (revision != m_structureRevision) {
+                    reorder(); // rows came or went meanwhile: the snapshot is stale
+                    return;
+                }
+                applyOrder(std::move(rows));
+                setBusy(false);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void EditMemoryProxyModel::applyOrder(QVector<int> rows) {
+    if (rows == m_rows)
+        return;
+    QVector<int> proxyOfSource(m_edits ? m_edits->rowCount() : 0, -1);
+    for (int i = 0; i < rows.size(); ++i)
+        proxyOfSource[rows[i]] = i;
+    // One layout change, not a reset: the selection, the current edit and
+    // the scroll position survive, and rows filtered out drop from them.
+    Q_EMIT layoutAboutToBeChanged();
+    const QModelIndexList before = persistentIndexList();
+    QModelIndexList after;
+    after.reserve(before.size());
+    for (const QModelIndex& index : before) {
+        const int newRow = proxyOfSource.value(m_rows.value(index.row(), -1), -1);
+        after.append(newRow < 0 ? QModelIndex() : createIndex(newRow, index.column()));
+    }
+    m_rows = std::move(rows);
+    m_proxyOfSource = std::move(proxyOfSource);
+    changePersistentIndexList(before, after);
+    Q_EMIT layoutChanged();
+}
+
+void EditMemoryProxyModel::rebuildReverse() {
+    m_proxyOfSource.fill(-1, m_edits ? m_edits->rowCount() : 0);
+    for (int i = 0; i < m_rows.size(); ++i)
+        m_proxyOfSource[m_rows[i]] = i;
+}
+
+void EditMemoryProxyModel::setBusy(bool busy) {
+    if (busy == m_busy)
+        return;
+    m_busy = busy;
+    Q_EMIT busyChanged(busy);
+}
+
+void EditMemoryProxyModel::sourceAboutToBeReset() {
+    beginResetModel();
+}
+
+void EditMemoryProxyModel::sourceReset() {
+    ++*m_latestTicket;
+    ++m_structureRevision;
+    const int n = m_edits->rowCount();
+    const bool ordered = !m_filter.isEmpty() || m_sortColumn >= 0;
+    if (ordered && n < m_threshold) {
+        m_rows = orderNow();
+    } else {
+        // Memory order now, the filtered and sorted order when it is ready.
+        m_rows.resize(n);
+        std::iota(m_rows.begin(), m_rows.end(), 0);
+    }
+    rebuildReverse();
+    endResetModel();
+    if (ordered && n >= m_threshold)
+        reorder();
+    else
+        setBusy(false);
+}
+
+void EditMemoryProxyModel::sourceRowsInserted(const QModelIndex& parent, int first, int last) {
+    if (parent.isValid())
+        return;
+    ++m_structureRevision;
+    const int count = last - first + 1;
+    for (int& row : m_rows)
+        if (row >= first)
+            row += count;
+    rebuildReverse();
+    if (count > 64) {
+        // Many rows (an import): shown at the end at once, then ordered with
+        // the rest.
+        QVector<int> added;
+        for (int source = first; source <= last; ++source)
+            if (accepts(source))
+                added.append(source);
+        if (!added.isEmpty()) {
+            beginInsertRows({}, m_rows.size(), m_rows.size() + added.size() - 1);
+            m_rows += added;
+            rebuildReverse();
+            endInsertRows();
+        }
+        if (m_sortColumn >= 0 || m_busy)
+            reorder();
+        return;
+    }
+    // Each new row goes where the order puts it; memory order is the order
+    // when unsorted, so the same search serves both.
+    for (int source = first; source <= last; ++source) {
+        if (!accepts(source))
+            continue;
+        const auto at = std::upper_bound(m_rows.begin(), m_rows.end(), source,
+                                         [this](int a, int b) { return sortsBefore(a, b); });
+        const int proxyRow = static_cast<int>(at - m_rows.begin());
+        beginInsertRows({}, proxyRow, proxyRow);
+        m_rows.insert(proxyRow, source);
+        rebuildReverse();
+        endInsertRows();
+    }
+    if (m_busy)
+        reorder(); // the order being computed has not seen these rows
+}
+
+void EditMemoryProxyModel::sourceRowsAboutToBeRemoved(const QModelIndex& parent, int first,
+                                                      int last) {
+    if (parent.isValid())
+        return;
+    // While the source still holds the rows: proxy rows from the bottom up,
+    // each run of neighbours at once.
+    QVector<int> proxyRows;
+    for (int source = first; source <= last; ++source)
+        if (const int p = m_proxyOfSource.value(source, -1); p >= 0)
+            proxyRows.append(p);
+    std::sort(proxyRows.begin(), proxyRows.end(), std::greater<int>());
+    for (int source = first; source <= last; ++source)
+        m_proxyOfSource[source] = -1;
+    for (int i = 0; i < proxyRows.size();) {
+        int j = i;
+        while (j + 1 < proxyRows.size() && proxyRows[j + 1] == proxyRows[j] - 1)
+            ++j;
+        const int top = proxyRows[j], bottom = proxyRows[i];
+        beginRemoveRows({}, top, bottom);
+        m_rows.remove(top, bottom - top + 1);
+        for (int p = top; p < m_rows.size(); ++p)
+            m_proxyOfSource[m_rows[p]] = p;
+        endRemoveRows();
+        i = j + 1;
+    }
+}
+
+void EditMemoryProxyModel::sourceRowsRemoved(const QModelIndex& parent, int first, int last) {
+    if (parent.isValid())
+        return;
+    ++m_structureRevision;
+    const int count = last - first + 1;
+    for (int& row : m_rows)
+        if (row > last)
+            row -= count;
+    rebuildReverse();
+    if (m_busy)
+        reorder();
+}
+
+void EditMemoryProxyModel::sourceDataChanged(const QModelIndex& topLeft,
+                                             const QModelIndex& bottomRight,
+                                             const QList<int>& roles) {
+    if (!topLeft.isValid() || m_rows.isEmpty())
+        return;
+    const int firstColumn = topLeft.column(), lastColumn = bottomRight.column();
+    if (topLeft.row() == bottomRight.row()) {
+        if (const int p = m_proxyOfSource.value(topLeft.row(), -1); p >= 0)
+            Q_EMIT dataChanged(index(p, firstColumn), index(p, lastColumn), roles);
+    } else {
+        Q_EMIT dataChanged(index(0, firstColumn), index(m_rows.size() - 1, lastColumn), roles);
+    }
+    // Highlights and tooltips do not move rows; new text, check states and
+    // numbers may.
+    static const QList<int> orderRoles{Qt::DisplayRole, Qt::EditRole, Qt::CheckStateRole,
+                                       EditMemoryModel::ScopeValueRole,
+                                       EditMemoryModel::TestsValueRole};
+    const bool orderRole = roles.isEmpty() || std::any_of(roles.begin(), roles.end(), [](int r) {
+                               return orderRoles.contains(r);
+                           });
+    const auto touches = [&](int column) { return column >= firstColumn && column <= lastColumn; };
+    const bool filterTouched = !m_filter.isEmpty() && (touches(EditMemoryModel::PromptColumn) ||
+                                                       touches(EditMemoryModel::AnswerColumn));
+    const bool sortTouched = m_sortColumn >= 0 && touches(m_sortColumn);
+    if (orderRole && (filterTouched || sortTouched))
+        reorder();
+}
+
+QModelIndex EditMemoryProxyModel::index(int row, int column, const QModelIndex& parent) const {
+    if (parent.isValid() || row < 0 || row >= m_rows.size() || column < 0 ||
+        column >= columnCount())
+        return {};
+    return createIndex(row, column);
+}
+
+QModelIndex EditMemoryProxyModel::parent(const QModelIndex&) const {
+    return {};
+}
+
+QModelIndex EditMemoryProxyModel::sibling(int row, int column, const QModelIndex&) const {
+    return index(row, column);
+}
+
+int EditMemoryProxyModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : static_cast<int>(m_rows.size());
+}
+
+int EditMemoryProxyModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() || !sourceModel() ? 0 : sourceModel()->columnCount();
+}
+
+bool EditMemoryProxyModel::hasChildren(const QModelIndex& parent) const {
+    return !parent.isValid() && !m_rows.isEmpty();
+}
+
+QModelIndex EditMemoryProxyModel::mapToSource(const QModelIndex& proxyIndex) const {
+    if (!proxyIndex.isValid() || !sourceModel() || proxyIndex.row() >= m_rows.size())
+        return {};
+    return sourceModel()->index(m_rows[proxyIndex.row()], proxyIndex.column());
+}
+
+QModelIndex EditMemoryProxyModel::mapFromSource(const QModelIndex& sourceIndex) const {
+    if (!sourceIndex.isValid())
+        return {};
+    const int p = m_proxyOfSource.value(sourceIndex.row(), -1);
+    return p < 0 ? QModelIndex() : createIndex(p, sourceIndex.column());
 }

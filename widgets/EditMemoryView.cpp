@@ -8,6 +8,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QTableView>
@@ -25,7 +26,14 @@ EditMemoryView::EditMemoryView(QWidget* parent) : QWidget(parent) {
     m_filter->setPlaceholderText(tr("Filter edits…"));
     m_filter->setClearButtonEnabled(true);
     connect(m_filter, &QLineEdit::textChanged, m_proxy,
-            &QSortFilterProxyModel::setFilterFixedString);
+            &EditMemoryProxyModel::setFilterFixedString);
+    // A million edits are filtered and sorted in the background: say so
+    // while the table still shows the previous order.
+    m_busy = new QLabel(tr("Sorting…"), this);
+    m_busy->setObjectName(QStringLiteral("orderBusy"));
+    m_busy->setToolTip(tr("The table shows the previous order until the new one is ready"));
+    m_busy->setVisible(false);
+    connect(m_proxy, &EditMemoryProxyModel::busyChanged, m_busy, &QLabel::setVisible);
 
     auto makeButton = [this](const QString& text, const char* name, const QString& tip) {
         auto* button = new QPushButton(text, this);
@@ -91,6 +99,7 @@ EditMemoryView::EditMemoryView(QWidget* parent) : QWidget(parent) {
     auto* buttons = new QHBoxLayout;
     buttons->setSpacing(4);
     buttons->addWidget(m_filter, 1);
+    buttons->addWidget(m_busy);
     buttons->addWidget(m_addButton);
     buttons->addWidget(m_deleteButton);
     buttons->addWidget(m_importButton);

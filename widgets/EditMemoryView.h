@@ -5,6 +5,7 @@
 
 class EditMemoryModel;
 class EditMemoryProxyModel;
+class QLabel;
 class QLineEdit;
 class QPushButton;
 class QTableView;
@@ -46,6 +47,7 @@ private:
     ScopeBarDelegate* m_delegate = nullptr;
     QTableView* m_table = nullptr;
     QLineEdit* m_filter = nullptr;
+    QLabel* m_busy = nullptr;
     QPushButton* m_addButton = nullptr;
     QPushButton* m_deleteButton = nullptr;
     QPushButton* m_importButton = nullptr;

@@ -5,6 +5,8 @@
 #include <QColor>
 #include <QElapsedTimer>
 #include <QFont>
+#include <QItemSelectionModel>
+#include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -30,6 +32,10 @@ private Q_SLOTS:
     void sortByScopeKeepsUnscoredLast();
     void sortByText();
     void testsColumnSortsTheWeakestEditsFirst();
+    void backgroundOrderMatchesImmediateOrder();
+    void onlyTheNewestBackgroundOrderIsShown();
+    void selectionFollowsEditsThroughABackgroundOrder();
+    void editsChangedDuringABackgroundOrderLandInPlace();
 };
 
 namespace {
@@ -441,6 +447,192 @@ void TestEditMemoryModel::testsColumnSortsTheWeakestEditsFirst() {
     changed.clear();
     model.setCardSummary("zz", 1, 1, 1, 1);
     QVERIFY(changed.isEmpty());
+}
+
+namespace {
+
+// A memory of n edits with prompts and answers from a small alphabet (many
+// ties, mixed case) and scopes of which about a third are unscored.
+QVector<EditRow> randomEdits(int n, quint32 seed) {
+    QRandomGenerator rng(seed);
+    const QStringList words{"Paris", "paris", "Rome", "apple", "Apple",
+                            "zebra", "Ärger", "arm",  "Oslo",  "b"};
+    QVector<EditRow> edits;
+    for (int i = 0; i < n; ++i) {
+        EditRow e =
+            makeEdit(QString::number(i),
+                     words[rng.bounded(words.size())] + " " + words[rng.bounded(words.size())],
+                     words[rng.bounded(words.size())]);
+        e.enabled = rng.bounded(2) == 1;
+        e.scopeProb = rng.bounded(3) == 0 ? qQNaN() : rng.bounded(10) / 10.0;
+        edits.append(e);
+    }
+    return edits;
+}
+
+// The ids a table shows for a filter and sort, worked out directly from the
+// rows: contains-ignoring-case on prompt or answer, a stable sort with
+// QString's own case-insensitive comparison, unscored last either way.
+QStringList expectedIds(const EditMemoryModel& model, const QString& filter, int column,
+                        Qt::SortOrder order) {
+    QVector<EditRow> rows;
+    for (int i = 0; i < model.rowCount(); ++i) {
+        const EditRow r = model.edit(i);
+        if (r.prompt.contains(filter, Qt::CaseInsensitive) ||
+            r.answer.contains(filter, Qt::CaseInsensitive))
+            rows.append(r);
+    }
+    auto less = [&](const EditRow& a, const EditRow& b) {
+        switch (column) {
+        case EditMemoryModel::EnabledColumn:
+            return a.enabled < b.enabled;
+        case EditMemoryModel::PromptColumn:
+            return a.prompt.compare(b.prompt, Qt::CaseInsensitive) < 0;
+        case EditMemoryModel::AnswerColumn:
+            return a.answer.compare(b.answer, Qt::CaseInsensitive) < 0;
+        default:
+            if (qIsNaN(a.scopeProb) != qIsNaN(b.scopeProb))
+                return qIsNaN(b.scopeProb) == (order == Qt::AscendingOrder);
+            return !qIsNaN(a.scopeProb) && a.scopeProb < b.scopeProb;
+        }
+    };
+    if (column >= 0)
+        std::stable_sort(rows.begin(), rows.end(), [&](const EditRow& a, const EditRow& b) {
+            return order == Qt::AscendingOrder ? less(a, b) : less(b, a);
+        });
+    QStringList ids;
+    for (const EditRow& r : rows)
+        ids.append(r.id);
+    return ids;
+}
+
+QStringList shownIds(const QAbstractItemModel& proxy) {
+    QStringList ids;
+    for (int row = 0; row < proxy.rowCount(); ++row)
+        ids.append(proxy.index(row, 0).data(EditMemoryModel::IdRole).toString());
+    return ids;
+}
+
+} // namespace
+
+// A large memory is filtered and sorted on the proxy's thread: whatever the
+// filter and column, the rows it swaps in are the ones the immediate path
+// shows and the ones worked out directly from the edits.
+void TestEditMemoryModel::backgroundOrderMatchesImmediateOrder() {
+    EditMemoryModel model;
+    model.setEdits(randomEdits(3000, 7));
+    EditMemoryProxyModel now, later;
+    QAbstractItemModelTester testNow(&now, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QAbstractItemModelTester testLater(&later,
+                                       QAbstractItemModelTester::FailureReportingMode::QtTest);
+    later.setBackgroundThreshold(0);
+    now.setSourceModel(&model);
+    later.setSourceModel(&model);
+    QTRY_VERIFY(!later.isBusy());
+    for (const QString filter : {"", "ar", "ÄRG", "nothing at all"}) {
+        for (int column = -1; column <= EditMemoryModel::ScopeColumn; ++column) {
+            for (const Qt::SortOrder order : {Qt::AscendingOrder, Qt::DescendingOrder}) {
+                const QString what = QString("filter '%1' column %2 order %3")
+                                         .arg(filter)
+                                         .arg(column)
+                                         .arg(int(order));
+                now.setFilterFixedString(filter);
+                now.sort(column, order);
+                later.setFilterFixedString(filter);
+                later.sort(column, order);
+                QTRY_VERIFY2(!later.isBusy(), qPrintable(what));
+                const QStringList expected = expectedIds(model, filter, column, order);
+                QVERIFY2(shownIds(now) == expected, qPrintable(what));
+                QVERIFY2(shownIds(later) == expected, qPrintable(what));
+            }
+        }
+    }
+}
+
+// Typing into the filter of a large memory: each keystroke voids the order
+// still being computed, and only the last one's rows are swapped in, once.
+void TestEditMemoryModel::onlyTheNewestBackgroundOrderIsShown() {
+    EditMemoryModel model;
+    model.setEdits(randomEdits(3000, 11));
+    EditMemoryProxyModel proxy;
+    QAbstractItemModelTester tester(&proxy, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    proxy.setBackgroundThreshold(0);
+    proxy.setSourceModel(&model);
+    proxy.sort(EditMemoryModel::PromptColumn, Qt::AscendingOrder);
+    QTRY_VERIFY(!proxy.isBusy());
+    QSignalSpy layouts(&proxy, &QAbstractItemModel::layoutChanged);
+    QSignalSpy busy(&proxy, &EditMemoryProxyModel::busyChanged);
+    for (const QString text : {"p", "pa", "par", "pari"})
+        proxy.setFilterFixedString(text);
+    QVERIFY(proxy.isBusy());
+    QTRY_VERIFY(!proxy.isBusy());
+    QCOMPARE(layouts.size(), 1);
+    QCOMPARE(busy.size(), 2); // on, then off once
+    QCOMPARE(shownIds(proxy), expectedIds(model, QStringLiteral("pari"),
+                                          EditMemoryModel::PromptColumn, Qt::AscendingOrder));
+}
+
+// The user's selection and current edit stay on the same edits when a
+// background sort swaps the rows, and an edit the filter hides leaves them.
+void TestEditMemoryModel::selectionFollowsEditsThroughABackgroundOrder() {
+    EditMemoryModel model;
+    model.setEdits(randomEdits(2000, 3));
+    EditMemoryProxyModel proxy;
+    proxy.setBackgroundThreshold(0);
+    proxy.setSourceModel(&model);
+    QTRY_VERIFY(!proxy.isBusy());
+    QItemSelectionModel selection(&proxy);
+    const QString kept = proxy.index(10, 0).data(EditMemoryModel::IdRole).toString();
+    selection.select(proxy.index(10, 0), QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    selection.setCurrentIndex(proxy.index(10, 0), QItemSelectionModel::NoUpdate);
+
+    proxy.sort(EditMemoryModel::AnswerColumn, Qt::DescendingOrder);
+    QTRY_VERIFY(!proxy.isBusy());
+    QCOMPARE(selection.selectedRows().size(), 1);
+    QCOMPARE(selection.selectedRows().first().data(EditMemoryModel::IdRole).toString(), kept);
+    QCOMPARE(selection.currentIndex().data(EditMemoryModel::IdRole).toString(), kept);
+
+    const EditRow row = model.edit(model.rowOfId(kept));
+    proxy.setFilterFixedString(row.prompt + row.answer + QStringLiteral("#"));
+    QTRY_VERIFY(!proxy.isBusy());
+    QCOMPARE(proxy.rowCount(), 0);
+    QVERIFY(selection.selectedRows().isEmpty());
+}
+
+// Edits added, removed and rescored while a background order is being
+// computed: the rows shown at once are right, and the order that finally
+// lands includes them.
+void TestEditMemoryModel::editsChangedDuringABackgroundOrderLandInPlace() {
+    EditMemoryModel model;
+    model.setEdits(randomEdits(2000, 5));
+    EditMemoryProxyModel proxy;
+    QAbstractItemModelTester tester(&proxy, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    proxy.setBackgroundThreshold(0);
+    proxy.setSourceModel(&model);
+    proxy.setFilterFixedString(QStringLiteral("o"));
+    proxy.sort(EditMemoryModel::ScopeColumn, Qt::DescendingOrder);
+    QVERIFY(proxy.isBusy());
+    QVERIFY(model.addEdit(makeEdit("new", "Oslo is in", "Norway")));
+    QVERIFY(model.removeEdit("17"));
+    QHash<QString, QPair<double, QString>> scores;
+    for (int i = 0; i < 2000; i += 3)
+        scores.insert(QString::number(i), {(i % 7) / 7.0, "embedding"});
+    scores.insert("new", {0.99, "embedding"});
+    model.setScopes(scores);
+    // The new edit is shown at once, before the order lands.
+    QVERIFY(shownIds(proxy).contains("new"));
+    QVERIFY(!shownIds(proxy).contains("17"));
+    QTRY_VERIFY(!proxy.isBusy());
+    const QStringList expected =
+        expectedIds(model, QStringLiteral("o"), EditMemoryModel::ScopeColumn, Qt::DescendingOrder);
+    QCOMPARE(shownIds(proxy), expected);
+    QCOMPARE(expected.first(), QStringLiteral("new"));
+
+    // With nothing in flight an added edit goes straight to its place.
+    QVERIFY(model.addEdit(makeEdit("late", "Rome of old", "x")));
+    QVERIFY(!proxy.isBusy());
+    QCOMPARE(shownIds(proxy), expectedIds(model, QStringLiteral("o"), EditMemoryModel::ScopeColumn,
+                                          Qt::DescendingOrder));
 }
 
 QTEST_MAIN(TestEditMemoryModel)

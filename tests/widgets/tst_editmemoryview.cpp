@@ -19,6 +19,7 @@ private Q_SLOTS:
     void deleteSendsSelectedIds();
     void deleteKeyAsksToo();
     void filterNarrowsRows();
+    void backgroundFilterShowsBusyThenTheRows();
     void headerClickSortsByScope();
     void editingThroughTheTableReportsChange();
     void scopeCellPaintsBar();
@@ -116,6 +117,32 @@ void TestEditMemoryView::filterNarrowsRows() {
     QCOMPARE(idsInViewOrder(view), (QStringList{"2", "3"}));
     view.filterEdit()->clear();
     QCOMPARE(view.tableView()->model()->rowCount(), 5);
+}
+
+// The same filter on a memory large enough to be filtered in the background:
+// the table says it is busy, keeps the rows it had, then shows the matches
+// with row headers to match and the selected edit still selected.
+void TestEditMemoryView::backgroundFilterShowsBusyThenTheRows() {
+    EditMemoryView view;
+    view.resize(700, 300);
+    view.proxyModel()->setBackgroundThreshold(0);
+    view.model()->setEdits(fiveEdits());
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    auto* busy = view.findChild<QWidget*>(QStringLiteral("orderBusy"));
+    QVERIFY(busy);
+    QVERIFY(!busy->isVisible());
+    QVERIFY(view.selectEdit("3"));
+    QTest::keyClicks(view.filterEdit(), QStringLiteral("paris"));
+    QVERIFY(busy->isVisible());
+    QCOMPARE(view.tableView()->model()->rowCount(), 5);
+    QTRY_VERIFY(!busy->isVisible());
+    QCOMPARE(idsInViewOrder(view), (QStringList{"2", "3"}));
+    QCOMPARE(view.tableView()->verticalHeader()->count(), 2);
+    QCOMPARE(view.selectedIds(), QStringList{"3"});
+    view.filterEdit()->clear();
+    QTRY_COMPARE(view.tableView()->verticalHeader()->count(), 5);
+    QCOMPARE(view.selectedIds(), QStringList{"3"});
 }
 
 void TestEditMemoryView::headerClickSortsByScope() {
