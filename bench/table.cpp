@@ -1,10 +1,14 @@
 // bench/table: the edit table at scale, widgets only (offscreen): how long
 // the window is blocked while a user loads, filters, sorts, rescoring the
 // scope column and scrolls an edit memory of 100,000 and 1,000,000 rows.
-// Each figure is the time one user action keeps the event loop busy (the
-// action plus the repaint it causes), so the worst of a typed filter's
-// keystrokes is the worst frame a user sees while filtering. Prints
-// figures, never fails.
+// Each size runs twice in the same process: with the order computed on the
+// UI thread (the baseline: every row count below the proxy's background
+// threshold) and with the order computed in the background (the proxy's
+// default from 50,000 rows). Each figure is "blocked / shown": the longest
+// the event loop is stuck during the action (the action, the repaint it
+// causes, and the swap of a background order when it lands, as the largest
+// gap between ticks of a 2 ms timer), and the time until the table shows
+// the new order. Prints figures, never fails.
 //
 // usage: table [ROWS...]   (default: 100000 1000000)
 #include "EditMemoryModel.h"
@@ -17,8 +21,10 @@
 #include <QLineEdit>
 #include <QTableView>
 #include <QTest>
+#include <QTimer>
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <functional>
 #include <random>
@@ -26,16 +32,42 @@
 
 namespace {
 
-// ms the event loop is busy with `action` and what it causes (repaints
-// included).
-double busy(QWidget* w, const std::function<void()>& action) {
+// One user action: the longest the event loop is stuck (ms) and the time
+// until the table shows its result (ms).
+struct Figures {
+    double blocked = 0, shown = 0;
+};
+
+Figures measure(EditMemoryView* view, const std::function<void()>& action) {
     QElapsedTimer t;
     t.start();
     action();
     QCoreApplication::processEvents();
-    w->repaint();
+    view->repaint();
     QCoreApplication::processEvents();
-    return t.nsecsElapsed() / 1e6;
+    Figures f;
+    f.blocked = t.nsecsElapsed() / 1e6;
+    // Waiting for a background order: the largest gap between ticks.
+    QElapsedTimer tick;
+    tick.start();
+    QTimer probe;
+    probe.setInterval(2);
+    QObject::connect(&probe, &QTimer::timeout, [&] {
+        f.blocked = std::max(f.blocked, tick.nsecsElapsed() / 1e6);
+        tick.restart();
+    });
+    probe.start();
+    while (view->proxyModel()->isBusy())
+        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+    view->repaint();
+    QCoreApplication::processEvents();
+    f.blocked = std::max(f.blocked, tick.nsecsElapsed() / 1e6);
+    f.shown = t.nsecsElapsed() / 1e6;
+    return f;
+}
+
+void print(const char* what, const Figures& f) {
+    std::printf("  %-52s %7.0f / %7.0f ms\n", what, f.blocked, f.shown);
 }
 
 QVector<EditRow> rows(int n) {
@@ -59,53 +91,55 @@ QVector<EditRow> rows(int n) {
     return out;
 }
 
-void run(int n) {
-    std::printf("\n%d edits\n", n);
+void run(int n, bool background) {
+    std::printf("\n%d edits, order computed %s (blocked / shown)\n", n,
+                background ? "in the background" : "on the UI thread");
     EditMemoryView view;
+    view.proxyModel()->setBackgroundThreshold(background ? 50000 : INT_MAX);
     view.resize(900, 600);
     view.show();
-    QTest::qWaitForWindowExposed(&view);
+    if (!QTest::qWaitForWindowExposed(&view))
+        std::printf("  (the window was not exposed)\n");
     const auto data = rows(n);
-    std::printf("  loading the table: %.0f ms\n",
-                busy(&view, [&] { view.model()->setEdits(data); }));
-    // Typing a filter one key at a time: each keystroke's busy time.
-    std::vector<double> keys;
+    print("loading the table", measure(&view, [&] { view.model()->setEdits(data); }));
+    // Typing a filter one key at a time, the next key as soon as the table
+    // is free: the worst keystroke is the worst frame a user sees.
+    Figures worst;
     const QString word = QStringLiteral("ireland");
-    for (const QChar c : word)
-        keys.push_back(busy(&view, [&] { QTest::keyClick(view.filterEdit(), c.toLatin1()); }));
-    std::printf("  typing \"ireland\" into the filter, per keystroke:");
-    for (const double k : keys)
-        std::printf(" %.0f", k);
-    std::printf(" ms (worst %.0f ms); %d rows shown\n", *std::max_element(keys.begin(), keys.end()),
-                view.proxyModel()->rowCount());
-    std::printf("  clearing the filter: %.0f ms\n",
-                busy(&view, [&] { view.filterEdit()->clear(); }));
+    for (const QChar c : word) {
+        const Figures f = measure(&view, [&] { QTest::keyClick(view.filterEdit(), c.toLatin1()); });
+        worst.blocked = std::max(worst.blocked, f.blocked);
+        worst.shown = std::max(worst.shown, f.shown);
+    }
+    print("typing \"ireland\" into the filter (worst key)", worst);
+    std::printf("  %d rows shown\n", view.proxyModel()->rowCount());
+    print("clearing the filter", measure(&view, [&] { view.filterEdit()->clear(); }));
     QHeaderView* header = view.tableView()->horizontalHeader();
-    std::printf("  sorting by prompt: %.0f ms\n", busy(&view, [&] {
-                    view.tableView()->sortByColumn(EditMemoryModel::PromptColumn,
-                                                   Qt::AscendingOrder);
-                }));
-    std::printf("  sorting by scope: %.0f ms\n", busy(&view, [&] {
-                    view.tableView()->sortByColumn(EditMemoryModel::ScopeColumn,
-                                                   Qt::DescendingOrder);
-                }));
+    print("sorting by prompt", measure(&view, [&] {
+              view.tableView()->sortByColumn(EditMemoryModel::PromptColumn, Qt::AscendingOrder);
+          }));
+    print("sorting by scope", measure(&view, [&] {
+              view.tableView()->sortByColumn(EditMemoryModel::ScopeColumn, Qt::DescendingOrder);
+          }));
     // A keystroke's new scope scores (the best 100 edits), sorted by scope.
     QHash<QString, QPair<double, QString>> scores;
     for (int i = 0; i < 100; ++i)
         scores.insert(data[(i * 7919) % n].id,
                       {0.5 + i / 250.0, QStringLiteral("cross-attention")});
-    std::printf("  new scope scores (100 edits) while sorted by scope: %.0f ms\n",
-                busy(&view, [&] { view.model()->setScopes(scores); }));
-    std::printf("  scrolling to the end: %.0f ms\n",
-                busy(&view, [&] { view.tableView()->scrollToBottom(); }));
+    print("new scope scores (100 edits), sorted by scope",
+          measure(&view, [&] { view.model()->setScopes(scores); }));
+    print("scrolling to the end", measure(&view, [&] { view.tableView()->scrollToBottom(); }));
     header->setSortIndicator(-1, Qt::AscendingOrder);
-    std::printf("  back to memory order: %.0f ms\n",
-                busy(&view, [&] { view.proxyModel()->sort(-1); }));
+    print("back to memory order", measure(&view, [&] { view.proxyModel()->sort(-1); }));
     EditRow added;
     added.id = QStringLiteral("new");
     added.prompt = QStringLiteral("The capital of Ireland is");
     added.answer = QStringLiteral("Cork");
-    std::printf("  adding one edit: %.0f ms\n", busy(&view, [&] { view.model()->addEdit(added); }));
+    view.tableView()->sortByColumn(EditMemoryModel::PromptColumn, Qt::AscendingOrder);
+    while (view.proxyModel()->isBusy())
+        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
+    print("adding one edit, sorted by prompt",
+          measure(&view, [&] { view.model()->addEdit(added); }));
 }
 
 } // namespace
@@ -120,7 +154,9 @@ int main(int argc, char** argv) {
         sizes.push_back(std::atoi(argv[i]));
     if (sizes.empty())
         sizes = {100000, 1000000};
-    for (const int n : sizes)
-        run(n);
+    for (const int n : sizes) {
+        run(n, false);
+        run(n, true);
+    }
     return 0;
 }

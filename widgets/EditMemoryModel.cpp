@@ -240,6 +240,9 @@ void EditMemoryModel::setEdits(const QVector<EditRow>& edits) {
     m_rowOfId.clear();
     m_rowOfId.reserve(m_edits.size());
     reindexFrom(0);
+    m_scored.clear();
+    for (const EditRow& edit : std::as_const(m_edits))
+        noteScore(edit);
     if (!m_rowOfId.contains(m_routedId))
         m_routedId.clear();
     endResetModel();
@@ -252,6 +255,7 @@ bool EditMemoryModel::addEdit(const EditRow& edit) {
     beginInsertRows({}, row, row);
     m_edits.append(edit);
     m_rowOfId.insert(edit.id, row);
+    noteScore(edit);
     endInsertRows();
     return true;
 }
@@ -264,6 +268,7 @@ bool EditMemoryModel::removeEdit(const QString& id) {
     m_edits.removeAt(row);
     m_rowOfId.remove(id);
     m_cards.remove(id);
+    m_scored.remove(id);
     reindexFrom(row);
     if (m_routedId == id)
         m_routedId.clear();
@@ -276,6 +281,7 @@ bool EditMemoryModel::updateEdit(const EditRow& edit) {
     if (row < 0)
         return false;
     m_edits[row] = edit;
+    noteScore(edit);
     m_cards.remove(edit.id); // its card tested the edit as it was
     Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1));
     return true;
@@ -284,18 +290,34 @@ bool EditMemoryModel::updateEdit(const EditRow& edit) {
 void EditMemoryModel::setScopes(const QHash<QString, QPair<double, QString>>& probAndStage) {
     if (m_edits.isEmpty())
         return;
-    for (EditRow& edit : m_edits) {
-        const auto it = probAndStage.constFind(edit.id);
-        if (it == probAndStage.constEnd()) {
-            edit.scopeProb = qQNaN();
-            edit.stage.clear();
-        } else {
-            edit.scopeProb = it->first;
-            edit.stage = it->second;
-        }
+    // Only the rows scored before and the rows scored now are touched: with
+    // a scope index a keystroke scores a few hundred edits of a million.
+    for (const QString& id : std::as_const(m_scored)) {
+        if (probAndStage.contains(id))
+            continue;
+        EditRow& edit = m_edits[m_rowOfId.value(id)];
+        edit.scopeProb = qQNaN();
+        edit.stage.clear();
+    }
+    m_scored.clear();
+    for (auto it = probAndStage.constBegin(); it != probAndStage.constEnd(); ++it) {
+        const int row = m_rowOfId.value(it.key(), -1);
+        if (row < 0)
+            continue;
+        EditRow& edit = m_edits[row];
+        edit.scopeProb = it->first;
+        edit.stage = it->second;
+        m_scored.insert(it.key());
     }
     Q_EMIT dataChanged(index(0, ScopeColumn), index(m_edits.size() - 1, ScopeColumn),
                        {Qt::DisplayRole, Qt::ToolTipRole, ScopeValueRole, ScopeStageRole});
+}
+
+void EditMemoryModel::noteScore(const EditRow& edit) {
+    if (!qIsNaN(edit.scopeProb) || !edit.stage.isEmpty())
+        m_scored.insert(edit.id);
+    else
+        m_scored.remove(edit.id);
 }
 
 void EditMemoryModel::setRoutedEdit(const QString& id) {

@@ -5,6 +5,7 @@
 #include <QAbstractTableModel>
 #include <QHash>
 #include <QPair>
+#include <QSet>
 #include <QVector>
 
 // The SERAC edit memory as a table: whether each edit is enabled, its prompt,
@@ -86,6 +87,8 @@ Q_SIGNALS:
 
 private:
     void reindexFrom(int row);
+    // Keeps m_scored up to date with one row's score.
+    void noteScore(const EditRow& edit);
 
     struct CardSummary {
         int paraphrases = 0, passed = 0, neighbours = 0, kept = 0;
@@ -94,5 +97,6 @@ private:
     QVector<EditRow> m_edits;
     QHash<QString, CardSummary> m_cards;
     QHash<QString, int> m_rowOfId;
+    QSet<QString> m_scored; // ids of the rows with a score
     QString m_routedId;
 };
