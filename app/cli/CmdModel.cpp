@@ -71,24 +71,44 @@ int cmdInfo(const Args& a) {
     return 0;
 }
 
+namespace {
+
+// One object for one --text/--prompt, an array of them (in order) for
+// several: several strings share one model load.
+void printEach(const std::vector<nlohmann::ordered_json>& each) {
+    if (each.size() == 1) {
+        printJson(each.front());
+        return;
+    }
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (const auto& j : each)
+        all.push_back(j);
+    printJson(all);
+}
+
+} // namespace
+
 int cmdTokenize(const Args& a) {
     a.allow({"model", "device", "text", "no-special-tokens"});
     auto m = loadModel(a);
     if (!a.has("text"))
         throw Error("--text is required");
-    const std::string text = a.get("text");
-    const Encoding e = m->tokenizer().encodeDetailed(text, !a.flag("no-special-tokens"));
-    nlohmann::ordered_json j;
-    j["ids"] = e.ids;
-    // The vocabulary's own spelling (Hugging Face's convert_ids_to_tokens) and
-    // the text each token shows, U+FFFD where a byte-level token holds part
-    // of a character: both always valid UTF-8.
-    j["tokens"] = e.spellings;
-    j["display"] = e.tokens;
-    j["offsets"] = e.charOffsets(text);
-    j["unknown_words"] = e.unknownWords();
-    j["decoded"] = m->tokenizer().decode(e.ids, false);
-    printJson(j);
+    std::vector<nlohmann::ordered_json> each;
+    for (const std::string& text : a.all("text")) {
+        const Encoding e = m->tokenizer().encodeDetailed(text, !a.flag("no-special-tokens"));
+        nlohmann::ordered_json j;
+        j["ids"] = e.ids;
+        // The vocabulary's own spelling (Hugging Face's convert_ids_to_tokens)
+        // and the text each token shows, U+FFFD where a byte-level token
+        // holds part of a character: both always valid UTF-8.
+        j["tokens"] = e.spellings;
+        j["display"] = e.tokens;
+        j["offsets"] = e.charOffsets(text);
+        j["unknown_words"] = e.unknownWords();
+        j["decoded"] = m->tokenizer().decode(e.ids, false);
+        each.push_back(std::move(j));
+    }
+    printEach(each);
     return 0;
 }
 
@@ -97,38 +117,43 @@ int cmdPredict(const Args& a) {
         return cmdPredictWithEdits(a);
     a.allow({"model", "device", "prompt", "top-k", "scale", "no-special-tokens", "answer"});
     auto m = loadModel(a);
-    const PreparedPrompt p = m->prepare(a.required("prompt"), !a.flag("no-special-tokens"));
+    a.required("prompt");
     const int k = static_cast<int>(a.integer("top-k", 10));
     if (k <= 0)
         throw Error("--top-k must be positive");
     const auto scales = parseScales(a);
-    // A masked model's cloze prompt: one distribution per mask; "top" is
-    // the first mask's.
-    const auto positions = m->queryPositions(p.ids);
-    const auto each = m->queryProbs(p.ids, scales);
-    auto topJson = [&](const std::vector<float>& probs) {
-        nlohmann::ordered_json top = nlohmann::ordered_json::array();
-        for (const auto& t : m->topK(probs, k))
-            top.push_back({{"token", t.token}, {"id", t.id}, {"prob", t.prob}});
-        return top;
-    };
-    nlohmann::ordered_json j = promptJson(p);
-    j["top"] = topJson(each.front());
-    if (m->isMaskedLm()) {
-        nlohmann::ordered_json masks = nlohmann::ordered_json::array();
-        for (std::size_t i = 0; i < each.size(); ++i)
-            masks.push_back({{"position", positions[i]}, {"top", topJson(each[i])}});
-        j["masks"] = masks;
+    std::vector<nlohmann::ordered_json> each;
+    for (const std::string& prompt : a.all("prompt")) {
+        const PreparedPrompt p = m->prepare(prompt, !a.flag("no-special-tokens"));
+        // A masked model's cloze prompt: one distribution per mask; "top"
+        // is the first mask's.
+        const auto positions = m->queryPositions(p.ids);
+        const auto probs = m->queryProbs(p.ids, scales);
+        auto topJson = [&](const std::vector<float>& dist) {
+            nlohmann::ordered_json top = nlohmann::ordered_json::array();
+            for (const auto& t : m->topK(dist, k))
+                top.push_back({{"token", t.token}, {"id", t.id}, {"prob", t.prob}});
+            return top;
+        };
+        nlohmann::ordered_json j = promptJson(p);
+        j["top"] = topJson(probs.front());
+        if (m->isMaskedLm()) {
+            nlohmann::ordered_json masks = nlohmann::ordered_json::array();
+            for (std::size_t i = 0; i < probs.size(); ++i)
+                masks.push_back({{"position", positions[i]}, {"top", topJson(probs[i])}});
+            j["masks"] = masks;
+        }
+        if (a.has("answer")) {
+            // P(answer): teacher-forced, or for a masked model one mask per
+            // token and the product of their probabilities.
+            const auto ids = encodeTarget(*m, a.get("answer"));
+            j["answer"] = {{"text", a.get("answer")},
+                           {"ids", ids},
+                           {"prob", answerProbs(*m, {p.ids}, ids, scales).front()}};
+        }
+        each.push_back(std::move(j));
     }
-    if (a.has("answer")) {
-        // P(answer): teacher-forced, or for a masked model one mask per token
-        // and the product of their probabilities.
-        const auto ids = encodeTarget(*m, a.get("answer"));
-        j["answer"] = {{"text", a.get("answer")},
-                       {"ids", ids},
-                       {"prob", answerProbs(*m, {p.ids}, ids, scales).front()}};
-    }
-    printJson(j);
+    printEach(each);
     return 0;
 }
 

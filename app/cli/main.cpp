@@ -15,9 +15,10 @@ namespace {
 
 const char* kUsage = R"(usage: scalpel-cli COMMAND [options]   (JSON on stdout)
   info        [--model DIR] [--device cpu|cuda|auto]
-  tokenize    [--model DIR] --text T [--no-special-tokens]
-  predict     [--model DIR] --prompt P [--top-k K] [--scale LAYER:NEURON=FACTOR ...]
+  tokenize    [--model DIR] --text T [--text T2 ...] [--no-special-tokens]
+  predict     [--model DIR] --prompt P [--prompt P2 ...] [--top-k K] [--scale LAYER:NEURON=FACTOR ...]
               [--no-special-tokens] [--answer A]
+              (several --text or --prompt: a JSON array, one object each, in order)
               (a masked model: one distribution per [MASK]; --answer A scores A's n
               tokens in n masks as the product of their probabilities)
   generate    [--model DIR] --prompt P --max-new-tokens N

@@ -52,10 +52,16 @@ void Model::setVocab(std::unordered_map<std::string, int> vocab) {
 
 nlohmann::ordered_json Model::vocabJson() const {
     nlohmann::ordered_json v = nlohmann::ordered_json::object();
+    // Each token once (its own id), so the entries are appended to the
+    // ordered map's vector directly: operator[] would search the entries
+    // before each insert, quadratic in a 128,000-token vocabulary.
+    auto& entries = v.get_ref<nlohmann::ordered_json::object_t&>();
+    using Entries = std::vector<nlohmann::ordered_json::object_t::value_type>;
+    static_cast<Entries&>(entries).reserve(m_vocab.size());
     for (std::size_t id = 0; id < m_idToToken.size(); ++id) {
         const auto it = m_vocab.find(m_idToToken[id]);
         if (it != m_vocab.end() && it->second == static_cast<int>(id))
-            v[m_idToToken[id]] = static_cast<int>(id);
+            static_cast<Entries&>(entries).emplace_back(m_idToToken[id], static_cast<int>(id));
     }
     return v;
 }

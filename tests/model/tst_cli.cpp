@@ -1,8 +1,9 @@
 // scalpel-cli over the golden strings of every tokenizer (accented Latin,
-// CJK, emoji with joiners, special-token text, ...): `tokenize` prints valid
-// JSON whose ids equal Hugging Face's (special tokens included), and
-// `predict` prints valid JSON and runs exactly those ids. Each tokenizer sits
-// in a tiny random Llama-family model folder built here.
+// CJK, emoji with joiners, special-token text, ...), each through argv:
+// `tokenize` prints valid JSON whose ids equal Hugging Face's, with the
+// special tokens and without, and `predict` runs exactly those ids. The
+// strings of one tokenizer go in one call (--text and --prompt repeat). Each
+// tokenizer sits in a tiny random Llama-family model folder built here.
 #include "LanguageModel.h"
 
 #include <QProcess>
@@ -85,8 +86,9 @@ private Q_SLOTS:
         std::ifstream in(dir + "/golden.json");
         const json golden = json::parse(in);
         // The strings that are not plain ASCII, where byte-level tokens split
-        // characters, plus the first few of the rest.
-        int ascii = 0, tried = 0;
+        // characters, plus the first few of the rest; each goes through argv.
+        std::vector<json> cases;
+        int ascii = 0;
         for (const auto& c : golden["cases"]) {
             const std::string text = c["text"].get<std::string>();
             bool plain = true;
@@ -94,33 +96,58 @@ private Q_SLOTS:
                 plain = plain && ch < 0x80;
             if (plain && ascii++ >= 3)
                 continue;
-            if (++tried > 10)
+            cases.push_back(c);
+            if (cases.size() == 10)
                 break;
-            QString error;
-            const json tok = runCli(
-                {"tokenize", "--model", model.path(), "--text", QString::fromStdString(text)},
-                &error);
-            QVERIFY2(error.isEmpty(), qPrintable(QString::fromStdString(text) + ": " + error));
-            QCOMPARE(tok["ids"].get<std::vector<int>>(), c["ids"].get<std::vector<int>>());
-            QCOMPARE(tok["tokens"].get<std::vector<std::string>>(),
-                     c["tokens"].get<std::vector<std::string>>());
-            const json plainTok = runCli({"tokenize", "--model", model.path(), "--text",
-                                          QString::fromStdString(text), "--no-special-tokens"},
-                                         &error);
-            QVERIFY2(error.isEmpty(), qPrintable(error));
-            QCOMPARE(plainTok["ids"].get<std::vector<int>>(),
-                     c["ids_plain"].get<std::vector<int>>());
-            const bool blank = text.find_first_not_of(" \t\r\n") == std::string::npos;
-            if (blank)
-                continue; // a blank prompt is refused by design ("the prompt is empty")
-            const json pred = runCli({"predict", "--model", model.path(), "--prompt",
-                                      QString::fromStdString(text), "--top-k", "3"},
-                                     &error);
-            QVERIFY2(error.isEmpty(), qPrintable(QString::fromStdString(text) + ": " + error));
-            QCOMPARE(pred["ids"].get<std::vector<int>>(), tok["ids"].get<std::vector<int>>());
-            QCOMPARE(pred["top"].size(), std::size_t(3));
         }
-        QVERIFY(tried > 5);
+        QVERIFY(cases.size() > 5);
+        // A blank prompt is refused by design ("the prompt is empty"): only
+        // `tokenize` takes those.
+        auto blank = [](const json& c) {
+            return c["text"].get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos;
+        };
+        auto args = [&](const char* command, const char* option, bool withBlank) {
+            QStringList a{command, "--model", model.path()};
+            for (const json& c : cases)
+                if (withBlank || !blank(c))
+                    a << option << QString::fromStdString(c["text"].get<std::string>());
+            return a;
+        };
+        QString error;
+        // Several strings in one call: one JSON object each, in order.
+        const json tok = runCli(args("tokenize", "--text", true), &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        const json plainTok =
+            runCli(args("tokenize", "--text", true) << "--no-special-tokens", &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        const json pred = runCli(args("predict", "--prompt", false) << "--top-k"
+                                                                    << "3",
+                                 &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        const json plainPred = runCli(args("predict", "--prompt", false) << "--top-k"
+                                                                         << "3"
+                                                                         << "--no-special-tokens",
+                                      &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QVERIFY(tok.is_array() && plainTok.is_array() && pred.is_array() && plainPred.is_array());
+        QCOMPARE(tok.size(), cases.size());
+        std::size_t predicted = 0;
+        for (std::size_t i = 0; i < cases.size(); ++i) {
+            const json& c = cases[i];
+            const QByteArray text = QByteArray::fromStdString(c["text"].get<std::string>());
+            QVERIFY2(tok[i]["ids"] == c["ids"], text);
+            QVERIFY2(tok[i]["tokens"] == c["tokens"], text);
+            QVERIFY2(plainTok[i]["ids"] == c["ids_plain"], text);
+            if (blank(c))
+                continue;
+            // `predict` runs exactly the ids `tokenize` prints, with the
+            // special tokens and without.
+            QVERIFY2(pred[predicted]["ids"] == c["ids"], text);
+            QVERIFY2(plainPred[predicted]["ids"] == c["ids_plain"], text);
+            QCOMPARE(pred[predicted]["top"].size(), std::size_t(3));
+            ++predicted;
+        }
+        QCOMPARE(pred.size(), predicted);
     }
 };
 

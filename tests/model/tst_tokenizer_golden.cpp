@@ -89,6 +89,24 @@ private Q_SLOTS:
         QVERIFY(checked >= 300);
     }
 
+    // What a saved model folder holds: the tokenizer written back out
+    // (LanguageModel::save) loads to one that encodes every golden string
+    // the same, vocabularies of 128,000 and 151,000 tokens included.
+    void savedTokenizerEncodesTheSame_data() { matchesHuggingFace_data(); }
+    void savedTokenizerEncodesTheSame() {
+        QFETCH(QString, name);
+        const std::string dir = "tokenizers/" + name.toStdString() + "/";
+        const Tokenizer t = Tokenizer::fromModelFolder(dataPath(dir));
+        const Tokenizer u = Tokenizer::fromJson(t.toJson(), name.toStdString());
+        QCOMPARE(u.vocabSize(), t.vocabSize());
+        const auto golden = nlohmann::json::parse(slurp(dataPath(dir + "golden.json")));
+        for (const auto& c : golden["cases"]) {
+            const std::string text = c["text"].get<std::string>();
+            QVERIFY2(u.encode(text) == c["ids"].get<std::vector<int>>(), text.c_str());
+            QVERIFY2(u.encode(text, false) == c["ids_plain"].get<std::vector<int>>(), text.c_str());
+        }
+    }
+
     // As Hugging Face's WordPiece: a word longer than
     // max_input_chars_per_word (100 characters) is the unknown token; the
     // mask token is a special token that survives lower-casing.
