@@ -315,23 +315,6 @@ void EditMemoryProxyModel::sourceRowsInserted(const QModelIndex& parent, int fir
         if (row >= first)
             row += count;
     rebuildReverse();
-    if (count > 64) {
-        // Many rows (an import): shown at the end at once, then ordered with
-        // the rest.
-        QVector<int> added;
-        for (int source = first; source <= last; ++source)
-            if (accepts(source))
-                added.append(source);
-        if (!added.isEmpty()) {
-            beginInsertRows({}, m_rows.size(), m_rows.size() + added.size() - 1);
-            m_rows += added;
-            rebuildReverse();
-            endInsertRows();
-        }
-        if (m_sortColumn >= 0 || m_busy)
-            reorder();
-        return;
-    }
     // Each new row goes where the order puts it; memory order is the order
     // when unsorted, so the same search serves both.
     for (int source = first; source <= last; ++source) {
