@@ -47,22 +47,24 @@ bool keyLess(const SortKey& a, const SortKey& b, int column, Qt::SortOrder order
     return a.number < b.number;
 }
 
-// Whether a row comes before another in the proxy: by key in the sort's
-// direction, then in memory order.
-bool before(const SortKey& a, int rowA, const SortKey& b, int rowB, int column,
-            Qt::SortOrder order) {
-    const bool less =
-        order == Qt::AscendingOrder ? keyLess(a, b, column, order) : keyLess(b, a, column, order);
-    if (less)
-        return true;
-    const bool greater =
-        order == Qt::AscendingOrder ? keyLess(b, a, column, order) : keyLess(a, b, column, order);
-    return !greater && rowA < rowB;
+// a before b by key in the sort's direction (ties are left to the caller).
+bool keyBefore(const SortKey& a, const SortKey& b, int column, Qt::SortOrder order) {
+    return order == Qt::AscendingOrder ? keyLess(a, b, column, order)
+                                       : keyLess(b, a, column, order);
 }
 
-bool matches(const EditRow& row, const QString& filter) {
-    return filter.isEmpty() || row.prompt.contains(filter, Qt::CaseInsensitive) ||
-           row.answer.contains(filter, Qt::CaseInsensitive);
+// Whether a row comes before another in the proxy: by key in the sort's
+// direction, then in memory order (what the stable sort gives).
+bool before(const SortKey& a, int rowA, const SortKey& b, int rowB, int column,
+            Qt::SortOrder order) {
+    if (keyBefore(a, b, column, order))
+        return true;
+    return !keyBefore(b, a, column, order) && rowA < rowB;
+}
+
+bool matches(const QString& prompt, const QString& answer, const QString& filter) {
+    return filter.isEmpty() || prompt.contains(filter, Qt::CaseInsensitive) ||
+           answer.contains(filter, Qt::CaseInsensitive);
 }
 
 } // namespace
@@ -110,8 +112,7 @@ struct EditMemoryProxyModel::Job {
         QVector<int> rows;
         rows.reserve(rowCount);
         for (int row = 0; row < rowCount; ++row) {
-            if (filter.isEmpty() || prompts[row].contains(filter, Qt::CaseInsensitive) ||
-                answers[row].contains(filter, Qt::CaseInsensitive))
+            if (filter.isEmpty() || matches(prompts[row], answers[row], filter))
                 rows.append(row);
             if ((row & 0xffff) == 0 && latest.load() != ticket)
                 return {};
@@ -124,8 +125,7 @@ struct EditMemoryProxyModel::Job {
                         return {};
                 }
             std::stable_sort(rows.begin(), rows.end(), [&](int a, int b) {
-                return order == Qt::AscendingOrder ? keyLess(keys[a], keys[b], column, order)
-                                                   : keyLess(keys[b], keys[a], column, order);
+                return keyBefore(keys[a], keys[b], column, order);
             });
         }
         *done = latest.load() == ticket;
@@ -191,7 +191,8 @@ void EditMemoryProxyModel::sort(int column, Qt::SortOrder order) {
 }
 
 bool EditMemoryProxyModel::accepts(int sourceRow) const {
-    return matches(m_edits->rowAt(sourceRow), m_filter);
+    const EditRow& row = m_edits->rowAt(sourceRow);
+    return matches(row.prompt, row.answer, m_filter);
 }
 
 bool EditMemoryProxyModel::sortsBefore(int sourceA, int sourceB) const {
