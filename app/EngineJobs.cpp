@@ -58,6 +58,9 @@ void loadSerac(WorkerEngine& d) {
                             : d.seracDir;
     try {
         d.serac = scalpel::SeracEditor::load(ss(dir), d.model, "cpu");
+        // A large memory's index builds beside the worker; typing goes on
+        // with the exact scan (or the index it replaces) meanwhile.
+        d.serac->setScopeIndexBuildsInBackground(true);
         d.serac->sync(d.memory);
         d.seracStatus = qs(d.serac->warning());
     } catch (const std::exception& e) {
@@ -286,6 +289,15 @@ PredictResult predict(WorkerEngine& d, const PredictRequest& req) {
             if (s.factor != 1.0 && s.layer >= 0 && s.layer < layers && s.neuron >= 0 &&
                 s.neuron < neurons)
                 scales.push_back({s.layer, s.neuron, static_cast<float>(s.factor)});
+        }
+        if (d.serac) {
+            const scalpel::ScopeIndexStatus st = d.serac->scopeIndexStatus();
+            if (st.building && st.buildTotal > 0)
+                r.scopeIndexNote =
+                    QStringLiteral("scope index %1% built; %2 answers meanwhile")
+                        .arg(100 * st.buildDone / st.buildTotal)
+                        .arg(st.active ? QStringLiteral("the previous index")
+                                       : QStringLiteral("the exact scan"));
         }
         // A slider drag: the last position only, from the lowest scaled layer.
         r.intervened = scales.empty()

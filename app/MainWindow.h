@@ -289,6 +289,7 @@ private:
     QLabel* m_weightsLabel = nullptr;
     QLabel* m_timingLabel = nullptr;
     QTimer* m_autosaveTimer = nullptr;
+    QTimer* m_scopeIndexPoll = nullptr; // re-asks while a scope index is being built
     QAction* m_undoAction = nullptr;
     QAction* m_redoAction = nullptr;
     QAction* m_makeAnswerAction = nullptr;

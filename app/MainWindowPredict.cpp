@@ -235,8 +235,13 @@ void MainWindow::onPredicted(const PredictResult& r) {
     if (r.prompt.trimmed().isEmpty())
         baseSubtitle = tr("Type a prompt to see the next token");
     m_predictions->setColumn(PredictionView::BaseColumn, baseTitle(), baseSubtitle, r.base);
-    m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"),
-                             editedSubtitle(r), r.edited);
+    QString edited = editedSubtitle(r);
+    if (!r.scopeIndexNote.isEmpty()) {
+        edited += QStringLiteral(" · ") + r.scopeIndexNote;
+        m_scopeIndexPoll->start();
+    }
+    m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"), edited,
+                             r.edited);
     int scaled = 0;
     for (const auto& s : m_doc->scales())
         scaled += s.factor != 1.0;

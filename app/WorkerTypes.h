@@ -41,6 +41,9 @@ struct PredictResult {
     double routingThreshold = 0; // the edit answers when its scope p is above this
     double elapsedMs = 0;
     double scopeMs = 0;
+    // While a large memory's scope index is being built: how far, and what
+    // answers meanwhile. Empty otherwise.
+    QString scopeIndexNote;
 };
 
 struct AttributionRequest {

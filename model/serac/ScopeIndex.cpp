@@ -150,6 +150,25 @@ ScopeIndex::ScopeIndex(int dim, ScopeIndexOptions options) : d(std::make_unique<
 
 ScopeIndex::~ScopeIndex() = default;
 
+std::unique_ptr<ScopeIndex> ScopeIndex::build(int dim, const float* vectors, std::size_t n,
+                                              ScopeIndexOptions options,
+                                              const std::atomic<bool>* cancel,
+                                              std::atomic<std::size_t>* done,
+                                              std::size_t chunk) {
+    auto out = std::make_unique<ScopeIndex>(dim, options);
+    if (!cancel || chunk == 0)
+        chunk = std::max<std::size_t>(n, 1);
+    for (std::size_t from = 0; from < n; from += chunk) {
+        if (cancel && cancel->load(std::memory_order_relaxed))
+            return nullptr;
+        const std::size_t count = std::min(chunk, n - from);
+        out->add(vectors + from * static_cast<std::size_t>(dim), count);
+        if (done)
+            done->store(from + count, std::memory_order_relaxed);
+    }
+    return out;
+}
+
 int ScopeIndex::dim() const {
     return d->dim;
 }

@@ -9,7 +9,8 @@
 //   slot. The caller maps slots to its own rows.
 // - remove() only marks a slot dead (HNSW graphs do not delete); search()
 //   never returns a dead slot. Once deadShare() passes what the caller
-//   accepts, it builds a fresh index from the live vectors (rebuilt()).
+//   accepts, it builds a fresh index from the live vectors (build(), which
+//   may run on a thread of its own: it touches nothing but its arguments).
 // - search() returns at most k (slot, similarity) pairs, best first, with
 //   the similarity recomputed exactly from the stored vector.
 // - Vectors added in one batch of more than 100 are inserted in parallel,
@@ -20,6 +21,7 @@
 //   them, in time that does not grow with the index (FAISS's add() sets up
 //   per-node locks and a visited table on every call).
 // Torch-free header; not thread-safe (the caller serialises).
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -41,6 +43,17 @@ public:
     ~ScopeIndex();
     ScopeIndex(const ScopeIndex&) = delete;
     ScopeIndex& operator=(const ScopeIndex&) = delete;
+
+    // A fresh index of n vectors, as one add() would make it; with `cancel`
+    // given, inserted in chunks of `chunk` (so the graph links differ from
+    // one add's), checking the flag between chunks: nullptr once it is set.
+    // `done` counts the vectors inserted so far.
+    static constexpr std::size_t kBuildChunk = 8192;
+    static std::unique_ptr<ScopeIndex> build(int dim, const float* vectors, std::size_t n,
+                                             ScopeIndexOptions options = {},
+                                             const std::atomic<bool>* cancel = nullptr,
+                                             std::atomic<std::size_t>* done = nullptr,
+                                             std::size_t chunk = kBuildChunk);
 
     int dim() const;
     // Adds n vectors (n x dim, row-major); returns the first new slot.

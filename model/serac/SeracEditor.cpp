@@ -150,8 +150,10 @@ std::size_t SeracEditor::editCount() const {
 
 void SeracEditor::sync(const EditMemory& memory) {
     Impl& in = *d;
-    if (memory.revision() == in.syncedRevision)
+    if (memory.revision() == in.syncedRevision) {
+        in.pollBuild();
         return;
+    }
     // Usually one edit changed since the last sync (the user added, edited
     // or toggled it): the memory's journal names it, and only it is looked
     // at. Anything else (another memory, a reload) rebuilds.
@@ -167,6 +169,7 @@ void SeracEditor::sync(const EditMemory& memory) {
 
 std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
                                            int maxResults) const {
+    d->pollBuild();
     const Impl& in = *d;
     const auto n = static_cast<int64_t>(in.entries.size());
     if (n == 0)
@@ -340,8 +343,30 @@ ScopeIndexMode SeracEditor::scopeIndexMode() const {
     return d->indexMode;
 }
 
+void SeracEditor::setScopeIndexBuildsInBackground(bool on) {
+    d->buildInBackground = on;
+    d->settleIndex();
+}
+
+void SeracEditor::waitForScopeIndex() {
+    // A build that finds many edits changed since its snapshot may start
+    // another (settleIndex); that one has none.
+    while (d->building) {
+        if (d->building->thread.joinable())
+            d->building->thread.join();
+        d->pollBuild();
+    }
+}
+
 ScopeIndexStatus SeracEditor::scopeIndexStatus() const {
+    d->pollBuild();
     ScopeIndexStatus st;
+    if (d->building) {
+        st.building = true;
+        st.buildDone = d->building->done.load(std::memory_order_relaxed);
+        st.buildTotal = d->building->total;
+    }
+    st.replayed = d->lastReplayed;
     st.active = d->index != nullptr;
     if (d->index) {
         st.slots = d->index->slots();

@@ -60,6 +60,12 @@ struct ScopeIndexStatus {
     std::size_t memoryBytes = 0; // vectors and links
     double deadShare = 0;        // removed share; rebuilt past kScopeIndexDeadShare
     std::size_t rebuilds = 0;    // index builds so far
+    // A build on the editor's own thread (setScopeIndexBuildsInBackground):
+    // its progress, and of the last build taken, how many edits changed
+    // while it ran (replayed onto it when it was taken).
+    bool building = false;
+    std::size_t buildDone = 0, buildTotal = 0;
+    std::size_t replayed = 0;
 };
 
 struct RoutedPrediction {
@@ -151,6 +157,20 @@ public:
     void setScopeIndex(ScopeIndexMode mode);
     ScopeIndexMode scopeIndexMode() const;
     ScopeIndexStatus scopeIndexStatus() const;
+    // Off (the default): sync() and setScopeIndex() build the index before
+    // they return, as a batch run wants. On (the studio): an index is built
+    // on a thread of the editor's own from a copy of the embeddings, while
+    // the embedding stage goes on with what it has: the index whose removed
+    // share has grown, or the exact scan when there is none. Edits added,
+    // changed or removed meanwhile are noted; the finished index is taken
+    // at the next call of this editor (sync, scope, predict or the
+    // status) with those edits replayed onto it. Scores never depend on
+    // which of the two answered beyond the index's recall. Destroying the
+    // editor, or the index no longer wanted, stops a build at its next
+    // chunk (ScopeIndex::kBuildChunk edits).
+    void setScopeIndexBuildsInBackground(bool on);
+    // Waits for a build under way (if any) and takes it.
+    void waitForScopeIndex();
     // The paper's single-stage way: cross-attention over every edit.
     std::vector<ScopeScore> scopeCrossAttentionAll(const std::string& prompt) const;
 

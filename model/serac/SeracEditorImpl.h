@@ -22,7 +22,9 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace scalpel::serac_detail {
 constexpr int kEmbedBatch = 256;
@@ -102,6 +104,38 @@ struct SeracEditor::Impl {
     std::vector<int64_t> slotOfRow; // row -> index slot, while the index is on
     std::vector<int64_t> rowOfSlot; // index slot -> row, -1 once removed
     std::size_t indexRebuilds = 0;
+    std::size_t lastReplayed = 0;
+
+    // An index built on a thread of its own from a snapshot of the rows;
+    // the thread reads and writes nothing but this object's snapshot and
+    // result until `finished`.
+    struct IndexBuild {
+        std::vector<std::string> ids; // slot -> edit id at the snapshot
+        std::vector<float> vectors;   // freed by the thread once built
+        std::size_t total = 0;
+        // Edits added, changed or removed since the snapshot (their slots,
+        // if any, are stale).
+        std::unordered_set<std::string> touched;
+        std::atomic<bool> cancel{false}, finished{false};
+        std::atomic<std::size_t> done{0};
+        std::unique_ptr<ScopeIndex> result;
+        std::exception_ptr error;
+        std::thread thread;
+        ~IndexBuild() {
+            cancel = true;
+            if (thread.joinable())
+                thread.join();
+        }
+    };
+    bool buildInBackground = false;
+    std::unique_ptr<IndexBuild> building;
+
+    ~Impl() { building.reset(); }
+
+    void noteTouched(const std::string& id) {
+        if (building)
+            building->touched.insert(id);
+    }
 
     bool indexWanted() const {
         switch (indexMode) {
@@ -113,43 +147,136 @@ struct SeracEditor::Impl {
             break;
         }
         // Hysteresis: on from kScopeIndexFrom, off again below half of it.
-        return entries.size() >= (index ? kScopeIndexFrom / 2 : kScopeIndexFrom);
+        return entries.size() >= (index || building ? kScopeIndexFrom / 2 : kScopeIndexFrom);
     }
 
-    // A fresh index over every row, in row order: the cached graph when its
-    // slots are these rows' texts in this order, else built.
-    void buildIndex() {
-        if (cachedGraph && cachedGraph->slots() == entries.size() && cacheCount == entries.size()) {
-            bool same = true;
-            for (std::size_t i = 0; same && i < entries.size(); ++i)
-                same = embeddedKey(entries[i].prompt) == cacheKeys[i];
-            if (same) {
-                index = std::move(cachedGraph);
-                slotOfRow.resize(entries.size());
-                std::iota(slotOfRow.begin(), slotOfRow.end(), int64_t(0));
-                rowOfSlot = slotOfRow;
-                return;
-            }
-        }
-        cachedGraph.reset();
-        index = std::make_unique<ScopeIndex>(dim);
-        index->add(embeddings.data(), entries.size());
+    void identitySlots() {
         slotOfRow.resize(entries.size());
         std::iota(slotOfRow.begin(), slotOfRow.end(), int64_t(0));
         rowOfSlot = slotOfRow;
+    }
+
+    // The cached graph, when its slots are these rows' texts in this order.
+    bool takeCachedGraph() {
+        if (!cachedGraph || cachedGraph->slots() != entries.size() ||
+            cacheCount != entries.size())
+            return false;
+        for (std::size_t i = 0; i < entries.size(); ++i)
+            if (embeddedKey(entries[i].prompt) != cacheKeys[i])
+                return false;
+        index = std::move(cachedGraph);
+        identitySlots();
+        return true;
+    }
+
+    // A fresh index over every row, in row order: the cached graph when it
+    // matches, else built here.
+    void buildIndex() {
+        if (takeCachedGraph())
+            return;
+        cachedGraph.reset();
+        index = ScopeIndex::build(dim, embeddings.data(), entries.size());
+        identitySlots();
+        ++indexRebuilds;
+    }
+
+    void startBuild() {
+        auto b = std::make_unique<IndexBuild>();
+        b->ids.reserve(entries.size());
+        for (const Entry& e : entries)
+            b->ids.push_back(e.id);
+        b->vectors = embeddings;
+        b->total = entries.size();
+        IndexBuild* job = b.get();
+        const int width = dim;
+        b->thread = std::thread([job, width] {
+            try {
+                job->result = ScopeIndex::build(width, job->vectors.data(), job->total, {},
+                                                &job->cancel, &job->done);
+            } catch (...) {
+                job->error = std::current_exception();
+            }
+            std::vector<float>().swap(job->vectors);
+            job->finished.store(true, std::memory_order_release);
+        });
+        building = std::move(b);
+    }
+
+    // Takes a finished build: its slots map to today's rows through the
+    // edit ids; slots of edits removed or changed since the snapshot are
+    // marked removed, and rows added or changed since are inserted.
+    void takeBuild() {
+        std::unique_ptr<IndexBuild> b = std::move(building);
+        if (b->thread.joinable())
+            b->thread.join();
+        if (b->error)
+            std::rethrow_exception(b->error);
+        if (!b->result)
+            return; // cancelled
+        std::unique_ptr<ScopeIndex> fresh = std::move(b->result);
+        std::vector<int64_t> slotOf(entries.size(), -1), rowOf2(fresh->slots(), -1);
+        for (std::size_t s = 0; s < b->ids.size(); ++s) {
+            const std::string& id = b->ids[s];
+            auto row = b->touched.count(id) ? rowOf.end() : rowOf.find(id);
+            if (row == rowOf.end()) {
+                fresh->remove(static_cast<int64_t>(s));
+                continue;
+            }
+            slotOf[row->second] = static_cast<int64_t>(s);
+            rowOf2[s] = static_cast<int64_t>(row->second);
+        }
+        std::vector<float> missing;
+        std::vector<std::size_t> missingRows;
+        const auto width = static_cast<std::size_t>(dim);
+        for (std::size_t r = 0; r < entries.size(); ++r)
+            if (slotOf[r] < 0) {
+                missingRows.push_back(r);
+                missing.insert(missing.end(), embeddings.begin() + static_cast<std::ptrdiff_t>(r * width),
+                               embeddings.begin() + static_cast<std::ptrdiff_t>((r + 1) * width));
+            }
+        const int64_t first = fresh->add(missing.data(), missingRows.size());
+        rowOf2.resize(fresh->slots(), -1);
+        for (std::size_t i = 0; i < missingRows.size(); ++i) {
+            slotOf[missingRows[i]] = first + static_cast<int64_t>(i);
+            rowOf2[static_cast<std::size_t>(first) + i] = static_cast<int64_t>(missingRows[i]);
+        }
+        index = std::move(fresh);
+        slotOfRow = std::move(slotOf);
+        rowOfSlot = std::move(rowOf2);
+        lastReplayed = b->touched.size();
         ++indexRebuilds;
     }
 
     // Brings the index in line with indexWanted() after rows changed; a
-    // graph with too many removed nodes is built afresh.
+    // graph with too many removed nodes is built afresh (here, or on the
+    // build thread, which takeBuild() collects when it has finished).
     void settleIndex() {
+        if (building && building->finished.load(std::memory_order_acquire))
+            takeBuild();
         if (!indexWanted()) {
+            building.reset();
             index.reset();
             slotOfRow.clear();
             rowOfSlot.clear();
-        } else if (!index || index->deadShare() > kScopeIndexDeadShare) {
-            buildIndex();
+            return;
         }
+        if (index && index->deadShare() <= kScopeIndexDeadShare)
+            return;
+        if (!buildInBackground) {
+            building.reset();
+            buildIndex();
+        } else if (!building) {
+            if (!index && takeCachedGraph())
+                return;
+            cachedGraph.reset();
+            startBuild();
+        }
+    }
+
+    // At every call: a finished build is taken.
+    void pollBuild() {
+        if (building && building->finished.load(std::memory_order_acquire))
+            settleIndex();
     }
 
     std::vector<int> encodeForScope(const std::string& text) const {
@@ -179,6 +306,7 @@ struct SeracEditor::Impl {
     // Drops row i in O(1): the last row moves into its place.
     void removeRow(std::size_t i) {
         const std::size_t last = entries.size() - 1;
+        noteTouched(entries[i].id);
         rowOf.erase(entries[i].id);
         if (index) {
             const int64_t gone = slotOfRow[i];
@@ -218,6 +346,7 @@ struct SeracEditor::Impl {
         embeddings.resize((firstRow + edits.size()) * width);
         for (const Edit* e : edits) {
             const std::size_t row = entries.size();
+            noteTouched(e->id);
             rowOf[e->id] = row;
             entries.push_back(entryOf(*e));
             auto hit = cacheRows ? cacheRowOf.find(embeddedKey(e->prompt)) : cacheRowOf.end();

@@ -101,6 +101,29 @@ private Q_SLOTS:
         }
     }
 
+    // The build a background thread runs: chunk by chunk (here 1,000 of
+    // 6,050 vectors, the last chunk small enough to be inserted serially),
+    // counting what is in, as good as one add() (the bar of the test
+    // above); a set cancel flag stops it with nothing.
+    void chunkedBuildFindsTheSameAndStopsWhenCancelled() {
+        const std::size_t n = 6050;
+        const auto base = unitVectors(n, 1), queries = unitVectors(200, 2);
+        std::atomic<bool> cancel{false};
+        std::atomic<std::size_t> done{0};
+        auto index = ScopeIndex::build(kDim, base.data(), n, {}, &cancel, &done, 1000);
+        QVERIFY(index);
+        QCOMPARE(done.load(), n);
+        QCOMPARE(index->slots(), n);
+        QCOMPARE(index->live(), n);
+        const std::vector<bool> dead(n, false);
+        const double r = recall(*index, base, dead, queries, 8);
+        QVERIFY2(r >= 0.99, qPrintable(QString("recall@8 %1").arg(r)));
+        cancel = true;
+        done = 0;
+        QVERIFY(!ScopeIndex::build(kDim, base.data(), n, {}, &cancel, &done, 1000));
+        QCOMPARE(done.load(), std::size_t(0));
+    }
+
     // Removal marks slots dead; the search never returns one, still finds
     // k live neighbours, and the caller sees the share to rebuild by.
     void removedSlotsNeverComeBack() {

@@ -549,6 +549,86 @@ private Q_SLOTS:
         compare(memory);
     }
 
+    // The studio's way: the index is built on the editor's own thread from
+    // a snapshot while the embedding stage answers without it. Edits
+    // disabled, re-pointed and added after the snapshot are replayed onto
+    // the finished index when it is taken; then its scores are the exact
+    // scan's over the memory as it is now, and no disabled edit, and no
+    // re-pointed edit's old prompt, is found.
+    void scopeIndexBuiltInTheBackgroundFollowsEditsMadeMeanwhile() {
+        const std::string serac = resources() + "/models/serac";
+        QVERIFY2(std::filesystem::exists(serac + "/serac.json"), serac.c_str());
+        auto base = LanguageModel::load(serac + "/counterfactual", "cpu");
+        auto editor = SeracEditor::load(serac, base, "cpu");
+        const FactWorld world = FactWorld::load(resources() + "/facts/facts.json");
+        const auto& facts = world.facts();
+        std::mt19937_64 rng(33);
+        auto randomPrompt = [&](TemplateSplit split) {
+            const Fact& f = facts[rng() % facts.size()];
+            const auto ts = world.templates(f.relation, split);
+            return FactWorld::prompt(ts[rng() % ts.size()], f.subject);
+        };
+        EditMemory memory;
+        for (int i = 0; i < 1500; ++i)
+            memory.add(randomPrompt(TemplateSplit::Train), facts[rng() % facts.size()].object);
+        editor->setScopeIndexBuildsInBackground(true);
+        editor->setScopeIndex(ScopeIndexMode::On);
+        editor->sync(memory); // the build starts from this snapshot
+        // While it runs: 150 disabled, 100 re-pointed, 200 added.
+        std::vector<std::string> ids;
+        for (const Edit& e : memory.edits())
+            ids.push_back(e.id);
+        for (int i = 0; i < 150; ++i)
+            memory.setEnabled(ids[static_cast<std::size_t>(i)], false);
+        std::vector<std::string> oldPrompts;
+        for (int i = 150; i < 250; ++i) {
+            const Edit* e = memory.find(ids[static_cast<std::size_t>(i)]);
+            oldPrompts.push_back(e->prompt);
+            memory.update(e->id, randomPrompt(TemplateSplit::Train), e->answer);
+        }
+        for (int i = 0; i < 200; ++i)
+            memory.add(randomPrompt(TemplateSplit::Train), facts[rng() % facts.size()].object);
+        editor->sync(memory);
+        QVERIFY(!editor->scope(oldPrompts.front(), 8, 8).empty()); // answers meanwhile
+        editor->waitForScopeIndex();
+        const ScopeIndexStatus st = editor->scopeIndexStatus();
+        QVERIFY(st.active);
+        QVERIFY(!st.building);
+        QCOMPARE(st.replayed, std::size_t(450));
+        QCOMPARE(st.rebuilds, std::size_t(1));
+        QCOMPARE(st.slots, std::size_t(1800)); // the snapshot, then 100 + 200 inserted
+        QVERIFY(std::abs(st.deadShare - 250.0 / 1800.0) < 1e-9);
+
+        std::vector<std::string> prompts = oldPrompts;
+        prompts.resize(30);
+        for (int i = 0; i < 40; ++i)
+            prompts.push_back(randomPrompt(TemplateSplit::Heldout));
+        std::vector<std::vector<ScopeScore>> indexed;
+        for (const auto& p : prompts)
+            indexed.push_back(editor->scope(p, 8, 8));
+        editor->setScopeIndex(ScopeIndexMode::Off);
+        QVERIFY(!editor->scopeIndexStatus().active);
+        std::size_t found = 0, total = 0;
+        for (std::size_t i = 0; i < prompts.size(); ++i) {
+            for (const ScopeScore& s : indexed[i]) {
+                const Edit* e = memory.find(s.editId);
+                QVERIFY(e && e->enabled);
+            }
+            for (const ScopeScore& want : editor->scope(prompts[i], 8, 8)) {
+                ++total;
+                const auto at =
+                    std::find_if(indexed[i].begin(), indexed[i].end(),
+                                 [&](const ScopeScore& s) { return s.editId == want.editId; });
+                if (at == indexed[i].end())
+                    continue;
+                ++found;
+                QVERIFY(std::abs(at->prob - want.prob) < 1e-5);
+            }
+        }
+        const double recall = double(found) / double(total);
+        QVERIFY2(recall >= 0.99, qPrintable(QString("recall of the top 8: %1").arg(recall)));
+    }
+
     // The shipped threshold comes from the memory-level calibration on
     // training templates, and that calibration is what it says it is.
     void shippedThresholdIsMemoryLevelCalibrated() {
