@@ -9,7 +9,8 @@
 // 1,000,000 edits: scoring, adding, the index's recall of the exact top 8 on
 // 1,000 held-out prompts, and the index's memory.
 //
-// usage: scope [--million] [SERAC_DIR [BASE_MODEL_DIR]]   (defaults: the built-in ones)
+// usage: scope [--million | --only-million | --scoring N] [SERAC_DIR [BASE_MODEL_DIR]]
+//        (defaults: the built-in ones; --scoring N times only scoring, index on, N edits)
 #include "EditMemory.h"
 #include "FactWorld.h"
 #include "LanguageModel.h"
@@ -307,12 +308,15 @@ void million(SeracEditor& editor, const FactWorld& world, const std::string& sel
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0); // figures survive a failure part-way
     bool withMillion = false, onlyMillion = false;
+    std::size_t scoringOnly = 0;
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) {
         if (std::string(argv[i]) == "--million") {
             withMillion = true;
         } else if (std::string(argv[i]) == "--only-million") {
             withMillion = onlyMillion = true;
+        } else if (std::string(argv[i]) == "--scoring" && i + 1 < argc) {
+            scoringOnly = std::stoul(argv[++i]);
         } else if (std::string(argv[i]) == "--open" && i + 1 < argc) {
             const auto t = Clock::now();
             const EditMemory m = EditMemory::loadFile(argv[i + 1]);
@@ -334,6 +338,23 @@ int main(int argc, char** argv) {
     const int k = editor->topK();
     std::printf("serac %s, base %s, top k %d, threads %d\n", seracDir.c_str(), baseDir.c_str(), k,
                 torch::get_num_threads());
+    if (scoringOnly) {
+        // Only scoring, many times over, with the index on: for a profiler.
+        EditMemory memory;
+        addContextEdits(world, memory, scoringOnly, 40);
+        editor->setScopeIndex(ScopeIndexMode::On);
+        editor->sync(memory);
+        const auto prompts = heldoutPrompts(world, 2000, 17);
+        std::vector<double> ms;
+        for (const auto& p : prompts) {
+            const auto t = Clock::now();
+            editor->scope(p, k, k);
+            ms.push_back(msSince(t));
+        }
+        std::printf("%zu edits, index on: scoring one prompt %.2f ms median of %zu\n",
+                    scoringOnly, median(ms), ms.size());
+        return 0;
+    }
     if (onlyMillion) {
         million(*editor, world, argv[0], [&] { return SeracEditor::load(seracDir, base, "cpu"); });
         return 0;
