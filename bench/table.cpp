@@ -100,8 +100,13 @@ void run(int n, bool background) {
     view.show();
     if (!QTest::qWaitForWindowExposed(&view))
         std::printf("  (the window was not exposed)\n");
-    const auto data = rows(n);
-    print("loading the table", measure(&view, [&] { view.model()->setEdits(data); }));
+    // As the studio does: the model's rows are their only copy (a copy
+    // kept here would make the first change to the model copy them all).
+    auto data = rows(n);
+    print("loading the table", measure(&view, [&] {
+              view.model()->setEdits(data);
+              data = {};
+          }));
     // Typing a filter one key at a time, the next key as soon as the table
     // is free: the worst keystroke is the worst frame a user sees.
     Figures worst;
@@ -124,22 +129,33 @@ void run(int n, bool background) {
     // A keystroke's new scope scores (the best 100 edits), sorted by scope.
     QHash<QString, QPair<double, QString>> scores;
     for (int i = 0; i < 100; ++i)
-        scores.insert(data[(i * 7919) % n].id,
+        scores.insert(view.model()->rowAt((i * 7919) % n).id,
                       {0.5 + i / 250.0, QStringLiteral("cross-attention")});
     print("new scope scores (100 edits), sorted by scope",
           measure(&view, [&] { view.model()->setScopes(scores); }));
     print("scrolling to the end", measure(&view, [&] { view.tableView()->scrollToBottom(); }));
     header->setSortIndicator(-1, Qt::AscendingOrder);
     print("back to memory order", measure(&view, [&] { view.proxyModel()->sort(-1); }));
-    EditRow added;
-    added.id = QStringLiteral("new");
-    added.prompt = QStringLiteral("The capital of Ireland is");
-    added.answer = QStringLiteral("Cork");
     view.tableView()->sortByColumn(EditMemoryModel::PromptColumn, Qt::AscendingOrder);
     while (view.proxyModel()->isBusy())
         QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
-    print("adding one edit, sorted by prompt",
-          measure(&view, [&] { view.model()->addEdit(added); }));
+    // Ten edits one after another: the first one grows the model's array of
+    // rows (capacity doubles), which costs what the allocator makes of it.
+    std::vector<double> blocked;
+    Figures first;
+    for (int i = 0; i < 10; ++i) {
+        EditRow added;
+        added.id = QStringLiteral("new%1").arg(i);
+        added.prompt = QStringLiteral("The capital of Ireland is");
+        added.answer = QStringLiteral("Cork");
+        const Figures f = measure(&view, [&] { view.model()->addEdit(added); });
+        if (i == 0)
+            first = f;
+        blocked.push_back(f.blocked);
+    }
+    print("adding one edit, sorted by prompt: the first", first);
+    std::sort(blocked.begin() + 1, blocked.end());
+    std::printf("  %-52s %7.0f ms\n", "  the next nine, median blocked", blocked[5]);
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
 
 namespace {
 
@@ -18,20 +19,25 @@ bool isTextColumn(int column) {
     return column == EditMemoryModel::PromptColumn || column == EditMemoryModel::AnswerColumn;
 }
 
-SortKey keyOf(const EditMemoryModel& edits, int row, int column, bool fold) {
-    const EditRow& r = edits.rowAt(row);
+// The key of a row for every column but the tests column, whose value
+// lives in the model's test cards.
+SortKey keyOfRow(const EditRow& r, int column, bool fold) {
     switch (column) {
     case EditMemoryModel::EnabledColumn:
         return {r.enabled ? 1.0 : 0.0, {}};
     case EditMemoryModel::ScopeColumn:
         return {r.scopeProb, {}};
-    case EditMemoryModel::TestsColumn:
-        return {edits.testsValue(row), {}};
     case EditMemoryModel::AnswerColumn:
         return {0, fold ? r.answer.toCaseFolded() : r.answer};
     default:
         return {0, fold ? r.prompt.toCaseFolded() : r.prompt};
     }
+}
+
+SortKey keyOf(const EditMemoryModel& edits, int row, int column, bool fold) {
+    if (column == EditMemoryModel::TestsColumn)
+        return {edits.testsValue(row), {}};
+    return keyOfRow(edits.rowAt(row), column, fold);
 }
 
 // a < b for the column, unscored (NaN) last whichever the direction: a
@@ -69,17 +75,20 @@ bool matches(const QString& prompt, const QString& answer, const QString& filter
 
 } // namespace
 
-// What one order computation needs, copied out of the model on the UI thread
-// (QString copies share their text), so the computation never touches it.
+// What one order computation needs, taken from the model on the UI thread
+// without copying: the model's rows are shared (implicitly, as Qt's
+// containers are), so the computation never touches the model. The job lets
+// go of them as soon as it has run; a change to the model while it runs
+// copies the model's rows once (Qt's copy on write), which is what taking a
+// copy up front would have cost every time.
 struct EditMemoryProxyModel::Job {
     int ticket = 0;
     int structureRevision = 0;
-    int rowCount = 0;
     QString filter;
     int column = -1;
     Qt::SortOrder order = Qt::AscendingOrder;
-    QVector<QString> prompts, answers; // only with a filter
-    QVector<SortKey> keys;             // only when sorted; text not yet folded
+    QVector<EditRow> rows;
+    QVector<double> tests; // the tests column's values, when sorted by it
 
     static std::shared_ptr<Job> snapshot(const EditMemoryModel& edits, const QString& filter,
                                          int column, Qt::SortOrder order) {
@@ -87,20 +96,11 @@ struct EditMemoryProxyModel::Job {
         job->filter = filter;
         job->column = column;
         job->order = order;
-        const int n = edits.rowCount();
-        job->rowCount = n;
-        if (!filter.isEmpty()) {
-            job->prompts.reserve(n);
-            job->answers.reserve(n);
-            for (int row = 0; row < n; ++row) {
-                job->prompts.append(edits.rowAt(row).prompt);
-                job->answers.append(edits.rowAt(row).answer);
-            }
-        }
-        if (column >= 0) {
-            job->keys.reserve(n);
-            for (int row = 0; row < n; ++row)
-                job->keys.append(keyOf(edits, row, column, false));
+        job->rows = edits.edits();
+        if (column == EditMemoryModel::TestsColumn) {
+            job->tests.reserve(job->rows.size());
+            for (int row = 0; row < job->rows.size(); ++row)
+                job->tests.append(edits.testsValue(row));
         }
         return job;
     }
@@ -109,27 +109,34 @@ struct EditMemoryProxyModel::Job {
     // this one void midway (the rows are then of no use).
     QVector<int> run(const std::atomic<int>& latest, bool* done) {
         *done = false;
-        QVector<int> rows;
-        rows.reserve(rowCount);
+        const QVector<EditRow> source = std::exchange(rows, {});
+        const int rowCount = source.size();
+        QVector<int> out;
+        out.reserve(rowCount);
         for (int row = 0; row < rowCount; ++row) {
-            if (filter.isEmpty() || matches(prompts[row], answers[row], filter))
-                rows.append(row);
+            if (filter.isEmpty() || matches(source[row].prompt, source[row].answer, filter))
+                out.append(row);
             if ((row & 0xffff) == 0 && latest.load() != ticket)
                 return {};
         }
         if (column >= 0) {
-            if (isTextColumn(column))
-                for (int row : rows) {
-                    keys[row].text = keys[row].text.toCaseFolded();
-                    if ((row & 0xffff) == 0 && latest.load() != ticket)
-                        return {};
-                }
-            std::stable_sort(rows.begin(), rows.end(), [&](int a, int b) {
+            // Keys of the rows kept only, text folded once per row.
+            QVector<SortKey> keys(rowCount);
+            const bool fold = isTextColumn(column);
+            for (int i = 0; i < out.size(); ++i) {
+                const int row = out[i];
+                keys[row] = column == EditMemoryModel::TestsColumn
+                                ? SortKey{tests[row], {}}
+                                : keyOfRow(source[row], column, fold);
+                if ((i & 0xffff) == 0 && latest.load() != ticket)
+                    return {};
+            }
+            std::stable_sort(out.begin(), out.end(), [&](int a, int b) {
                 return keyBefore(keys[a], keys[b], column, order);
             });
         }
         *done = latest.load() == ticket;
-        return rows;
+        return out;
     }
 };
 

@@ -51,6 +51,8 @@ inline bool operator==(const EditRow& a, const EditRow& b) noexcept {
 inline bool operator!=(const EditRow& a, const EditRow& b) noexcept {
     return !(a == b);
 }
+// Moved by memcpy when a vector of a million rows grows (every member is).
+Q_DECLARE_TYPEINFO(EditRow, Q_RELOCATABLE_TYPE);
 
 // Identifies one FFN neuron: the layer and the index inside that layer's
 // intermediate (4 * hidden) activations.
