@@ -16,6 +16,7 @@
 #include "LanguageModel.h"
 #include "Resources.h"
 #include "SeracEditor.h"
+#include "SeracEncoder.h"
 #include "SeracEval.h"
 
 #include <algorithm>
@@ -81,6 +82,50 @@ std::vector<std::string> heldoutPrompts(const FactWorld& world, int n, uint64_t 
         out.push_back(FactWorld::prompt(ts[rng() % ts.size()], f.subject));
     }
     return out;
+}
+
+// The cross-attention stage alone, on batches of 8 (edit, prompt) pairs as
+// scoring makes them: the classifier's whole pass with the last positions
+// gathered (the baseline), against the top block's FFN run at the last
+// positions only (what pairLogits does).
+void crossStage(const std::string& seracDir, const EditMemory& memory,
+                const std::vector<std::string>& prompts) {
+    torch::NoGradGuard guard;
+    auto net = SeracEncoder(SeracEncoderImpl::load(seracDir + "/classifier",
+                                                   SeracEncoderKind::CrossAttention));
+    const Tokenizer tok = Tokenizer::fromFile(seracDir + "/tokenizer.json");
+    const int pad = *tok.tokenId("[PAD]");
+    const int ctx = net->config().nPositions;
+    std::vector<SeracBatch> batches;
+    for (std::size_t i = 0; i < 200; ++i) {
+        const auto x = tok.encode(prompts[i % prompts.size()]);
+        std::vector<std::vector<int>> seqs;
+        for (std::size_t j = 0; j < 8; ++j) {
+            const Edit& e = memory.edits()[(i * 8 + j) * 7919 % memory.size()];
+            seqs.push_back(crossInput(crossEditPart(tok, e.prompt, e.answer), x, ctx));
+        }
+        batches.push_back(makeBatch(seqs, pad));
+    }
+    auto whole = [&](const SeracBatch& b) {
+        auto h = net->hidden(b.ids);
+        auto last = (b.lengths - 1).clamp_min(0).view({-1, 1, 1}).expand({-1, 1, h.size(2)});
+        return net->head(h.gather(1, last).squeeze(1));
+    };
+    float diff = 0;
+    std::vector<double> a, b;
+    for (int round = 0; round < 3; ++round)
+        for (const SeracBatch& batch : batches) {
+            auto t = Clock::now();
+            const auto ref = whole(batch);
+            a.push_back(msSince(t));
+            t = Clock::now();
+            const auto got = net->pairLogits(batch.ids, batch.lengths);
+            b.push_back(msSince(t));
+            diff = std::max(diff, (got - ref).abs().max().item<float>());
+        }
+    std::printf("cross-attention on 8 pairs: whole pass %.3f ms, top FFN at the last positions "
+                "only %.3f ms median (%.2fx), max |logit difference| %.2g\n",
+                median(a), median(b), median(b) / median(a), diff);
 }
 
 // A quarter and more of the index's edits disabled in one sync, which makes
@@ -353,6 +398,7 @@ int main(int argc, char** argv) {
         }
         std::printf("%zu edits, index on: scoring one prompt %.2f ms median of %zu\n",
                     scoringOnly, median(ms), ms.size());
+        crossStage(seracDir, memory, prompts);
         return 0;
     }
     if (onlyMillion) {

@@ -477,6 +477,21 @@ torch::Tensor TransformerImpl::hidden(const torch::Tensor& ids, const Hooks* hoo
     return h;
 }
 
+torch::Tensor TransformerImpl::hiddenAt(const torch::Tensor& ids, const torch::Tensor& positions,
+                                        const torch::Tensor& padding) {
+    auto h = embed(ids, 0);
+    AttentionContext ctx;
+    ctx.padding = padding;
+    const int top = m_config.layers - 1;
+    for (int l = 0; l < top; ++l)
+        h = block(l, h, ctx);
+    const FfnSplit s = attend(top, h, ctx);
+    const auto at = positions.view({-1, 1, 1}).expand({-1, 1, s.residual.size(2)});
+    const auto residual = s.residual.gather(1, at).squeeze(1);
+    const auto input = s.ffnInput.gather(1, at).squeeze(1);
+    return finishBlock(top, residual, ffnDown(top, ffnNeurons(top, input)));
+}
+
 torch::Tensor TransformerImpl::forward(const torch::Tensor& ids, const Hooks* hooks, KvCache* cache,
                                        bool lastOnly) {
     auto h = hidden(ids, hooks, cache);

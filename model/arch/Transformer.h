@@ -117,6 +117,13 @@ public:
     torch::Tensor hidden(const torch::Tensor& ids, const Hooks* hooks = nullptr,
                          KvCache* cache = nullptr, const torch::Tensor& padding = {});
 
+    // Final hidden states before the final norm at one position per row,
+    // [B, D]: positions [B] (int64). The top block's FFN runs only there
+    // (every block's attention still sees every position), so a classifier
+    // that reads one token pays a third less for the top block. Equal to
+    // hidden() gathered at those positions, up to float rounding. No hooks.
+    torch::Tensor hiddenAt(const torch::Tensor& ids, const torch::Tensor& positions,
+                           const torch::Tensor& padding = {});
     // The pieces of forward(), for analyses that run part of the stack.
     torch::Tensor embed(const torch::Tensor& ids, int64_t positionOffset,
                         const Hooks* hooks = nullptr);

@@ -61,9 +61,7 @@ torch::Tensor SeracEncoderImpl::distanceToLogit(const torch::Tensor& d2) {
 }
 
 torch::Tensor SeracEncoderImpl::pairLogits(const torch::Tensor& ids, const torch::Tensor& lengths) {
-    auto h = hidden(ids);
-    auto last = (lengths - 1).clamp_min(0).view({-1, 1, 1}).expand({-1, 1, h.size(2)});
-    return head(h.gather(1, last).squeeze(1));
+    return head(lm->finalNorm(lm->hiddenAt(ids, (lengths - 1).clamp_min(0))));
 }
 
 KvCache SeracEncoderImpl::prefixCache(const torch::Tensor& editIds) {

@@ -149,6 +149,29 @@ private Q_SLOTS:
                  qPrintable(QString("fast vs reference %1").arg(diff / maxAbs)));
     }
 
+    // One position per row (what a classifier reading one token asks for):
+    // the top block's FFN run at those positions only gives the states the
+    // whole pass gives there; a post-norm family (BERT) and gated MLPs too.
+    void hiddenAtOnePositionEqualsTheWholePass_data() { agreesWithTheReference_data(); }
+    void hiddenAtOnePositionEqualsTheWholePass() {
+        QFETCH(QString, name);
+        const std::string dir = familyDir(name);
+        auto m = LanguageModel::load(dir, "cpu");
+        auto& net = network(*m);
+        torch::NoGradGuard g;
+        const auto one = idsTensor(*m, readGolden(dir).prompt);
+        const auto ids = torch::cat({one, one.flip(1)}, 0); // two rows
+        const auto positions = torch::tensor(std::vector<int64_t>{one.size(1) - 1, 2});
+        const auto whole = net.hidden(ids);
+        const auto at = net.hiddenAt(ids, positions);
+        QCOMPARE(at.sizes().vec(), (std::vector<int64_t>{2, whole.size(2)}));
+        const auto expected = torch::stack({whole[0][one.size(1) - 1], whole[1][2]});
+        const float diff = maxAbsDiff(at, expected);
+        QVERIFY2(diff < 1e-5f, qPrintable(QString::number(diff)));
+        // The state of the position asked for, not of its neighbour.
+        QVERIFY(maxAbsDiff(at[1], whole[1][3]) > 1e-3f);
+    }
+
     void kvCacheEqualsFullPass_data() { causalFamilies_data(); }
     void kvCacheEqualsFullPass() {
         QFETCH(QString, name);
