@@ -1,5 +1,7 @@
 #include "EngineJobs.h"
 
+#include <QLocale>
+
 #include "Attribution.h"
 #include "Error.h"
 #include "FactWorld.h"
@@ -141,12 +143,26 @@ ModelLoadResult loadModel(WorkerEngine& d, const QString& path, JobContext& cont
     return r;
 }
 
-void syncEdits(WorkerEngine& d, const scalpel::EditMemory& memory) {
+namespace {
+// The scope classifier's embedding of new edits, as the progress strip says it.
+scalpel::SeracEditor::SyncProgress embeddingProgress(JobContext* context) {
+    if (!context)
+        return {};
+    return [context](std::size_t done, std::size_t total) {
+        context->report(
+            double(done) / double(std::max<std::size_t>(total, 1)),
+            QStringLiteral("embedding %1 of %2 edits for the scope classifier")
+                .arg(QLocale().toString(qulonglong(done)), QLocale().toString(qulonglong(total))));
+    };
+}
+} // namespace
+
+void syncEdits(WorkerEngine& d, const scalpel::EditMemory& memory, JobContext* context) {
     ++d.stateVersion;
     try {
         d.memory = memory;
         if (d.serac)
-            d.serac->sync(d.memory);
+            d.serac->sync(d.memory, embeddingProgress(context));
     } catch (const std::exception& e) {
         d.seracStatus = QStringLiteral("The edit memory could not be used: %1").arg(qs(e.what()));
     }
@@ -174,7 +190,7 @@ bool editChangesSince(const scalpel::EditMemory& memory, uint64_t since, EditCha
     return true;
 }
 
-bool applyEditChanges(WorkerEngine& d, const EditChanges& changes) {
+bool applyEditChanges(WorkerEngine& d, const EditChanges& changes, JobContext* context) {
     ++d.stateVersion;
     try {
         for (const auto& c : changes.changes)
@@ -201,7 +217,7 @@ bool applyEditChanges(WorkerEngine& d, const EditChanges& changes) {
             }
         }
         if (d.serac)
-            d.serac->sync(d.memory);
+            d.serac->sync(d.memory, embeddingProgress(context));
     } catch (const std::exception& e) {
         d.seracStatus = QStringLiteral("The edit memory could not be used: %1").arg(qs(e.what()));
         return false;
@@ -294,10 +310,11 @@ PredictResult predict(WorkerEngine& d, const PredictRequest& req) {
             const scalpel::ScopeIndexStatus st = d.serac->scopeIndexStatus();
             if (st.building && st.buildTotal > 0)
                 r.scopeIndexNote =
-                    QStringLiteral("scope index %1% built; %2 answers meanwhile")
+                    QStringLiteral("Scope index of %1 edits %2% built; meanwhile %3.")
+                        .arg(QLocale().toString(qulonglong(st.buildTotal)))
                         .arg(100 * st.buildDone / st.buildTotal)
-                        .arg(st.active ? QStringLiteral("the previous index")
-                                       : QStringLiteral("the exact scan"));
+                        .arg(st.active ? QStringLiteral("the index it replaces finds the edits")
+                                       : QStringLiteral("every edit is scanned"));
         }
         // A slider drag: the last position only, from the lowest scaled layer.
         r.intervened = scales.empty()

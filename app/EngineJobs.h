@@ -13,8 +13,11 @@ namespace jobs {
 // Replaces the engine's model only when the folder loads; a cancel or a
 // failure leaves the old one in place.
 ModelLoadResult loadModel(WorkerEngine& engine, const QString& path, JobContext& context);
-// Takes the document's copy of the edit memory.
-void syncEdits(WorkerEngine& engine, const scalpel::EditMemory& memory);
+// Takes the document's copy of the edit memory. With a context, the
+// embedding of edits SERAC has not seen is reported to it (not served:
+// the editor is mid-sync).
+void syncEdits(WorkerEngine& engine, const scalpel::EditMemory& memory,
+               JobContext* context = nullptr);
 
 // What changed in the document's memory since the worker last confirmed a
 // revision: each named edit as it is now (or gone), and where it stands.
@@ -36,7 +39,8 @@ bool editChangesSince(const scalpel::EditMemory& memory, uint64_t since, EditCha
 // Brings the engine's memory to the document's through its changes (SERAC
 // then embeds only those). False when the result does not match the
 // document's size: the caller then sends the whole memory.
-bool applyEditChanges(WorkerEngine& engine, const EditChanges& changes);
+bool applyEditChanges(WorkerEngine& engine, const EditChanges& changes,
+                      JobContext* context = nullptr);
 PredictResult predict(WorkerEngine& engine, const PredictRequest& request);
 AttributionResult attribute(WorkerEngine& engine, const AttributionRequest& request,
                             JobContext& context);

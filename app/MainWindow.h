@@ -131,6 +131,7 @@ public:
     void revertWeights();
     void cancelJobs();
     void requestPrediction();
+    QString embeddingLabel(std::size_t changed) const;
     void resetLayout();
     bool saveSession(const QString& path, QString* error = nullptr);
     bool openSession(const QString& path, QString* error = nullptr);

@@ -115,6 +115,13 @@ void MainWindow::onModelLoaded(const ModelLoadResult& r) {
 
 // ---- edit memory and weights -------------------------------------------------------
 
+// Many edits at once (an import, a reload) may take the scope classifier a
+// while to embed: the progress strip says so, unless it is showing a long
+// job that this one would be served inside. One edit is silent.
+QString MainWindow::embeddingLabel(std::size_t changed) const {
+    return changed >= 1000 && !m_progress->isBusy() ? tr("Embedding edits") : QString();
+}
+
 void MainWindow::syncEdits() {
     if (!m_modelReady)
         return; // the load sends them
@@ -125,8 +132,10 @@ void MainWindow::syncEdits() {
         // confirmed revision travels. A newer set replaces a queued one and
         // holds everything it held.
         m_worker->invoke(
-            {kEditsTag, JobClass::Quick},
-            [changes](WorkerEngine& e, JobContext&) { return jobs::applyEditChanges(e, changes); },
+            {kEditsTag, JobClass::Quick, embeddingLabel(changes.changes.size())},
+            [changes](WorkerEngine& e, JobContext& c) {
+                return jobs::applyEditChanges(e, changes, &c);
+            },
             [this, revision = changes.revision](bool inSync) {
                 if (!inSync) {
                     m_editsAcked = 0;
@@ -139,9 +148,9 @@ void MainWindow::syncEdits() {
     }
     // The whole memory, once after a load or when the journal cannot say.
     m_worker->invoke(
-        {kEditsTag, JobClass::Quick},
-        [memory](WorkerEngine& e, JobContext&) {
-            jobs::syncEdits(e, memory);
+        {kEditsTag, JobClass::Quick, embeddingLabel(memory.size())},
+        [memory](WorkerEngine& e, JobContext& c) {
+            jobs::syncEdits(e, memory, &c);
             return true;
         },
         [this, revision = memory.revision()](bool) { m_editsAcked = revision; });
@@ -235,13 +244,11 @@ void MainWindow::onPredicted(const PredictResult& r) {
     if (r.prompt.trimmed().isEmpty())
         baseSubtitle = tr("Type a prompt to see the next token");
     m_predictions->setColumn(PredictionView::BaseColumn, baseTitle(), baseSubtitle, r.base);
-    QString edited = editedSubtitle(r);
-    if (!r.scopeIndexNote.isEmpty()) {
-        edited += QStringLiteral(" · ") + r.scopeIndexNote;
+    m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"),
+                             editedSubtitle(r), r.edited);
+    m_editView->setScopeSearchNote(r.scopeIndexNote);
+    if (!r.scopeIndexNote.isEmpty())
         m_scopeIndexPoll->start();
-    }
-    m_predictions->setColumn(PredictionView::EditedColumn, tr("With edit memory"), edited,
-                             r.edited);
     int scaled = 0;
     for (const auto& s : m_doc->scales())
         scaled += s.factor != 1.0;

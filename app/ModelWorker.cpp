@@ -44,15 +44,18 @@ public:
         // typed here keeps the prediction columns live through a long job.
         if (!cancelled())
             serveQuick();
-        if (!m_spec.label.isEmpty()) {
-            const qint64 now = QDateTime::currentMSecsSinceEpoch();
-            if (now - m_worker->m_lastProgressMs >= 30 || fraction >= 1.0) {
-                m_worker->m_lastProgressMs = now;
-                ModelWorker* w = m_worker;
-                w->report([w, fraction, detail] { Q_EMIT w->jobProgress(fraction, detail); });
-            }
-        }
+        report(fraction, detail);
         return !cancelled();
+    }
+    void report(double fraction, const QString& detail) override {
+        if (m_spec.label.isEmpty())
+            return;
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        if (now - m_worker->m_lastProgressMs >= 30 || fraction >= 1.0) {
+            m_worker->m_lastProgressMs = now;
+            ModelWorker* w = m_worker;
+            w->report([w, fraction, detail] { Q_EMIT w->jobProgress(fraction, detail); });
+        }
     }
     void serveQuick() override { m_worker->serveQuick(); }
     bool cancelled() const override {
@@ -157,7 +160,9 @@ void ModelWorker::serveQuick() {
 
 std::unique_ptr<JobContext> ModelWorker::beginJob(const JobSpec& spec, quint64 cancelEpoch) {
     if (!spec.label.isEmpty())
-        report([this, label = spec.label] { Q_EMIT jobStarted(label); });
+        report([this, label = spec.label, cancellable = spec.cancellable] {
+            Q_EMIT jobStarted(label, cancellable);
+        });
     return std::make_unique<Context>(this, spec, cancelEpoch);
 }
 

@@ -78,7 +78,7 @@ public:
 
     // Emitted on the thread that created the worker.
 Q_SIGNALS:
-    void jobStarted(const QString& name);
+    void jobStarted(const QString& name, bool cancellable);
     void jobProgress(double fraction, const QString& detail);
     void jobFinished(const QString& message);
 

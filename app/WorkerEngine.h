@@ -68,6 +68,13 @@ public:
     virtual bool progress(double fraction, const QString& detail = {}) = 0;
     // Serves quick jobs (typing) that wait, without reporting.
     virtual void serveQuick() = 0;
+    // Reports progress without serving anything, for work that leaves the
+    // engine in no state to answer until it ends (a job without a label
+    // reports nothing).
+    virtual void report(double fraction, const QString& detail) {
+        (void)fraction;
+        (void)detail;
+    }
     virtual bool cancelled() const = 0;
 
     void setMessage(const QString& message) { m_message = message; }

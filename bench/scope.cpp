@@ -91,8 +91,8 @@ std::vector<std::string> heldoutPrompts(const FactWorld& world, int n, uint64_t 
 void crossStage(const std::string& seracDir, const EditMemory& memory,
                 const std::vector<std::string>& prompts) {
     torch::NoGradGuard guard;
-    auto net = SeracEncoder(SeracEncoderImpl::load(seracDir + "/classifier",
-                                                   SeracEncoderKind::CrossAttention));
+    auto net = SeracEncoder(
+        SeracEncoderImpl::load(seracDir + "/classifier", SeracEncoderKind::CrossAttention));
     const Tokenizer tok = Tokenizer::fromFile(seracDir + "/tokenizer.json");
     const int pad = *tok.tokenId("[PAD]");
     const int ctx = net->config().nPositions;
@@ -169,8 +169,7 @@ void rebuildPastTheShare(SeracEditor& editor, EditMemory& memory,
     std::printf("built on the editor's thread: the sync %.0f ms (%.1fx less), the new graph "
                 "taken %.1f s later; meanwhile %zu prompts scored by the old graph, %.2f ms "
                 "median\n",
-                background, foreground / background, taken / 1000, during.size(),
-                median(during));
+                background, foreground / background, taken / 1000, during.size(), median(during));
     editor.setScopeIndexBuildsInBackground(false);
     setAll(true);
     editor.sync(memory);
@@ -396,8 +395,8 @@ int main(int argc, char** argv) {
             editor->scope(p, k, k);
             ms.push_back(msSince(t));
         }
-        std::printf("%zu edits, index on: scoring one prompt %.2f ms median of %zu\n",
-                    scoringOnly, median(ms), ms.size());
+        std::printf("%zu edits, index on: scoring one prompt %.2f ms median of %zu\n", scoringOnly,
+                    median(ms), ms.size());
         crossStage(seracDir, memory, prompts);
         return 0;
     }

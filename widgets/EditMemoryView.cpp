@@ -110,7 +110,23 @@ EditMemoryView::EditMemoryView(QWidget* parent) : QWidget(parent) {
     layout->setSpacing(4);
     layout->addLayout(buttons);
     layout->addWidget(m_table);
+    // What the scope column's scores come from while a large memory's index
+    // is being built (empty, and hidden, otherwise).
+    m_scopeNote = new QLabel(this);
+    m_scopeNote->setObjectName(QStringLiteral("scopeSearchNote"));
+    m_scopeNote->setWordWrap(true);
+    m_scopeNote->setVisible(false);
+    layout->addWidget(m_scopeNote);
     updateButtons();
+}
+
+void EditMemoryView::setScopeSearchNote(const QString& note) {
+    m_scopeNote->setText(note);
+    m_scopeNote->setVisible(!note.isEmpty());
+}
+
+QString EditMemoryView::scopeSearchNote() const {
+    return m_scopeNote->text();
 }
 
 QStringList EditMemoryView::selectedIds() const {

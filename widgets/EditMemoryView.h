@@ -26,6 +26,11 @@ public:
     QLineEdit* filterEdit() const { return m_filter; }
     ScopeBarDelegate* scopeDelegate() const { return m_delegate; }
 
+    // A line under the table about how the scope column is scored (a large
+    // memory's index being built); empty hides it.
+    void setScopeSearchNote(const QString& note);
+    QString scopeSearchNote() const;
+
     // Ids of the selected edits, in table order.
     QStringList selectedIds() const;
     // Selects the edit and scrolls it into view; false when the id is unknown
@@ -48,6 +53,7 @@ private:
     QTableView* m_table = nullptr;
     QLineEdit* m_filter = nullptr;
     QLabel* m_busy = nullptr;
+    QLabel* m_scopeNote = nullptr;
     QPushButton* m_addButton = nullptr;
     QPushButton* m_deleteButton = nullptr;
     QPushButton* m_importButton = nullptr;

@@ -54,7 +54,7 @@ ProgressStrip::ProgressStrip(QWidget* parent) : QWidget(parent) {
     m_cancelButton->hide();
 }
 
-void ProgressStrip::startJob(const QString& name) {
+void ProgressStrip::startJob(const QString& name, bool cancellable) {
     m_messageTimer->stop();
     m_busy = true;
     m_jobName = name;
@@ -66,7 +66,7 @@ void ProgressStrip::startJob(const QString& name) {
     m_cancelButton->setEnabled(true);
     m_nameLabel->show();
     m_bar->show();
-    m_cancelButton->show();
+    m_cancelButton->setVisible(cancellable);
 }
 
 void ProgressStrip::setProgress(double fraction, const QString& detail) {

@@ -19,7 +19,8 @@ public:
 
     explicit ProgressStrip(QWidget* parent = nullptr);
 
-    void startJob(const QString& name);
+    // A job that cannot be cancelled shows no Cancel button.
+    void startJob(const QString& name, bool cancellable = true);
     // `fraction` in 0..1; a negative fraction shows a busy bar of unknown length.
     void setProgress(double fraction, const QString& detail = {});
     void finishJob(const QString& message = {});

@@ -153,8 +153,7 @@ ScopeIndex::~ScopeIndex() = default;
 std::unique_ptr<ScopeIndex> ScopeIndex::build(int dim, const float* vectors, std::size_t n,
                                               ScopeIndexOptions options,
                                               const std::atomic<bool>* cancel,
-                                              std::atomic<std::size_t>* done,
-                                              std::size_t chunk) {
+                                              std::atomic<std::size_t>* done, std::size_t chunk) {
     auto out = std::make_unique<ScopeIndex>(dim, options);
     if (!cancel || chunk == 0)
         chunk = std::max<std::size_t>(n, 1);

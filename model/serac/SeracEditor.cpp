@@ -148,12 +148,17 @@ std::size_t SeracEditor::editCount() const {
     return d->entries.size();
 }
 
-void SeracEditor::sync(const EditMemory& memory) {
+void SeracEditor::sync(const EditMemory& memory, const SyncProgress& progress) {
     Impl& in = *d;
     if (memory.revision() == in.syncedRevision) {
         in.pollBuild();
         return;
     }
+    in.syncProgress = &progress;
+    struct Reset {
+        Impl& in;
+        ~Reset() { in.syncProgress = nullptr; }
+    } reset{in};
     // Usually one edit changed since the last sync (the user added, edited
     // or toggled it): the memory's journal names it, and only it is looked
     // at. Anything else (another memory, a reload) rebuilds.
@@ -197,7 +202,12 @@ std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
         }
         sims = torch::tensor(s, torch::kFloat);
     } else {
-        const int64_t keep = maxResults < 0 ? n : std::min<int64_t>(n, k + maxResults);
+        // While the index is being built the list is as long as the index
+        // will give (the memory is large; a caller asking for every edit's
+        // probability would otherwise get them all for the build's length).
+        const int64_t listed =
+            in.building ? std::min<int64_t>(n, std::max<int64_t>(k, kScopeIndexListed)) : n;
+        const int64_t keep = maxResults < 0 ? listed : std::min<int64_t>(n, k + maxResults);
         auto all = torch::matmul(in.embeddingMatrix(), q.t()).view({-1});
         auto [best, at] = torch::topk(all, keep, 0, true, true);
         auto rows = at.to(torch::kCPU).contiguous();

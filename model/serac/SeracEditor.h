@@ -29,6 +29,7 @@
 #include "EditMemory.h"
 #include "LanguageModel.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -112,14 +113,17 @@ public:
     int topK() const;
 
     // Makes the editor's view of enabled edits equal to the memory's.
-    void sync(const EditMemory& memory);
+    // Edits not seen before are embedded (a forward pass per 256);
+    // `progress`, when given, hears (embedded so far, to embed) after each.
+    using SyncProgress = std::function<void(std::size_t done, std::size_t total)>;
+    void sync(const EditMemory& memory, const SyncProgress& progress = {});
     std::size_t editCount() const; // enabled edits known after sync()
 
     // Every enabled edit's probability, best first: the top k by embedding
     // rescored by cross-attention, the rest by embedding. maxResults >= 0
     // keeps only the best maxResults (the first k are always computed).
-    // While the index is on, "every edit" is the best kScopeIndexListed
-    // (or k + maxResults) that the index finds.
+    // While the index is on (or being built in the background), "every
+    // edit" is the best kScopeIndexListed (or k + maxResults).
     std::vector<ScopeScore> scope(const std::string& prompt, int topK = kDefaultTopK,
                                   int maxResults = -1) const;
     // For each text, the enabled edits whose scope captures it (probability

@@ -15,6 +15,7 @@
 #include "Safetensors.h"
 
 #include <nlohmann/json.hpp>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -158,8 +159,7 @@ struct SeracEditor::Impl {
 
     // The cached graph, when its slots are these rows' texts in this order.
     bool takeCachedGraph() {
-        if (!cachedGraph || cachedGraph->slots() != entries.size() ||
-            cacheCount != entries.size())
+        if (!cachedGraph || cachedGraph->slots() != entries.size() || cacheCount != entries.size())
             return false;
         for (std::size_t i = 0; i < entries.size(); ++i)
             if (embeddedKey(entries[i].prompt) != cacheKeys[i])
@@ -190,6 +190,10 @@ struct SeracEditor::Impl {
         IndexBuild* job = b.get();
         const int width = dim;
         b->thread = std::thread([job, width] {
+            // One thread: the build runs beside the worker, whose passes
+            // (typing) must not wait for cores that FAISS's OpenMP team
+            // would spin on.
+            omp_set_num_threads(1);
             try {
                 job->result = ScopeIndex::build(width, job->vectors.data(), job->total, {},
                                                 &job->cancel, &job->done);
@@ -231,7 +235,8 @@ struct SeracEditor::Impl {
         for (std::size_t r = 0; r < entries.size(); ++r)
             if (slotOf[r] < 0) {
                 missingRows.push_back(r);
-                missing.insert(missing.end(), embeddings.begin() + static_cast<std::ptrdiff_t>(r * width),
+                missing.insert(missing.end(),
+                               embeddings.begin() + static_cast<std::ptrdiff_t>(r * width),
                                embeddings.begin() + static_cast<std::ptrdiff_t>((r + 1) * width));
             }
         const int64_t first = fresh->add(missing.data(), missingRows.size());
@@ -287,10 +292,15 @@ struct SeracEditor::Impl {
         return ids;
     }
 
+    // Told of the embedding's progress during sync(), when its caller asks.
+    const SyncProgress* syncProgress = nullptr;
+
     // Unit vectors of the texts, appended to `out`.
     void embedTexts(const std::vector<std::string>& texts, std::vector<float>& out) const {
         torch::NoGradGuard guard;
         for (std::size_t from = 0; from < texts.size(); from += kEmbedBatch) {
+            if (syncProgress && *syncProgress)
+                (*syncProgress)(from, texts.size());
             std::vector<std::vector<int>> seqs;
             for (std::size_t i = from; i < std::min(texts.size(), from + kEmbedBatch); ++i)
                 seqs.push_back(encodeForScope(texts[i]));

@@ -589,7 +589,11 @@ private Q_SLOTS:
         for (int i = 0; i < 200; ++i)
             memory.add(randomPrompt(TemplateSplit::Train), facts[rng() % facts.size()].object);
         editor->sync(memory);
-        QVERIFY(!editor->scope(oldPrompts.front(), 8, 8).empty()); // answers meanwhile
+        // Answers meanwhile (the exact scan, or the index once taken), and
+        // "every edit" is as long a list as the index gives either way.
+        QVERIFY(!editor->scope(oldPrompts.front(), 8, 8).empty());
+        QCOMPARE(editor->scope(oldPrompts.front()).size(),
+                 std::size_t(SeracEditor::kScopeIndexListed));
         editor->waitForScopeIndex();
         const ScopeIndexStatus st = editor->scopeIndexStatus();
         QVERIFY(st.active);
