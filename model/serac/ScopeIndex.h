@@ -48,7 +48,7 @@ public:
     // given, inserted in chunks of `chunk` (so the graph links differ from
     // one add's), checking the flag between chunks: nullptr once it is set.
     // `done` counts the vectors inserted so far.
-    static constexpr std::size_t kBuildChunk = 8192;
+    static constexpr std::size_t kBuildChunk = 2048;
     static std::unique_ptr<ScopeIndex> build(int dim, const float* vectors, std::size_t n,
                                              ScopeIndexOptions options = {},
                                              const std::atomic<bool>* cancel = nullptr,
