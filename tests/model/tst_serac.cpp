@@ -28,6 +28,19 @@ std::string resources() {
     return scalpel::resourceDir();
 }
 
+// The shipped SERAC models (routing over their own counterfactual model)
+// and the fact world their edits are drawn from.
+struct ShippedSerac {
+    std::unique_ptr<SeracEditor> editor;
+    FactWorld world;
+};
+ShippedSerac loadShippedSerac() {
+    const std::string serac = resources() + "/models/serac";
+    auto base = LanguageModel::load(serac + "/counterfactual", "cpu");
+    return {SeracEditor::load(serac, base, "cpu"),
+            FactWorld::load(resources() + "/facts/facts.json")};
+}
+
 void widen(torch::nn::Module& m, uint64_t seed) {
     torch::NoGradGuard g;
     torch::manual_seed(seed);
@@ -473,9 +486,7 @@ private Q_SLOTS:
     void scopeIndexAgreesWithTheExactScan() {
         const std::string serac = resources() + "/models/serac";
         QVERIFY2(std::filesystem::exists(serac + "/serac.json"), serac.c_str());
-        auto base = LanguageModel::load(serac + "/counterfactual", "cpu");
-        auto editor = SeracEditor::load(serac, base, "cpu");
-        const FactWorld world = FactWorld::load(resources() + "/facts/facts.json");
+        auto [editor, world] = loadShippedSerac();
         const auto& facts = world.facts();
         std::mt19937_64 rng(21);
         EditMemory memory;
@@ -558,9 +569,7 @@ private Q_SLOTS:
     void scopeIndexBuiltInTheBackgroundFollowsEditsMadeMeanwhile() {
         const std::string serac = resources() + "/models/serac";
         QVERIFY2(std::filesystem::exists(serac + "/serac.json"), serac.c_str());
-        auto base = LanguageModel::load(serac + "/counterfactual", "cpu");
-        auto editor = SeracEditor::load(serac, base, "cpu");
-        const FactWorld world = FactWorld::load(resources() + "/facts/facts.json");
+        auto [editor, world] = loadShippedSerac();
         const auto& facts = world.facts();
         std::mt19937_64 rng(33);
         auto randomPrompt = [&](TemplateSplit split) {
