@@ -44,6 +44,16 @@ std::unique_ptr<SeracEditor> loadEditor(const Args& a, std::shared_ptr<LanguageM
     return editor;
 }
 
+// Many edits to embed (a first run, a refused cache) take a while: say how
+// far on stderr, every 10,000 edits and at the end.
+SeracEditor::SyncProgress embeddingProgress() {
+    return [](std::size_t done, std::size_t total) {
+        if (total >= 10000 && (done % 10000 < 256 || done == total))
+            std::cerr << "embedding edits for the scope classifier: " << done << " of " << total
+                      << std::endl;
+    };
+}
+
 // Syncs the editor to the memory read from `editsPath`, taking embeddings
 // from the cache beside that file and writing the cache afresh when any had
 // to be computed. --no-embedding-cache skips both; --scope-index picks the
@@ -58,14 +68,14 @@ void syncWithCache(SeracEditor& editor, const EditMemory& memory, const std::str
     else if (index != "auto")
         throw Error("--scope-index takes auto, on or off, got '" + index + "'");
     if (a.flag("no-embedding-cache")) {
-        editor.sync(memory);
+        editor.sync(memory, embeddingProgress());
         return;
     }
     const std::string cache = SeracEditor::embeddingCachePath(editsPath);
     const EmbeddingCacheStatus st = editor.useEmbeddingCache(cache);
     if (!st.refused.empty() && std::filesystem::exists(cache))
         std::cerr << "note: " << st.refused << "; it is rebuilt" << std::endl;
-    editor.sync(memory);
+    editor.sync(memory, embeddingProgress());
     if (editor.embeddingCacheHits() < editor.editCount()) {
         try {
             editor.saveEmbeddingCache(cache);

@@ -114,7 +114,8 @@ public:
 
     // Makes the editor's view of enabled edits equal to the memory's.
     // Edits not seen before are embedded (a forward pass per 256);
-    // `progress`, when given, hears (embedded so far, to embed) after each.
+    // `progress`, when given, hears (embedded so far, to embed) before each
+    // pass and once all are done.
     using SyncProgress = std::function<void(std::size_t done, std::size_t total)>;
     void sync(const EditMemory& memory, const SyncProgress& progress = {});
     std::size_t editCount() const; // enabled edits known after sync()

@@ -309,6 +309,8 @@ struct SeracEditor::Impl {
             e = e.contiguous();
             out.insert(out.end(), e.data_ptr<float>(), e.data_ptr<float>() + e.numel());
         }
+        if (syncProgress && *syncProgress && !texts.empty())
+            (*syncProgress)(texts.size(), texts.size());
     }
 
     Entry entryOf(const Edit& e) const { return Entry{e.id, e.prompt, e.answer, {}}; }

@@ -560,6 +560,29 @@ private Q_SLOTS:
         compare(memory);
     }
 
+    // Embedding edits reports how far it is, batch by batch, up to all of
+    // them; a sync with nothing new to embed reports nothing.
+    void syncReportsEmbeddingProgress() {
+        const std::string serac = resources() + "/models/serac";
+        QVERIFY2(std::filesystem::exists(serac + "/serac.json"), serac.c_str());
+        auto [editor, world] = loadShippedSerac();
+        EditMemory memory;
+        for (int i = 0; i < 600; ++i)
+            memory.add("The capital of Country" + std::to_string(i) + " is", "Dublin");
+        std::vector<std::pair<std::size_t, std::size_t>> heard;
+        const SeracEditor::SyncProgress progress = [&](std::size_t done, std::size_t total) {
+            heard.emplace_back(done, total);
+        };
+        editor->sync(memory, progress);
+        const std::vector<std::pair<std::size_t, std::size_t>> expected = {
+            {0, 600}, {256, 600}, {512, 600}, {600, 600}};
+        QCOMPARE(heard, expected);
+        heard.clear();
+        memory.setEnabled(memory.edits().front().id, false);
+        editor->sync(memory, progress);
+        QVERIFY(heard.empty());
+    }
+
     // The studio's way: the index is built on the editor's own thread from
     // a snapshot while the embedding stage answers without it. Edits
     // disabled, re-pointed and added after the snapshot are replayed onto
