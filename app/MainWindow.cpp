@@ -71,8 +71,8 @@ MainWindow::MainWindow(const Options& options, QWidget* parent)
     m_autosaveTimer->setInterval(m_options.autosaveIntervalMs);
     connect(m_autosaveTimer, &QTimer::timeout, this, &MainWindow::autosave);
     m_autosaveTimer->start();
-    // A large memory's scope index builds beside the worker: the edited
-    // column says how far, refreshed each second until it is in use.
+    // A large memory's scope index builds beside the worker: the line under
+    // the edit table says how far, refreshed each second until it is in use.
     m_scopeIndexPoll = new QTimer(this);
     m_scopeIndexPoll->setSingleShot(true);
     m_scopeIndexPoll->setInterval(1000);

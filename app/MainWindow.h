@@ -131,7 +131,6 @@ public:
     void revertWeights();
     void cancelJobs();
     void requestPrediction();
-    QString embeddingLabel(std::size_t changed) const;
     void resetLayout();
     bool saveSession(const QString& path, QString* error = nullptr);
     bool openSession(const QString& path, QString* error = nullptr);
@@ -291,6 +290,7 @@ private:
     QLabel* m_timingLabel = nullptr;
     QTimer* m_autosaveTimer = nullptr;
     QTimer* m_scopeIndexPoll = nullptr; // re-asks while a scope index is being built
+    QString embeddingLabel(std::size_t changed) const;
     QAction* m_undoAction = nullptr;
     QAction* m_redoAction = nullptr;
     QAction* m_makeAnswerAction = nullptr;

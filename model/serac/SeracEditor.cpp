@@ -188,11 +188,13 @@ std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
     const int64_t k = std::min<int64_t>(std::max(0, topK), n);
     // The best `keep` rows by embedding similarity, best first: every row
     // from the exact scan, or the index's nearest neighbours.
+    // "Every edit" is every row for the exact scan of a small memory, and
+    // the best kScopeIndexListed while the index is on or being built.
+    const int64_t listed = in.index || in.building ? std::max<int64_t>(k, kScopeIndexListed) : n;
+    const int64_t keep = std::min<int64_t>(n, maxResults < 0 ? listed : k + maxResults);
     std::vector<int64_t> order;
     torch::Tensor sims;
     if (in.index) {
-        const int64_t keep = std::min<int64_t>(
-            n, maxResults < 0 ? std::max<int64_t>(k, kScopeIndexListed) : k + maxResults);
         auto qc = q.to(torch::kCPU).contiguous();
         const auto found = in.index->search(qc.data_ptr<float>(), static_cast<int>(keep));
         std::vector<float> s;
@@ -202,12 +204,6 @@ std::vector<ScopeScore> SeracEditor::scope(const std::string& prompt, int topK,
         }
         sims = torch::tensor(s, torch::kFloat);
     } else {
-        // While the index is being built the list is as long as the index
-        // will give (the memory is large; a caller asking for every edit's
-        // probability would otherwise get them all for the build's length).
-        const int64_t listed =
-            in.building ? std::min<int64_t>(n, std::max<int64_t>(k, kScopeIndexListed)) : n;
-        const int64_t keep = maxResults < 0 ? listed : std::min<int64_t>(n, k + maxResults);
         auto all = torch::matmul(in.embeddingMatrix(), q.t()).view({-1});
         auto [best, at] = torch::topk(all, keep, 0, true, true);
         auto rows = at.to(torch::kCPU).contiguous();
@@ -374,7 +370,7 @@ ScopeIndexStatus SeracEditor::scopeIndexStatus() const {
     if (d->building) {
         st.building = true;
         st.buildDone = d->building->done.load(std::memory_order_relaxed);
-        st.buildTotal = d->building->total;
+        st.buildTotal = d->building->ids.size();
     }
     st.replayed = d->lastReplayed;
     st.active = d->index != nullptr;

@@ -112,8 +112,7 @@ struct SeracEditor::Impl {
     // result until `finished`.
     struct IndexBuild {
         std::vector<std::string> ids; // slot -> edit id at the snapshot
-        std::vector<float> vectors;   // freed by the thread once built
-        std::size_t total = 0;
+        std::vector<float> vectors;   // the thread's alone; freed once built
         // Edits added, changed or removed since the snapshot (their slots,
         // if any, are stale).
         std::unordered_set<std::string> touched;
@@ -130,8 +129,6 @@ struct SeracEditor::Impl {
     };
     bool buildInBackground = false;
     std::unique_ptr<IndexBuild> building;
-
-    ~Impl() { building.reset(); }
 
     void noteTouched(const std::string& id) {
         if (building)
@@ -169,34 +166,23 @@ struct SeracEditor::Impl {
         return true;
     }
 
-    // A fresh index over every row, in row order: the cached graph when it
-    // matches, else built here.
-    void buildIndex() {
-        if (takeCachedGraph())
-            return;
-        cachedGraph.reset();
-        index = ScopeIndex::build(dim, embeddings.data(), entries.size());
-        identitySlots();
-        ++indexRebuilds;
-    }
-
     void startBuild() {
         auto b = std::make_unique<IndexBuild>();
         b->ids.reserve(entries.size());
         for (const Entry& e : entries)
             b->ids.push_back(e.id);
         b->vectors = embeddings;
-        b->total = entries.size();
         IndexBuild* job = b.get();
-        const int width = dim;
+        const auto width = static_cast<std::size_t>(dim);
         b->thread = std::thread([job, width] {
             // One thread: the build runs beside the worker, whose passes
             // (typing) must not wait for cores that FAISS's OpenMP team
             // would spin on.
             omp_set_num_threads(1);
             try {
-                job->result = ScopeIndex::build(width, job->vectors.data(), job->total, {},
-                                                &job->cancel, &job->done);
+                job->result =
+                    ScopeIndex::build(static_cast<int>(width), job->vectors.data(),
+                                      job->vectors.size() / width, {}, &job->cancel, &job->done);
             } catch (...) {
                 job->error = std::current_exception();
             }
@@ -267,15 +253,21 @@ struct SeracEditor::Impl {
         }
         if (index && index->deadShare() <= kScopeIndexDeadShare)
             return;
-        if (!buildInBackground) {
-            building.reset();
-            buildIndex();
-        } else if (!building) {
-            if (!index && takeCachedGraph())
-                return;
-            cachedGraph.reset();
+        if (building && buildInBackground)
+            return; // under way
+        building.reset();
+        // A fresh index over every row, in row order: the cached graph when
+        // it matches, else built here or on the build thread.
+        if (takeCachedGraph())
+            return;
+        cachedGraph.reset();
+        if (buildInBackground) {
             startBuild();
+            return;
         }
+        index = ScopeIndex::build(dim, embeddings.data(), entries.size());
+        identitySlots();
+        ++indexRebuilds;
     }
 
     // At every call: a finished build is taken.
